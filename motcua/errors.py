@@ -1,0 +1,35 @@
+"""Exceptions shared by every subpackage.
+
+A user-facing error carries a Vietnamese sentence for the clerk (what is wrong
+and what to do) and an English technical detail for the logs.
+"""
+
+from __future__ import annotations
+
+
+class MotcuaError(Exception):
+    """Base error: `message` is Vietnamese, for people; `detail` is English, for logs."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message if not self.detail else f"{self.message} ({self.detail})"
+
+
+class UserError(MotcuaError):
+    """Bad input from the person at the keyboard: the command stops with exit code 1."""
+
+
+class WorkspaceNotFound(UserError):
+    pass
+
+
+class BadInputFile(MotcuaError):
+    """The file's content is the problem: it goes to quarantine, never retried."""
+
+
+class TransientError(MotcuaError):
+    """A tool crashed, the disk is full, a lock is held: retry later with back-off."""

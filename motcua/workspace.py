@@ -1,0 +1,236 @@
+"""A workspace: one folder holding the inbox, quarantine, store, index, database and settings.
+
+Every command finds its workspace from `--workspace`, then `MOTCUA_WORKSPACE`,
+then the current folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from motcua.errors import UserError, WorkspaceNotFound
+
+CONFIG_NAME = "motcua.toml"
+ENV_VAR = "MOTCUA_WORKSPACE"
+
+
+@dataclass(frozen=True)
+class Signer:
+    name: str
+    title: str  # e.g. "CHỦ TỊCH", "PHÓ CHỦ TỊCH"
+
+
+@dataclass(frozen=True)
+class AgencyConfig:
+    code: str = "000.00.07.H47"
+    name: str = "Trung tâm Phục vụ hành chính công xã Gia Lộc"
+    parent_body: str = "ỦY BAN NHÂN DÂN THÀNH PHỐ HẢI PHÒNG"
+    issuing_body: str = "ỦY BAN NHÂN DÂN XÃ GIA LỘC"
+    abbreviation: str = "UBND"
+    place_name: str = "Gia Lộc"
+    chairman: Signer = Signer("Nguyễn Văn An", "CHỦ TỊCH")
+    vice_chairman: Signer = Signer("Trần Thị Bình", "PHÓ CHỦ TỊCH")
+
+
+@dataclass(frozen=True)
+class OcrConfig:
+    language: str = "vie"
+    confidence_threshold: float = 70.0
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    timeout_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    operator: str = "Cán bộ số hóa"
+    stable_seconds: float = 3.0
+    rescan_minutes: float = 5.0
+    poll: bool = False
+    ignore_patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    engine: str = "tantivy"  # or "whoosh"
+
+
+@dataclass(frozen=True)
+class Config:
+    agency: AgencyConfig = AgencyConfig()
+    ocr: OcrConfig = OcrConfig()
+    ingest: IngestConfig = IngestConfig()
+    index: IndexConfig = IndexConfig()
+    extra: dict[str, Any] = field(default_factory=dict)  # sections owned by later features
+
+
+DEFAULT_CONFIG_TEXT = """\
+# Cấu hình motcua (settings of this workspace). Lines starting with # are comments.
+
+[agency]
+# Mã cơ quan tiếp nhận: the receiving agency code, first part of every dossier code.
+code = "000.00.07.H47"
+name = "Trung tâm Phục vụ hành chính công xã Gia Lộc"
+# Header of issued documents (Nghị định 30/2020): parent body above issuing body.
+parent_body = "ỦY BAN NHÂN DÂN THÀNH PHỐ HẢI PHÒNG"
+issuing_body = "ỦY BAN NHÂN DÂN XÃ GIA LỘC"
+abbreviation = "UBND"
+place_name = "Gia Lộc"
+chairman = { name = "Nguyễn Văn An", title = "CHỦ TỊCH" }
+vice_chairman = { name = "Trần Thị Bình", title = "PHÓ CHỦ TỊCH" }
+
+[ocr]
+# Tesseract language: "vie" (default, fastest) or "script/Vietnamese" (better, ~40% slower).
+language = "vie"
+# Pages whose mean word confidence (0-100) is below this are flagged "cần quét lại".
+confidence_threshold = 70
+# Parallel OCR jobs; default is the number of CPU cores.
+# jobs = 2
+timeout_seconds = 600
+
+[ingest]
+# Name printed in the digitization stamp ("người số hóa").
+operator = "Cán bộ số hóa"
+# A file in the inbox is taken after it has not changed for this many seconds.
+stable_seconds = 3
+# Full scan of the inbox every N minutes, to catch events the OS missed.
+rescan_minutes = 5
+# true on a network share where file events do not arrive.
+poll = false
+# Extra file patterns to ignore, added to the built-in list.
+ignore_patterns = []
+
+[index]
+# "tantivy" (default, fast) or "whoosh" (pure Python).
+engine = "tantivy"
+"""
+
+
+def _build(cls: type, data: dict[str, Any], section: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise UserError(
+                f"Tệp cấu hình {CONFIG_NAME}: khóa không hợp lệ “{section}.{key}”.",
+                f"unknown config key {section}.{key}",
+            )
+        if isinstance(value, dict) and key in ("chairman", "vice_chairman"):
+            value = Signer(**value)
+        if isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def parse_config(text: str) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(
+            f"Tệp cấu hình {CONFIG_NAME} sai cú pháp: {exc}. Hãy sửa lại dòng được chỉ ra.",
+            str(exc),
+        ) from exc
+    sections = {"agency": AgencyConfig, "ocr": OcrConfig, "ingest": IngestConfig,
+                "index": IndexConfig}
+    built: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in sections:
+            built[name] = _build(sections[name], value, name)
+        else:
+            extra[name] = value
+    return Config(**built, extra=extra)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    config: Config
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def store(self) -> Path:
+        return self.root / "store"
+
+    @property
+    def tmp(self) -> Path:
+        """Scratch space on the same filesystem as the store, so renames are atomic."""
+        return self.root / "store" / "tmp"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "motcua.db"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    def relative(self, path: Path) -> str:
+        """Path as stored in the database: relative to the workspace root."""
+        return str(path.resolve().relative_to(self.root))
+
+    def absolute(self, stored: str) -> Path:
+        return self.root / stored
+
+
+def _dirs(ws: Workspace) -> list[Path]:
+    return [ws.inbox, ws.quarantine, ws.store, ws.tmp, ws.index_dir, ws.logs]
+
+
+def load_workspace(root: Path) -> Workspace:
+    root = root.resolve()
+    config_path = root / CONFIG_NAME
+    if not config_path.is_file():
+        raise WorkspaceNotFound(
+            f"Không tìm thấy kho làm việc tại {root} (thiếu tệp {CONFIG_NAME}). "
+            f"Hãy chạy “motcua init {root}” hoặc chỉ rõ bằng --workspace / {ENV_VAR}.",
+            f"no {CONFIG_NAME} in {root}",
+        )
+    ws = Workspace(root=root, config=parse_config(config_path.read_text(encoding="utf-8")))
+    for d in _dirs(ws):
+        d.mkdir(parents=True, exist_ok=True)
+    return ws
+
+
+def find_workspace(explicit: Path | None = None) -> Workspace:
+    """`--workspace`, then MOTCUA_WORKSPACE, then the current folder."""
+    if explicit is not None:
+        return load_workspace(explicit)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return load_workspace(Path(env))
+    return load_workspace(Path.cwd())
+
+
+def init_workspace(root: Path) -> Workspace:
+    """Create the folders and a commented motcua.toml; keep an existing one as it is."""
+    root = root.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = root / CONFIG_NAME
+    if not config_path.exists():
+        config_path.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+    ws = load_workspace(root)
+    from motcua import db  # local import: db depends on nothing here, but keep init cheap
+
+    with db.connect(ws.db_path):
+        pass
+    return ws

@@ -79,6 +79,7 @@ CREATE TABLE intake (
     last_error TEXT,
     reason_vi TEXT,
     next_attempt_at TEXT,
+    claimed_by INTEGER,
     document_id INTEGER REFERENCES documents(id),
     quarantine_path TEXT,
     created_at TEXT NOT NULL,
@@ -88,8 +89,121 @@ CREATE INDEX intake_state ON intake(state);
 CREATE INDEX intake_source ON intake(source_path);
 """
 
+WAREHOUSE_0001 = """
+-- The e-data warehouse (issue 4): owners, dossier details, document metadata, results,
+-- reuse, stamped copies, fixity runs and the hash-chained audit log.
+CREATE TABLE owners (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('citizen', 'organisation')),
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+ALTER TABLE dossiers ADD COLUMN procedure_code TEXT;
+ALTER TABLE dossiers ADD COLUMN procedure_name TEXT;
+ALTER TABLE dossiers ADD COLUMN field TEXT;
+ALTER TABLE dossiers ADD COLUMN channel TEXT;
+ALTER TABLE dossiers ADD COLUMN owner_id TEXT REFERENCES owners(id);
+ALTER TABLE dossiers ADD COLUMN received_at TEXT;
+CREATE INDEX dossiers_owner ON dossiers(owner_id);
+
+-- Minimum metadata of a digitized document (Thông tư 01/2023) and, for a result,
+-- its electronic result code <dossier code>-KQ<n>.
+CREATE TABLE document_meta (
+    document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    role TEXT NOT NULL DEFAULT 'component' CHECK (role IN ('component', 'result')),
+    type_code TEXT,
+    owner_id TEXT REFERENCES owners(id),
+    name TEXT,
+    number_symbol TEXT,
+    issue_date TEXT,
+    issuing_body TEXT,
+    summary TEXT,
+    valid_from TEXT,
+    valid_to TEXT,
+    validity_scope TEXT,
+    result_code TEXT UNIQUE,
+    result_no INTEGER,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX document_meta_owner ON document_meta(owner_id, type_code);
+
+-- A document of the warehouse linked into a (later) dossier without a new scan.
+-- status: proposed (automatic reuse in "propose" mode) -> attached.
+CREATE TABLE reuses (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id),
+    dossier_code TEXT NOT NULL REFERENCES dossiers(code),
+    type_code TEXT,
+    status TEXT NOT NULL CHECK (status IN ('proposed', 'attached')),
+    mode TEXT NOT NULL CHECK (mode IN ('manual', 'auto')),
+    actor TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attached_at TEXT,
+    UNIQUE (document_id, dossier_code)
+);
+CREATE INDEX reuses_dossier ON reuses(dossier_code);
+
+-- The stamped copy of a document's PDF ("BẢN SỐ HÓA" / "KẾT QUẢ ĐIỆN TỬ").
+CREATE TABLE stamps (
+    document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    stamped_path TEXT NOT NULL,
+    stamped_sha256 TEXT NOT NULL,
+    fields_json TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    stamped_at TEXT NOT NULL
+);
+
+CREATE TABLE fixity_runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    sample_percent REAL NOT NULL,
+    files_checked INTEGER NOT NULL DEFAULT 0,
+    missing INTEGER NOT NULL DEFAULT 0,
+    corrupt INTEGER NOT NULL DEFAULT 0,
+    orphaned INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE fixity_problems (
+    run_id INTEGER NOT NULL REFERENCES fixity_runs(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('missing', 'corrupt', 'orphaned')),
+    path TEXT NOT NULL,
+    document_id INTEGER,
+    expected_sha256 TEXT,
+    actual_sha256 TEXT
+);
+
+-- Append-only: each entry's hash = sha256(previous hash + canonical JSON of the entry).
+-- audit_head keeps the last hash so that removing the last entries is detected too.
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    details TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
+    ("warehouse_0001", WAREHOUSE_0001),
 ]
 
 

@@ -11,7 +11,8 @@ class MotcuaError(Exception):
     """Base error: `message` is Vietnamese, for people; `detail` is English, for logs."""
 
     def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
+        # Both in args, so the error survives pickling out of an OCR worker process.
+        super().__init__(message, detail)
         self.message = message
         self.detail = detail
 

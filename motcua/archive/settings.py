@@ -1,0 +1,51 @@
+"""The `[warehouse]` section of motcua.toml (read from `Config.extra`).
+
+    [warehouse]
+    # "attach": on `dossier new`, link the owner's valid reusable documents at once;
+    # "propose": only list them (staff confirm with `motcua reuse attach`); "off".
+    auto_reuse = "attach"
+    # Check the 10th digit of organisation tax codes (rule is secondary; turn off if a
+    # real code is refused).
+    mst_check_digit = true
+    # Stamp text: the kind printed on scans and on results.
+    operator = "..."        # optional: overrides [ingest] operator for the stamp
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from motcua.errors import UserError
+from motcua.workspace import Workspace
+
+AUTO_REUSE_MODES = ("attach", "propose", "off")
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    auto_reuse: str = "attach"
+    mst_check_digit: bool = True
+    operator: str | None = None
+
+
+def warehouse_settings(ws: Workspace) -> WarehouseSettings:
+    raw = ws.config.extra.get("warehouse", {})
+    if not isinstance(raw, dict):
+        raw = {}
+    mode = str(raw.get("auto_reuse", "attach"))
+    if mode not in AUTO_REUSE_MODES:
+        raise UserError(
+            f"motcua.toml: [warehouse] auto_reuse = “{mode}” không hợp lệ; "
+            "chỉ nhận “attach”, “propose” hoặc “off”.",
+            f"bad auto_reuse {mode!r}",
+        )
+    operator = raw.get("operator")
+    return WarehouseSettings(
+        auto_reuse=mode,
+        mst_check_digit=bool(raw.get("mst_check_digit", True)),
+        operator=str(operator) if operator else None,
+    )
+
+
+def stamp_operator(ws: Workspace) -> str:
+    return warehouse_settings(ws).operator or ws.config.ingest.operator

@@ -1,0 +1,490 @@
+"""The digitization stamp: "BẢN SỐ HÓA" / "KẾT QUẢ ĐIỆN TỬ" in the top-left margin of page 1.
+
+The stamp is a vector overlay drawn with reportlab (Liberation Serif, embedded as TrueType
+subsets with their widths, no transparency) and placed on page 1 as one form XObject with
+pikepdf; the page's own content (the scan image and its OCR text layer) is wrapped in
+q/Q and left byte-for-byte as it was. A QR code (segno, drawn as filled squares) encodes
+the fields in the text format below; the same fields go into the XMP metadata under the
+`motcua:` namespace, declared in a PDF/A extension schema. The file is written with
+`pikepdf.pdfa.save(..., "2b", repair=False)`, which validates the bytes it wrote.
+
+The stamped file is a full save of the archival PDF/A (pikepdf cannot append an
+incremental update). It is made before any signature: signature fields and signatures
+are added afterwards, each as an incremental update, and the unstamped archival copy
+is kept.
+
+QR text format (UTF-8, ECI), one `KEY=value` per line, first line the format tag:
+
+    MOTCUA-STAMP/1
+    LOAI=BẢN SỐ HÓA              kind: BẢN SỐ HÓA | KẾT QUẢ ĐIỆN TỬ
+    MA=<dossier or result code>  the code printed in the stamp
+    HS=<dossier code>
+    TTHC=<procedure code>
+    CSH=<owner ID: CCCD or MST>
+    TEN=<document name>
+    HT=<system name>
+    TG=<time, ISO 8601 with offset>
+    NSH=<operator, the person who digitized>
+    HL=<valid to, YYYY-MM-DD>    results only, when known
+
+Values never contain a newline (newlines are replaced by spaces); empty values are kept
+as `KEY=`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import sqlite3
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pikepdf.pdfa as pdfa
+import segno
+from lxml import etree
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from motcua import SYSTEM_NAME, db
+from motcua.archive import audit, store
+from motcua.errors import TransientError, UserError
+from motcua.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+KIND_SCAN = "BẢN SỐ HÓA"
+KIND_RESULT = "KẾT QUẢ ĐIỆN TỬ"
+QR_TAG = "MOTCUA-STAMP/1"
+XMP_NS = "https://motcua.vn/ns/stamp/1.0/"
+XMP_PREFIX = "motcua"
+
+FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")
+FONT_REGULAR = "MotcuaSerif"
+FONT_BOLD = "MotcuaSerif-Bold"
+
+# Geometry of the stamp, from the top-left corner of the visible page (millimetres).
+LEFT_MM = 8.0
+TOP_MM = 2.5
+QR_MM = 16.0
+GAP_MM = 2.0
+TEXT_PT = 6.5
+TITLE_PT = 8.0
+LINE_PT = 7.6
+
+_QR_KEYS = (
+    ("LOAI", "kind"), ("MA", "code"), ("HS", "dossier_code"), ("TTHC", "procedure_code"),
+    ("CSH", "owner_id"), ("TEN", "document_name"), ("HT", "system_name"), ("TG", "time"),
+    ("NSH", "operator"),
+)
+
+
+@dataclass(frozen=True)
+class StampFields:
+    kind: str  # KIND_SCAN | KIND_RESULT
+    operator: str
+    time: str  # ISO 8601 with offset, seconds
+    code: str  # dossier code (scan) or result code (result); "" if not assigned yet
+    dossier_code: str
+    procedure_code: str
+    owner_id: str
+    document_name: str
+    system_name: str = SYSTEM_NAME
+    valid_to: str = ""  # results only
+
+    def qr_text(self) -> str:
+        lines = [QR_TAG]
+        values = asdict(self)
+        for key, attr in _QR_KEYS:
+            lines.append(f"{key}={_one_line(str(values[attr]))}")
+        if self.kind == KIND_RESULT and self.valid_to:
+            lines.append(f"HL={_one_line(self.valid_to)}")
+        return "\n".join(lines)
+
+    def display_time(self) -> str:
+        return datetime.fromisoformat(self.time).strftime("%d/%m/%Y %H:%M")
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def parse_qr_text(text: str) -> StampFields:
+    """Inverse of `StampFields.qr_text`."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if not lines or lines[0] != QR_TAG:
+        raise ValueError(f"not a motcua stamp: {text[:40]!r}")
+    values: dict[str, str] = {}
+    for line in lines[1:]:
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key] = value
+    kwargs = {attr: values.get(key, "") for key, attr in _QR_KEYS}
+    return StampFields(valid_to=values.get("HL", ""), **kwargs)
+
+
+def now_local() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------------------
+# Drawing
+
+
+def _register_fonts() -> None:
+    if FONT_REGULAR not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FONT_REGULAR, str(FONT_DIR / "LiberationSerif-Regular.ttf")))
+        pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "LiberationSerif-Bold.ttf")))
+
+
+def stamp_lines(fields: StampFields) -> list[str]:
+    """The text lines of the stamp, title first."""
+    code_label = "Mã kết quả" if fields.kind == KIND_RESULT else "Mã hồ sơ"
+    lines = [
+        fields.kind,
+        f"Người số hóa: {fields.operator}",
+        f"Thời gian: {fields.display_time()}",
+        f"{code_label}: {fields.code or 'chưa gán'}",
+        f"Hệ thống: {fields.system_name}",
+    ]
+    if fields.kind == KIND_RESULT and fields.valid_to:
+        lines.insert(4, f"Hiệu lực đến: {_vn_date(fields.valid_to)}")
+    return lines
+
+
+def _vn_date(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso
+
+
+def stamp_box_mm(fields: StampFields) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of the stamp in mm from the visible page's top-left."""
+    _register_fonts()
+    lines = stamp_lines(fields)
+    width = max(
+        pdfmetrics.stringWidth(line, FONT_BOLD if i == 0 else FONT_REGULAR,
+                               TITLE_PT if i == 0 else TEXT_PT)
+        for i, line in enumerate(lines)
+    ) / mm
+    text_height = (TITLE_PT + LINE_PT * (len(lines) - 1) + 2) / mm
+    return (LEFT_MM, TOP_MM, LEFT_MM + QR_MM + GAP_MM + width,
+            TOP_MM + max(QR_MM, text_height))
+
+
+def _draw_qr(c: canvas.Canvas, text: str, x: float, top: float, size: float) -> None:
+    qr = segno.make_qr(text, error="m", encoding="utf-8", eci=True)
+    border = 2  # quiet zone inside the white square; the margin around it is paper
+    rows = list(qr.matrix_iter(scale=1, border=border))
+    module = size / len(rows)
+    c.setFillColorRGB(1, 1, 1)
+    c.rect(x, top - size, size, size, stroke=0, fill=1)
+    c.setFillColorRGB(0, 0, 0)
+    path = c.beginPath()
+    for r, row in enumerate(rows):
+        run_start = None
+        for col, dark in enumerate([*row, 0]):
+            if dark and run_start is None:
+                run_start = col
+            elif not dark and run_start is not None:
+                y = top - (r + 1) * module
+                path.rect(x + run_start * module, y, (col - run_start) * module, module)
+                run_start = None
+    c.drawPath(path, stroke=0, fill=1)
+
+
+def overlay_pdf(fields: StampFields, width: float, height: float) -> bytes:
+    """One page of `width` x `height` points with the stamp at its top-left."""
+    _register_fonts()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1, invariant=1)
+    c.setTitle("motcua stamp")
+    top = height - TOP_MM * mm
+    _draw_qr(c, fields.qr_text(), LEFT_MM * mm, top, QR_MM * mm)
+    x = (LEFT_MM + QR_MM + GAP_MM) * mm
+    c.setFillColorRGB(0, 0, 0)
+    y = top - TITLE_PT
+    for i, line in enumerate(stamp_lines(fields)):
+        c.setFont(FONT_BOLD if i == 0 else FONT_REGULAR, TITLE_PT if i == 0 else TEXT_PT)
+        c.drawString(x, y, line)
+        y -= LINE_PT if i else LINE_PT + 1
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _placement(page: pikepdf.Page) -> tuple[tuple[float, ...], float, float]:
+    """Matrix mapping the visible page (origin bottom-left, as displayed) to user space,
+    and the visible width and height, honouring the crop box and /Rotate."""
+    x0, y0, x1, y1 = (float(v) for v in page.cropbox)
+    x0, x1 = min(x0, x1), max(x0, x1)
+    y0, y1 = min(y0, y1), max(y0, y1)
+    w, h = x1 - x0, y1 - y0
+    rotate = int(page.obj.get("/Rotate", 0)) % 360
+    if rotate == 90:
+        return (0, 1, -1, 0, x1, y0), h, w
+    if rotate == 180:
+        return (-1, 0, 0, -1, x1, y1), w, h
+    if rotate == 270:
+        return (0, -1, 1, 0, x0, y1), h, w
+    return (1, 0, 0, 1, x0, y0), w, h
+
+
+# ---------------------------------------------------------------------------------------
+# XMP
+
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_EXT = "http://www.aiim.org/pdfa/ns/extension/"
+_SCHEMA = "http://www.aiim.org/pdfa/ns/schema#"
+_PROP = "http://www.aiim.org/pdfa/ns/property#"
+
+_XMP_PROPS = (
+    ("Kind", "kind", "Stamp kind: BẢN SỐ HÓA or KẾT QUẢ ĐIỆN TỬ"),
+    ("Code", "code", "Dossier code or electronic result code printed in the stamp"),
+    ("DossierCode", "dossier_code", "Dossier code"),
+    ("ProcedureCode", "procedure_code", "Administrative procedure code"),
+    ("OwnerId", "owner_id", "Owner identifier (CCCD or tax code)"),
+    ("DocumentName", "document_name", "Document name"),
+    ("SystemName", "system_name", "Name of the system that digitized the document"),
+    ("StampTime", "time", "Time of digitization"),
+    ("Operator", "operator", "Person who digitized the document"),
+    ("ValidTo", "valid_to", "End of validity (results)"),
+)
+
+
+def _q(ns: str, name: str) -> str:
+    return f"{{{ns}}}{name}"
+
+
+def _rewrite_xmp(xmp: bytes, fields: StampFields) -> bytes:
+    parser = etree.XMLParser(remove_blank_text=False, resolve_entities=False)
+    root = etree.fromstring(xmp, parser)
+    rdf = root if root.tag == _q(_RDF, "RDF") else root.find(f".//{_q(_RDF, 'RDF')}")
+    if rdf is None:
+        raise ValueError("XMP without rdf:RDF")
+    values = asdict(fields)
+    # Drop an earlier stamp's properties and schema declaration.
+    for desc in rdf.findall(_q(_RDF, "Description")):
+        for child in list(desc):
+            if child.tag.startswith(f"{{{XMP_NS}}}"):
+                desc.remove(child)
+    for li in rdf.iter(_q(_RDF, "li")):
+        uri = li.find(_q(_SCHEMA, "namespaceURI"))
+        if uri is not None and uri.text == XMP_NS:
+            li.getparent().remove(li)
+    desc = etree.SubElement(rdf, _q(_RDF, "Description"), nsmap={XMP_PREFIX: XMP_NS})
+    desc.set(_q(_RDF, "about"), "")
+    for prop, attr, _ in _XMP_PROPS:
+        etree.SubElement(desc, _q(XMP_NS, prop)).text = str(values[attr])
+    # PDF/A: a custom namespace must be declared in an extension schema.
+    bag = None
+    for schemas in rdf.iter(_q(_EXT, "schemas")):
+        bag = schemas.find(_q(_RDF, "Bag"))
+        if bag is not None:
+            break
+    if bag is None:
+        ext_desc = etree.SubElement(
+            rdf, _q(_RDF, "Description"),
+            nsmap={"pdfaExtension": _EXT, "pdfaSchema": _SCHEMA, "pdfaProperty": _PROP},
+        )
+        ext_desc.set(_q(_RDF, "about"), "")
+        bag = etree.SubElement(etree.SubElement(ext_desc, _q(_EXT, "schemas")), _q(_RDF, "Bag"))
+    li = etree.SubElement(bag, _q(_RDF, "li"))
+    li.set(_q(_RDF, "parseType"), "Resource")
+    etree.SubElement(li, _q(_SCHEMA, "schema")).text = "motcua digitization stamp"
+    etree.SubElement(li, _q(_SCHEMA, "namespaceURI")).text = XMP_NS
+    etree.SubElement(li, _q(_SCHEMA, "prefix")).text = XMP_PREFIX
+    seq = etree.SubElement(etree.SubElement(li, _q(_SCHEMA, "property")), _q(_RDF, "Seq"))
+    for prop, _, description in _XMP_PROPS:
+        p = etree.SubElement(seq, _q(_RDF, "li"))
+        p.set(_q(_RDF, "parseType"), "Resource")
+        etree.SubElement(p, _q(_PROP, "name")).text = prop
+        etree.SubElement(p, _q(_PROP, "valueType")).text = "Text"
+        etree.SubElement(p, _q(_PROP, "category")).text = "external"
+        etree.SubElement(p, _q(_PROP, "description")).text = description
+    body = etree.tostring(root, encoding="utf-8")
+    return (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n' + body
+            + b"\n" + (b" " * 99 + b"\n") * 20 + b'<?xpacket end="w"?>')
+
+
+def read_xmp_fields(pdf_path: Path) -> dict[str, str]:
+    """The motcua: properties of a stamped file's XMP, keyed like StampFields."""
+    with pikepdf.open(pdf_path) as pdf:
+        root = etree.fromstring(pdf.Root.Metadata.read_bytes())
+    out: dict[str, str] = {}
+    for prop, attr, _ in _XMP_PROPS:
+        el = root.find(f".//{_q(XMP_NS, prop)}")
+        if el is not None:
+            out[attr] = el.text or ""
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The stamp itself
+
+
+def stamp_pdf(source: Path, dest: Path, fields: StampFields) -> None:
+    """Write a stamped copy of `source` (a PDF/A-2b) to `dest`.
+
+    Page 1 gets the stamp; the rest of the file is unchanged apart from the metadata.
+    The output is validated as PDF/A-2b while written; if the source itself is not
+    PDF/A-2b (a born-digital result), the copy is saved without that promise.
+    """
+    with pikepdf.open(source) as pdf:
+        page = pdf.pages[0]
+        matrix, vis_w, vis_h = _placement(page)
+        with pikepdf.open(io.BytesIO(overlay_pdf(fields, vis_w, vis_h))) as overlay:
+            form = pdf.copy_foreign(overlay.pages[0].as_form_xobject())
+        name = page.add_resource(form, pikepdf.Name.XObject, prefix="MotcuaStamp")
+        cm = " ".join(f"{v:.6f}".rstrip("0").rstrip(".") for v in matrix)
+        page.contents_add(b"q\n", prepend=True)
+        page.contents_add(f"Q\nq {cm} cm {name} Do Q\n".encode("ascii"))
+        with pdf.open_metadata(set_pikepdf_as_editor=True, update_docinfo=True) as meta:
+            meta["xmp:MetadataDate"] = datetime.now().astimezone().isoformat()
+        old_xmp = pdf.Root.Metadata.read_bytes() if "/Metadata" in pdf.Root else None
+        if old_xmp is not None:
+            pdf.Root.Metadata = pdf.make_stream(_rewrite_xmp(old_xmp, fields))
+            pdf.Root.Metadata.Type = pikepdf.Name.Metadata
+            pdf.Root.Metadata.Subtype = pikepdf.Name.XML
+        try:
+            pdfa.save(pdf, dest, "2b", repair=False)
+            return
+        except pdfa.PdfaError as exc:
+            source_report = pdfa.validate_written(source, "2b")
+            if source_report.passed:
+                raise TransientError(
+                    "Không đóng được dấu số hóa mà vẫn giữ chuẩn PDF/A; tệp lưu trữ không "
+                    "bị thay đổi.",
+                    f"stamped copy of {source} fails PDF/A-2b: {exc.report.summary()}",
+                ) from exc
+            log.info("source %s is not PDF/A-2b; stamped copy saved as plain PDF", source)
+        pdf.save(dest)
+
+
+# ---------------------------------------------------------------------------------------
+# The warehouse side: fields from the database, stamp a document, record it
+
+
+@dataclass(frozen=True)
+class StampRecord:
+    document_id: int
+    kind: str
+    stamped_path: str
+    stamped_sha256: str
+    fields: StampFields
+    operator: str
+    stamped_at: str
+
+
+def stamped_relpath(original_sha256: str) -> str:
+    return f"store/stamped/{original_sha256[:2]}/{original_sha256}.pdf"
+
+
+def stamp_fields(conn: sqlite3.Connection, document_id: int, operator: str,
+                 time: str | None = None) -> StampFields:
+    """The fields a document's stamp carries, from its row, metadata and dossier."""
+    row = conn.execute(
+        "SELECT d.id, d.original_name, d.dossier_code, m.role, m.owner_id, m.name,"
+        " m.result_code, m.valid_to, s.procedure_code, s.owner_id AS dossier_owner"
+        " FROM documents d LEFT JOIN document_meta m ON m.document_id = d.id"
+        " LEFT JOIN dossiers s ON s.code = d.dossier_code WHERE d.id = ?",
+        (document_id,),
+    ).fetchone()
+    if row is None:
+        raise UserError(f"Không có tài liệu số {document_id}.", f"no document {document_id}")
+    is_result = row["role"] == "result"
+    dossier = row["dossier_code"] or ""
+    return StampFields(
+        kind=KIND_RESULT if is_result else KIND_SCAN,
+        operator=operator,
+        time=time or now_local(),
+        code=(row["result_code"] or "") if is_result else dossier,
+        dossier_code=dossier,
+        procedure_code=row["procedure_code"] or "",
+        owner_id=row["owner_id"] or row["dossier_owner"] or "",
+        document_name=row["name"] or Path(row["original_name"]).stem,
+        valid_to=(row["valid_to"] or "") if is_result else "",
+    )
+
+
+def _source_of(ws: Workspace, conn: sqlite3.Connection, document_id: int) -> tuple[Path, str]:
+    row = conn.execute(
+        "SELECT sha256, media_type, original_path, archival_path FROM documents WHERE id = ?",
+        (document_id,),
+    ).fetchone()
+    if row is None:
+        raise UserError(f"Không có tài liệu số {document_id}.", f"no document {document_id}")
+    if row["archival_path"]:
+        return ws.absolute(row["archival_path"]), row["sha256"]
+    if row["media_type"] == "application/pdf":
+        return ws.absolute(row["original_path"]), row["sha256"]
+    raise UserError(
+        f"Tài liệu số {document_id} chưa có bản PDF lưu trữ nên chưa đóng dấu số hóa được.",
+        f"document {document_id} has no archival PDF",
+    )
+
+
+def stamp_document(ws: Workspace, conn: sqlite3.Connection, document_id: int,
+                   operator: str | None = None) -> StampRecord:
+    """Stamp a document's archival PDF (or its PDF original, for a result kept byte for
+    byte), store the copy at store/stamped/ab/<original sha>.pdf, record it in `stamps`
+    and in the audit log. Re-stamping (after a metadata change) replaces the copy.
+
+    Call it outside an open transaction: it writes the file, then commits the row.
+    """
+    from motcua.archive.settings import stamp_operator
+
+    operator = operator or stamp_operator(ws)
+    source, sha = _source_of(ws, conn, document_id)
+    fields = stamp_fields(conn, document_id, operator)
+    ws.tmp.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=ws.tmp, prefix=".stamp-", suffix=".pdf")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        stamp_pdf(source, tmp, fields)
+        rel = stamped_relpath(sha)
+        digest = store.durable_move_into_store(tmp, ws.root / rel)
+    finally:
+        tmp.unlink(missing_ok=True)
+    stamped_at = db.now()
+    fields_json = _fields_json(fields)
+    with db.transaction(conn):
+        conn.execute(
+            "INSERT INTO stamps (document_id, kind, stamped_path, stamped_sha256, fields_json,"
+            " operator, stamped_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(document_id) DO UPDATE SET kind = excluded.kind,"
+            " stamped_path = excluded.stamped_path, stamped_sha256 = excluded.stamped_sha256,"
+            " fields_json = excluded.fields_json, operator = excluded.operator,"
+            " stamped_at = excluded.stamped_at",
+            (document_id, fields.kind, rel, digest, fields_json, operator, stamped_at),
+        )
+        audit.record(conn, "stamp", f"document:{document_id}", operator,
+                     {"path": rel, "sha256": digest, "fields": asdict(fields)})
+    return StampRecord(document_id, fields.kind, rel, digest, fields, operator, stamped_at)
+
+
+def _fields_json(fields: StampFields) -> str:
+    return audit.canonical(asdict(fields))
+
+
+def get_stamp(conn: sqlite3.Connection, document_id: int) -> StampRecord | None:
+    row = conn.execute("SELECT * FROM stamps WHERE document_id = ?", (document_id,)).fetchone()
+    if row is None:
+        return None
+    data: dict[str, Any] = json.loads(row["fields_json"])
+    return StampRecord(row["document_id"], row["kind"], row["stamped_path"],
+                       row["stamped_sha256"], StampFields(**data), row["operator"],
+                       row["stamped_at"])
+
+
+def with_time(fields: StampFields, time: str) -> StampFields:
+    return replace(fields, time=time)

@@ -1,0 +1,131 @@
+"""Vietnamese text normalisation shared by indexing, querying and highlighting.
+
+Both engines index the same token streams produced here, so what matches
+depends only on this module and never on an engine's own analyser.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+# Tesseract writes U+2044 for "/" in numbers like 118/2025/NĐ-CP; the other
+# slash look-alikes come from PDFs. Eth is a common OCR misreading of đ:
+# Vietnamese never uses it.
+_CHAR_MAP = str.maketrans(
+    {
+        "\u2044": "/",
+        "\u2215": "/",
+        "\uff0f": "/",
+        "\u00f0": "đ",
+        "\u00d0": "Đ",
+    }
+)
+
+_TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
+
+
+def _with_tone(base: str, tone: str) -> str:
+    return unicodedata.normalize("NFC", base + tone)
+
+
+def _tone_table(bases: str) -> dict[str, tuple[str, str]]:
+    """Map every toned form of the given vowels to (base, tone)."""
+    table: dict[str, tuple[str, str]] = {}
+    for base in bases:
+        for tone in _TONES:
+            table[_with_tone(base, tone)] = (base, tone)
+    return table
+
+
+_TONED = _tone_table("aeoyuAEOYU")
+_O = "".join(c for c, (b, _) in _TONED.items() if b in "oO")
+_AE = "".join(c for c, (b, _) in _TONED.items() if b in "aAeE")
+_U = "".join(c for c, (b, _) in _TONED.items() if b in "uU")
+_Y = "".join(c for c, (b, _) in _TONED.items() if b in "yY")
+
+# oa / oe / uy carry the tone on either vowel depending on the writer's habit
+# (hòa/hoà, khỏe/khoẻ, thủy/thuỷ), and NFC keeps both. "qu" is a consonant, so
+# "quý" is not a uy cluster. Group 2 is the letter after the cluster, if any.
+_CLUSTER = re.compile(rf"(?<![qQ])([{_O}][{_AE}]|[{_U}][{_Y}])([^\W\d_]?)")
+
+_VOWELS = frozenset(
+    unicodedata.normalize("NFC", c) for c in "aăâeêioôơuưyAĂÂEÊIOÔƠUƯY"
+) | frozenset(
+    c
+    for c in (chr(i) for i in range(0x00C0, 0x1EFA))
+    if unicodedata.decomposition(c) and unicodedata.normalize("NFD", c)[0] in "aeiouyAEIOUY"
+)
+
+
+def _place_tone(match: re.Match[str]) -> str:
+    pair = match.group(1)
+    first, second = pair[0], pair[1]
+    after = match.group(2)
+    b1, t1 = _TONED[first]
+    b2, t2 = _TONED[second]
+    if bool(t1) == bool(t2) or after in _VOWELS:
+        # No tone, two tones (not Vietnamese), or a triphthong (ngoài, khuỷu)
+        # whose tone placement is not in dispute.
+        return match.group(0)
+    tone = t1 or t2
+    # Old style puts the tone on the first vowel of an open syllable (hòa);
+    # with a final consonant both styles put it on the second (hoàng).
+    if after:
+        return b1 + _with_tone(b2, tone) + after
+    return _with_tone(b1, tone) + b2
+
+
+def normalize_text(text: str) -> str:
+    """NFC, slash look-alikes to "/", one tone placement for oa/oe/uy; keeps case."""
+    text = unicodedata.normalize("NFC", text).translate(_CHAR_MAP)
+    return _CLUSTER.sub(_place_tone, text)
+
+
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {ord("đ"): "d", ord("Đ"): "D"}
+    for i in range(0x00C0, 0x2000):
+        ch = chr(i)
+        decomposed = unicodedata.normalize("NFD", ch)
+        if len(decomposed) > 1 and decomposed[0].isascii():
+            base = decomposed[0]
+            if all(unicodedata.combining(c) for c in decomposed[1:]):
+                table[i] = base
+    return table
+
+
+_FOLD = _fold_table()
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
+def fold_diacritics(text: str) -> str:
+    """Drop Vietnamese (and other Latin) diacritics, đ → d; keeps case."""
+    if text.isascii():
+        return text
+    folded = unicodedata.normalize("NFC", text).translate(_FOLD)
+    if folded.isascii():
+        return folded
+    # Marks that NFC could not compose onto their letter.
+    return _COMBINING.sub("", folded)
+
+
+# Letters and digits; "_" and every punctuation mark separate tokens, so codes
+# like 000.00.07.H47-250716-0001 become a run of tokens matched as a phrase.
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Exact-field tokens of already normalised text: lower-cased alphanumeric runs."""
+    return _TOKEN.findall(text.lower())
+
+
+def token_spans(text: str) -> Iterator[re.Match[str]]:
+    """Token matches with their offsets in `text` (normalised, original case)."""
+    return _TOKEN.finditer(text)
+
+
+def index_fields(text: str) -> tuple[str, str]:
+    """The exact and folded field contents (space-separated tokens) of raw page text."""
+    exact = " ".join(tokens(normalize_text(text)))
+    return exact, fold_diacritics(exact)

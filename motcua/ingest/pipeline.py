@@ -1,0 +1,548 @@
+"""The per-file pipeline, driven by rows of the `intake` table.
+
+    register  -> intake row 'pending' (a file is never queued twice)
+    claim     -> 'processing', owned by this process
+    validate  -> bad content goes to quarantine ('quarantined')
+    hash      -> same bytes already archived: 'duplicate'
+    store     -> original durably in the store, documents row 'stored'
+    ocr       -> (worker process) archival PDF/A in tmp
+    archive   -> PDF/A durably in the store, text and identifiers, documents 'archived'
+    index     -> search index committed, documents 'indexed', intake 'done'
+    release   -> the inbox copy is removed only now
+
+Each arrow is one committed transaction after the files it names are durable, so a
+process killed anywhere resumes from the last committed state: a row left
+'processing' by a dead process is reclaimed, a stored original is adopted, and no
+document is archived twice. OCR runs in a pool of worker processes so that both
+cores stay busy across files, not only across pages of one file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+import time
+import unicodedata
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from motcua import db
+from motcua.archive import records, store
+from motcua.archive.extract import find_identifiers, is_dossier_code
+from motcua.archive.indexing import index_document
+from motcua.errors import BadInputFile, MotcuaError, TransientError
+from motcua.index import SearchEngine, open_engine
+from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
+from motcua.ingest.quarantine import quarantine_file
+from motcua.ocr import OcrOutcome, OcrSettings, make_archival
+from motcua.workspace import Workspace
+
+log = logging.getLogger("motcua.ingest")
+
+CRASH_ENV = "MOTCUA_TEST_CRASH_AT"
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = 30.0
+
+# Names a scanner, an OS or an office suite leaves behind: never documents.
+IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
+IGNORED_DIRS = {"@eadir", "__macosx"}
+IGNORED_SUFFIXES = (".part", ".crdownload", ".tmp", ".reason.txt")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one intake row, for the person who dropped the file."""
+
+    intake_id: int
+    source: str
+    state: str  # done | duplicate | quarantined | refused | vanished | retry | processing
+    document_id: int | None
+    message: str  # Vietnamese
+
+
+ProgressFn = Callable[[Outcome], None]
+
+
+def is_ignored(path: Path) -> bool:
+    name = path.name.lower()
+    return (
+        name.startswith(".")
+        or name.startswith("~$")
+        or name in IGNORED_NAMES
+        or name.endswith(IGNORED_SUFFIXES)
+        or any(part.lower() in IGNORED_DIRS for part in path.parts)
+    )
+
+
+def dossier_hint(path: Path) -> str | None:
+    """A file in a folder named after a dossier code belongs to that dossier."""
+    name = unicodedata.normalize("NFC", path.parent.name).strip()
+    return name if is_dossier_code(name) else None
+
+
+def expand(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under the given paths, in a stable order, skipping names that are never documents."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not is_ignored(Path(root) / d))
+                for name in sorted(files):
+                    candidate = Path(root) / name
+                    if not is_ignored(candidate):
+                        yield candidate
+        elif not is_ignored(path):
+            yield path
+
+
+def register(conn: sqlite3.Connection, path: Path) -> int:
+    """Queue `path` unless it is already queued; return its intake row id."""
+    source = str(path.absolute())
+    row = conn.execute(
+        "SELECT id FROM intake WHERE source_path = ? AND state IN ('pending', 'processing', 'retry')",
+        (source,),
+    ).fetchone()
+    if row is not None:
+        return int(row[0])
+    try:
+        st = path.lstat()
+        size, mtime = st.st_size, st.st_mtime_ns
+    except FileNotFoundError:
+        size = mtime = None
+    stamp = db.now()
+    cur = conn.execute(
+        "INSERT INTO intake (source_path, original_name, dossier_hint, size, mtime_ns, state,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+        (source, unicodedata.normalize("NFC", path.name), dossier_hint(path), size, mtime,
+         stamp, stamp),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def ingest_paths(
+    ws: Workspace, paths: Iterable[Path], *, progress: ProgressFn | None = None
+) -> list[Outcome]:
+    """Take the given files and folders once each, through the whole pipeline."""
+    conn = db.connect(ws.db_path)
+    try:
+        ids = [register(conn, p) for p in expand(paths)]
+        return Pipeline(ws, conn).run(ids, progress=progress)
+    finally:
+        conn.close()
+
+
+def due_ids(conn: sqlite3.Connection) -> list[int]:
+    """Intake rows ready to run: pending ones and retries whose back-off has passed."""
+    return [row[0] for row in conn.execute(
+        "SELECT id FROM intake WHERE state = 'pending'"
+        " OR (state = 'retry' AND next_attempt_at <= ?) ORDER BY id", (db.now(),))]
+
+
+def process_pending(ws: Workspace, *, progress: ProgressFn | None = None) -> list[Outcome]:
+    """Run every pending row and every retry that is due."""
+    conn = db.connect(ws.db_path)
+    try:
+        return Pipeline(ws, conn).run(due_ids(conn), progress=progress)
+    finally:
+        conn.close()
+
+
+def _crash_point(name: str) -> None:
+    """Tests kill the process for real (SIGKILL) at a named step to prove recovery.
+
+    Timing a kill from outside cannot hit the gap between a rename and its commit
+    reliably; this can. Inert unless the environment variable names this step.
+    """
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover(ws: Workspace, conn: sqlite3.Connection) -> int:
+    """Reclaim work of processes that died: stale 'processing' rows and tmp dirs."""
+    reclaimed = 0
+    for row in conn.execute(
+        "SELECT id, claimed_by FROM intake WHERE state = 'processing'"
+    ).fetchall():
+        if row["claimed_by"] is None or not _pid_alive(row["claimed_by"]):
+            conn.execute(
+                "UPDATE intake SET state = 'pending', claimed_by = NULL, updated_at = ?"
+                " WHERE id = ? AND state = 'processing'",
+                (db.now(), row["id"]),
+            )
+            reclaimed += 1
+    if ws.tmp.exists():
+        for entry in ws.tmp.iterdir():
+            if entry.is_dir() and entry.name.isdigit() and not _pid_alive(int(entry.name)):
+                shutil.rmtree(entry, ignore_errors=True)
+    if reclaimed:
+        log.warning("reclaimed %d intake rows left by a dead process", reclaimed)
+    return reclaimed
+
+
+def _ocr_in_worker(
+    source: str, media_type: str, output: str, settings: OcrSettings
+) -> OcrOutcome:
+    # Tesseract's OpenMP threads would fight the pool for the same cores.
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    return make_archival(Path(source), media_type, Path(output), settings)
+
+
+@dataclass
+class _Job:
+    intake_id: int
+    source: Path
+    document_id: int
+    sha256: str
+    media_type: str
+    dossier_hint: str | None
+    tmp_output: Path
+
+
+class Pipeline:
+    def __init__(self, ws: Workspace, conn: sqlite3.Connection) -> None:
+        self.ws = ws
+        self.conn = conn
+        self.jobs = max(1, ws.config.ocr.jobs)
+        self.tmp = ws.tmp / str(os.getpid())
+        self._engine: SearchEngine | None = None
+        self._pool: ProcessPoolExecutor | None = None
+
+    # ---- driving ----
+
+    def run(
+        self,
+        intake_ids: list[int],
+        *,
+        progress: ProgressFn | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> list[Outcome]:
+        """Process the rows; on `should_stop`, take no new file but finish those in flight.
+        Rows not taken stay 'pending' for the next run."""
+        recover(self.ws, self.conn)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        queue = deque(intake_ids)
+        in_flight: dict[Future[OcrOutcome], _Job] = {}
+        outcomes: dict[int, Outcome] = {}
+
+        def done(outcome: Outcome) -> None:
+            outcomes[outcome.intake_id] = outcome
+            if progress:
+                progress(outcome)
+
+        try:
+            while (queue and not should_stop()) or in_flight:
+                while queue and len(in_flight) < self.jobs and not should_stop():
+                    intake_id = queue.popleft()
+                    step = self._prepare(intake_id)
+                    if isinstance(step, Outcome):
+                        done(step)
+                    elif step is not None:
+                        # The last file may use every free core for its pages.
+                        pages_jobs = 1 if queue else self.jobs - len(in_flight)
+                        in_flight[self._submit(step, pages_jobs)] = step
+                if in_flight:
+                    finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        done(self._finish(in_flight.pop(future), future))
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._engine is not None:
+                self._engine.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return [outcomes[i] for i in intake_ids if i in outcomes]
+
+    def _submit(self, job: _Job, pages_jobs: int) -> Future[OcrOutcome]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs)
+        cfg = self.ws.config.ocr
+        settings = OcrSettings(
+            language=cfg.language,
+            jobs=max(1, pages_jobs),
+            confidence_threshold=cfg.confidence_threshold,
+            timeout_seconds=cfg.timeout_seconds,
+        )
+        original = self.ws.absolute(store.original_relpath(job.sha256, MEDIA_EXTENSION[job.media_type]))
+        return self._pool.submit(
+            _ocr_in_worker, str(original), job.media_type, str(job.tmp_output), settings
+        )
+
+    @property
+    def engine(self) -> SearchEngine:
+        if self._engine is None:
+            self._engine = open_engine(self.ws.index_dir, self.ws.config.index.engine)
+        return self._engine
+
+    # ---- steps ----
+
+    def _row(self, intake_id: int) -> sqlite3.Row:
+        row: sqlite3.Row = self.conn.execute(
+            "SELECT * FROM intake WHERE id = ?", (intake_id,)).fetchone()
+        return row
+
+    def _claim(self, intake_id: int) -> bool:
+        cur = self.conn.execute(
+            "UPDATE intake SET state = 'processing', claimed_by = ?, attempts = attempts + 1,"
+            " updated_at = ? WHERE id = ? AND state IN ('pending', 'retry')",
+            (os.getpid(), db.now(), intake_id),
+        )
+        return cur.rowcount == 1
+
+    def _set_state(self, intake_id: int, state: str, message: str, **columns: object) -> Outcome:
+        assignments = ", ".join(f"{k} = ?" for k in columns)
+        sql = "UPDATE intake SET state = ?, claimed_by = NULL, updated_at = ?"
+        if assignments:
+            sql += ", " + assignments
+        self.conn.execute(sql + " WHERE id = ?",
+                          (state, db.now(), *columns.values(), intake_id))
+        row = self._row(intake_id)
+        return Outcome(intake_id, row["source_path"], state, row["document_id"], message)
+
+    def _in_inbox(self, path: Path) -> bool:
+        return path.absolute().is_relative_to(self.ws.inbox.absolute())
+
+    def _prepare(self, intake_id: int) -> _Job | Outcome | None:
+        """Claim, validate, hash, dedupe and store the original. Runs in this process."""
+        if not self._claim(intake_id):
+            row = self._row(intake_id)
+            if row is None:
+                return None
+            # Already handled, or another process holds it: report, do not touch.
+            return Outcome(intake_id, row["source_path"], row["state"], row["document_id"],
+                           "Tệp đang được xử lý hoặc đã xử lý trước đó.")
+        row = self._row(intake_id)
+        source = Path(row["source_path"])
+        try:
+            if row["document_id"] is not None:
+                return self._resume(row, source)
+            return self._take(row, source)
+        except BadInputFile as exc:
+            return self._quarantine(intake_id, source, exc)
+        except (TransientError, OSError, sqlite3.OperationalError) as exc:
+            return self._retry(intake_id, exc)
+
+    def _take(self, row: sqlite3.Row, source: Path) -> _Job | Outcome:
+        intake_id = row["id"]
+        if not os.path.lexists(source):
+            return self._set_state(intake_id, "vanished",
+                                   "Tệp đã bị xóa hoặc di chuyển trước khi được xử lý.")
+        if source.is_symlink() or not source.is_file():
+            return self._set_state(
+                intake_id, "refused",
+                "Không nhận liên kết tượng trưng (symlink) hay tệp đặc biệt; hãy chép tệp thật "
+                "vào thư mục nhận.",
+                reason_vi="symlink hoặc không phải tệp thường",
+                last_error="not a regular file (symlink, fifo, device or directory)",
+            )
+        media_type = media_type_of(source)
+        st = source.stat()
+        sha256 = store.sha256_file(source)
+        self.conn.execute(
+            "UPDATE intake SET sha256 = ?, size = ?, mtime_ns = ? WHERE id = ?",
+            (sha256, st.st_size, st.st_mtime_ns, intake_id),
+        )
+        existing = records.by_sha256(self.conn, sha256)
+        if existing is not None and existing["state"] == "indexed":
+            return self._duplicate(row, source, existing)
+        if existing is not None:
+            # Same bytes are mid-way (an earlier attempt died): continue that document.
+            with db.transaction(self.conn):
+                self.conn.execute("UPDATE intake SET document_id = ? WHERE id = ?",
+                                  (existing["id"], intake_id))
+            return self._resume(self._row(intake_id), source)
+        relpath = store.original_relpath(sha256, MEDIA_EXTENSION[media_type])
+        store.durable_copy(source, self.ws.absolute(relpath), self.tmp, sha256)
+        _crash_point("original-renamed")
+        try:
+            with db.transaction(self.conn):
+                document_id = records.insert_stored(
+                    self.conn, sha256=sha256, original_name=row["original_name"],
+                    media_type=media_type, size=st.st_size, original_path=relpath)
+                self.conn.execute("UPDATE intake SET document_id = ? WHERE id = ?",
+                                  (document_id, intake_id))
+        except sqlite3.IntegrityError as exc:
+            # Another process stored the same bytes a moment ago.
+            raise TransientError("Tệp trùng đang được xử lý ở nơi khác; sẽ thử lại.",
+                                 f"concurrent insert of {sha256}: {exc}") from exc
+        log.info("stored original %s as document %d", source, document_id)
+        _crash_point("stored")
+        return self._job(intake_id, source, document_id, sha256, media_type, row["dossier_hint"])
+
+    def _job(self, intake_id: int, source: Path, document_id: int, sha256: str,
+             media_type: str, hint: str | None) -> _Job:
+        return _Job(intake_id, source, document_id, sha256, media_type, hint,
+                    self.tmp / f"{sha256}.pdf")
+
+    def _resume(self, row: sqlite3.Row, source: Path) -> _Job | Outcome:
+        doc = records.by_id(self.conn, row["document_id"])
+        if doc is None:
+            raise TransientError("Bản ghi tài liệu bị mất; sẽ xử lý lại.",
+                                 f"intake {row['id']} points at missing document")
+        job = self._job(row["id"], source, doc["id"], doc["sha256"], doc["media_type"],
+                        row["dossier_hint"])
+        if doc["state"] == "stored":
+            return job
+        return self._index_and_release(job)
+
+    def _duplicate(self, row: sqlite3.Row, source: Path, existing: sqlite3.Row) -> Outcome:
+        intake_id = row["id"]
+        # The same file seen again after a crash between commit and removing it is not a
+        # duplicate of someone else's scan: it is simply done.
+        same_file = self.conn.execute(
+            "SELECT 1 FROM intake WHERE source_path = ? AND sha256 = ? AND state = 'done'"
+            " AND id != ?", (row["source_path"], existing["sha256"], intake_id)).fetchone()
+        state = "done" if same_file else "duplicate"
+        message = (
+            "Tệp đã được lưu trữ trước đó." if same_file else
+            f"Trùng với tài liệu số {existing['id']} đã lưu trữ (“{existing['original_name']}”); "
+            "không lưu lần thứ hai."
+        )
+        outcome = self._set_state(intake_id, state, message, document_id=existing["id"])
+        self._release(source, row)
+        return outcome
+
+    def _finish(self, job: _Job, future: Future[OcrOutcome]) -> Outcome:
+        try:
+            result = future.result()
+            self._store_archival(job, result)
+            return self._index_and_release(job)
+        except BadInputFile as exc:
+            # The OCR found the content unusable: the user's file goes to quarantine and
+            # our copy of it leaves the store, so no half-archived document remains.
+            doc = records.by_id(self.conn, job.document_id)
+            with db.transaction(self.conn):
+                records.forget(self.conn, job.document_id)
+            if doc is not None:
+                self.ws.absolute(doc["original_path"]).unlink(missing_ok=True)
+            return self._quarantine(job.intake_id, job.source, exc)
+        except (TransientError, OSError, sqlite3.OperationalError) as exc:
+            return self._retry(job.intake_id, exc)
+        except Exception as exc:  # noqa: BLE001 - a tool we call crashed: retry, never die
+            log.exception("unexpected failure on intake %d", job.intake_id)
+            return self._retry(job.intake_id, exc)
+
+    def _store_archival(self, job: _Job, result: OcrOutcome) -> None:
+        relpath = store.archival_relpath(job.sha256)
+        digest = store.durable_move_into_store(job.tmp_output, self.ws.absolute(relpath))
+        _crash_point("archival-renamed")
+        pages = [
+            records.PageRecord(p.page_no, unicodedata.normalize("NFC", p.text), p.confidence,
+                               p.ocr_done, p.needs_rescan)
+            for p in result.pages
+        ]
+        identifiers = find_identifiers([p.text for p in pages])
+        dossier, source_kind = job.dossier_hint, "folder"
+        if dossier is None:
+            found = [i.value for i in identifiers if i.kind == "dossier_code"]
+            dossier, source_kind = (found[0], "text") if found else (None, "text")
+        with db.transaction(self.conn):
+            records.mark_archived(
+                self.conn, job.document_id, archival_path=relpath, archival_sha256=digest,
+                pages=pages, identifiers=identifiers, dossier_code=dossier,
+                dossier_source=source_kind, ocr_seconds=result.seconds)
+        log.info("archived document %d (%d pages, %.1fs OCR)", job.document_id, len(pages),
+                 result.seconds)
+        _crash_point("archived")
+
+    def _index_and_release(self, job: _Job) -> Outcome:
+        try:
+            index_document(self.conn, self.engine, job.document_id)
+        except MotcuaError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - index lock held, disk full: retry later
+            raise TransientError("Chưa ghi được vào chỉ mục tìm kiếm; sẽ thử lại.",
+                                 f"{type(exc).__name__}: {exc}") from exc
+        _crash_point("index-committed")
+        with db.transaction(self.conn):
+            records.mark_indexed(self.conn, job.document_id)
+            doc = records.by_id(self.conn, job.document_id)
+            assert doc is not None
+            flagged = self.conn.execute(
+                "SELECT COUNT(*) FROM pages WHERE document_id = ? AND needs_rescan = 1",
+                (job.document_id,)).fetchone()[0]
+            message = f"Đã lưu trữ: {doc['page_count']} trang"
+            if doc["dossier_code"]:
+                message += f", hồ sơ {doc['dossier_code']}"
+            if flagged:
+                message += f"; {flagged} trang chất lượng thấp, cần quét lại"
+            outcome = self._set_state(job.intake_id, "done", message + ".")
+        _crash_point("done")
+        self._release(job.source, self._row(job.intake_id))
+        return outcome
+
+    def _release(self, source: Path, row: sqlite3.Row) -> None:
+        """Remove the inbox copy now that the archive holds it, unless it changed meanwhile."""
+        if not self._in_inbox(source):
+            return
+        try:
+            st = source.lstat()
+        except FileNotFoundError:
+            return
+        if row["size"] is not None and (st.st_size, st.st_mtime_ns) != (row["size"], row["mtime_ns"]):
+            log.warning("%s changed while it was processed; leaving it for another pass", source)
+            return
+        source.unlink()
+        store.fsync_dir(source.parent)
+
+    def _quarantine(self, intake_id: int, source: Path, exc: BadInputFile) -> Outcome:
+        log.warning("quarantine %s: %s", source, exc.detail)
+        if not source.exists():
+            return self._set_state(intake_id, "quarantined", exc.message,
+                                   reason_vi=exc.message, last_error=exc.detail)
+        placed = quarantine_file(source, self.ws.quarantine, exc.message, exc.detail,
+                                 move=self._in_inbox(source))
+        return self._set_state(
+            intake_id, "quarantined",
+            f"{exc.message} Tệp đã được chuyển vào {placed}.",
+            reason_vi=exc.message, last_error=exc.detail, quarantine_path=str(placed))
+
+    def _retry(self, intake_id: int, exc: BaseException) -> Outcome:
+        row = self._row(intake_id)
+        message = getattr(exc, "message", None) or "Lỗi tạm thời khi xử lý tệp; sẽ thử lại."
+        detail = getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"
+        if row["attempts"] >= MAX_ATTEMPTS:
+            source = Path(row["source_path"])
+            give_up = BadInputFile(
+                f"Đã thử xử lý {row['attempts']} lần nhưng không thành công ({message}). "
+                "Hãy kiểm tra tệp hoặc báo cho cán bộ kỹ thuật.", detail)
+            return self._quarantine(intake_id, source, give_up)
+        delay = BACKOFF_SECONDS * 2 ** (row["attempts"] - 1)
+        when = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")
+        log.warning("intake %d: transient failure (%s); retry in %.0fs", intake_id, detail, delay)
+        return self._set_state(intake_id, "retry", message, last_error=detail,
+                               next_attempt_at=when)
+
+
+def wait_until_stable(path: Path, seconds: float, poll: float = 0.5) -> bool:
+    """True once size and mtime have not changed for `seconds`; False if the file vanished."""
+    try:
+        last = path.stat()
+    except FileNotFoundError:
+        return False
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < seconds:
+        time.sleep(poll)
+        try:
+            now = path.stat()
+        except FileNotFoundError:
+            return False
+        if (now.st_size, now.st_mtime_ns) != (last.st_size, last.st_mtime_ns):
+            last, quiet_since = now, time.monotonic()
+    return True

@@ -1,0 +1,66 @@
+"""Quarantine: a file we cannot archive is set aside with a reason beside it; nothing is deleted."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from pathlib import Path
+
+from motcua.archive.store import fsync_dir
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 1
+    while candidate.exists() or candidate.with_name(candidate.name + ".reason.txt").exists():
+        candidate = folder / f"{stem} ({n}){suffix}"
+        n += 1
+    return candidate
+
+
+def _write_durably(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def quarantine_file(
+    source: Path, quarantine_dir: Path, reason_vi: str, detail: str, *, move: bool
+) -> Path:
+    """Put `source` into `quarantine_dir` with `<name>.reason.txt` beside it.
+
+    `move` takes the file out of the inbox; otherwise (a file given on the command line
+    from elsewhere) a copy is quarantined and the source is left where it was.
+    Returns the quarantined file's path.
+    """
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    dest = _free_name(quarantine_dir, source.name)
+    reason = dest.with_name(dest.name + ".reason.txt")
+    # Reason first: if we die between the two steps, the reason is there without its
+    # file (harmless) rather than a file without its reason.
+    _write_durably(
+        reason,
+        f"{reason_vi}\n\nTệp gốc: {source}\nChi tiết kỹ thuật: {detail}\n",
+    )
+    if move:
+        try:
+            os.replace(source, dest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # Inbox on another filesystem (network share): copy durably, then remove.
+            shutil.copy2(source, dest)
+            with dest.open("rb+") as fh:
+                os.fsync(fh.fileno())
+            source.unlink()
+    else:
+        shutil.copy2(source, dest)
+        with dest.open("rb+") as fh:
+            os.fsync(fh.fileno())
+    fsync_dir(quarantine_dir)
+    return dest

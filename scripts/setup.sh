@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install everything motcua needs on Debian 12: system packages, then the Python
+# package with its test tools into .venv. Idempotent; works as root or with sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+    tesseract-ocr tesseract-ocr-vie tesseract-ocr-script-viet   # OCR engine + Vietnamese models
+    ghostscript qpdf unpaper pngquant                           # OCRmyPDF's helpers
+    poppler-utils                                               # pdftotext, pdftoppm (tests, bench)
+    fonts-liberation2 fonts-noto-core                           # Times-metric serif with every Vietnamese glyph
+    libreoffice-writer-nogui                                    # DOCX -> PDF/A for issued documents
+    chromium chromium-driver                                    # the web page's browser tests
+    python3-venv python3-dev
+)
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "motcua setup: installing system packages: ${missing[*]}"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    echo "motcua setup: creating .venv with $($PYTHON --version)"
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[dev]'
+echo "motcua setup: done ($(.venv/bin/motcua --version))"

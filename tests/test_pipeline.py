@@ -1,0 +1,255 @@
+"""The spine end to end: real scans through real OCR into the store and the index."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pikepdf
+import pytest
+from click.testing import CliRunner
+
+from motcua import db
+from motcua.archive.store import sha256_file
+from motcua.cli import main
+from motcua.ingest import ingest_paths
+from motcua.workspace import Workspace, init_workspace
+from tests import scans
+
+DOSSIER = "000.00.07.H47-250716-0001"
+CITIZEN_ID = "001090012345"
+
+
+def pdftotext(path: Path) -> str:
+    return subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def stored_files(ws: Workspace) -> set[str]:
+    return {
+        str(p.relative_to(ws.root))
+        for sub in ("originals", "archival")
+        for p in (ws.store / sub).rglob("*") if p.is_file()
+    }
+
+
+def referenced_files(conn: db.sqlite3.Connection) -> set[str]:
+    paths: set[str] = set()
+    for row in conn.execute("SELECT original_path, archival_path FROM documents"):
+        paths.update(p for p in row if p)
+    return paths
+
+
+def assert_consistent(ws: Workspace) -> None:
+    """No orphan or partial file in the store, no row stuck in an intermediate state."""
+    with db.connect(ws.db_path) as conn:
+        assert stored_files(ws) == referenced_files(conn)
+        states = {r[0] for r in conn.execute("SELECT DISTINCT state FROM documents")}
+        assert states <= {"indexed"}
+        stuck = conn.execute(
+            "SELECT COUNT(*) FROM intake WHERE state IN ('pending','processing')").fetchone()[0]
+        assert stuck == 0
+        for row in conn.execute("SELECT original_path, sha256, archival_path, archival_sha256"
+                                " FROM documents"):
+            assert sha256_file(ws.absolute(row[0])) == row[1]
+            assert sha256_file(ws.absolute(row[2])) == row[3]
+    leftovers = [p for p in ws.tmp.rglob("*") if p.is_file()]
+    assert leftovers == []
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return init_workspace(tmp_path / "ws")
+
+
+def run_cli(ws: Workspace, *args: str, env: dict[str, str] | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "motcua", "-w", str(ws.root), *args],
+                          capture_output=True, text=True, env=full_env, timeout=600)
+    if check and proc.returncode not in (0, 2):
+        raise AssertionError(f"motcua {args} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def test_init_and_workspace_discovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["init", str(tmp_path / "kho")])
+    assert result.exit_code == 0, result.output
+    for sub in ("inbox", "quarantine", "store", "index", "motcua.db", "motcua.toml"):
+        assert (tmp_path / "kho" / sub).exists()
+    toml = (tmp_path / "kho" / "motcua.toml").read_text(encoding="utf-8")
+    assert 'language = "vie"' in toml and "confidence_threshold" in toml and "code =" in toml
+
+    # No workspace anywhere: a clear Vietnamese message, exit code 1.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MOTCUA_WORKSPACE", raising=False)
+    result = runner.invoke(main, ["search", "hồ sơ"])
+    assert result.exit_code == 1
+    assert "Không tìm thấy kho làm việc" in result.output and "motcua init" in result.output
+
+    # The environment variable, then the current folder.
+    monkeypatch.setenv("MOTCUA_WORKSPACE", str(tmp_path / "kho"))
+    assert runner.invoke(main, ["search", "hồ sơ"]).exit_code == 0
+    monkeypatch.delenv("MOTCUA_WORKSPACE")
+    monkeypatch.chdir(tmp_path / "kho")
+    assert runner.invoke(main, ["search", "hồ sơ"]).exit_code == 0
+
+
+def test_scans_become_searchable_pdfa(ws: Workspace) -> None:
+    office = scans.render_document(2, "office", seed=3, extra_lines=[f"Số CCCD: {CITIZEN_ID}"],
+                                   max_lines=14)
+    folder = ws.inbox / DOSSIER
+    folder.mkdir()
+    pdf = scans.write_pdf(office, folder / "don-de-nghi.pdf")
+    clean = scans.render_page("clean", seed=5, extra_lines=[
+        "Mã hồ sơ: 000.00.07.H47-250801-0042"], max_lines=10)
+    jpg = scans.write_jpeg(clean, ws.inbox / "giay-to.jpg")
+    originals = {pdf.name: pdf.read_bytes(), jpg.name: jpg.read_bytes()}
+
+    outcomes = ingest_paths(ws, [ws.inbox])
+    assert [o.state for o in outcomes] == ["done", "done"], outcomes
+    assert not pdf.exists() and not jpg.exists()  # inbox copies removed after commit
+
+    conn = db.connect(ws.db_path)
+    docs = {r["original_name"]: r for r in conn.execute("SELECT * FROM documents")}
+    assert set(docs) == set(originals)
+    for name, data in originals.items():
+        doc = docs[name]
+        assert ws.absolute(doc["original_path"]).read_bytes() == data  # byte for byte
+        archival = ws.absolute(doc["archival_path"])
+        with pikepdf.open(archival) as out:
+            meta = out.open_metadata()
+            assert meta.pdfa_status in ("2B", "2U"), meta.pdfa_status
+            assert len(out.Root.OutputIntents) >= 1
+            assert "/DestOutputProfile" in out.Root.OutputIntents[0]
+            fonts = [f for page in out.pages
+                     for f in (page.Resources.get("/Font") or {}).values()]
+            assert fonts, "no text layer font"
+    # Dossier from the folder name, and from the text for the loose JPEG.
+    assert docs["don-de-nghi.pdf"]["dossier_code"] == DOSSIER
+    assert docs["don-de-nghi.pdf"]["dossier_source"] == "folder"
+    assert docs["giay-to.jpg"]["dossier_code"] == "000.00.07.H47-250801-0042"
+    assert docs["giay-to.jpg"]["dossier_source"] == "text"
+    ids = {(r["kind"], r["value"]) for r in conn.execute("SELECT * FROM identifiers")}
+    assert ("citizen_id", CITIZEN_ID) in ids
+    pages = conn.execute("SELECT * FROM pages ORDER BY document_id, page_no").fetchall()
+    assert len(pages) == 3 and all(p["confidence"] > 50 for p in pages)
+
+    # Text a user would copy out of the archived PDF reads in order.
+    clean_text = pdftotext(ws.absolute(docs["giay-to.jpg"]["archival_path"]))
+    assert scans.cer(clean.text, clean_text) < 0.01
+    office_text = pdftotext(ws.absolute(docs["don-de-nghi.pdf"]["archival_path"]))
+    assert scans.cer("\n".join(p.text for p in office), office_text) < 0.02
+
+    # Search: with and without diacritics, filtered by dossier and owner.
+    runner = CliRunner()
+    for query in ("Gia Lộc", "gia loc", "GIA LOC"):
+        result = runner.invoke(main, ["-w", str(ws.root), "search", query, "--json"])
+        assert result.exit_code == 0, result.output
+        assert {h["file"] for h in json.loads(result.output)} == set(originals)
+    result = runner.invoke(main, ["-w", str(ws.root), "search", "gia loc", "--json",
+                                  "--dossier", DOSSIER])
+    assert {h["file"] for h in json.loads(result.output)} == {"don-de-nghi.pdf"}
+    result = runner.invoke(main, ["-w", str(ws.root), "search", "gia loc", "--json",
+                                  "--owner", CITIZEN_ID])
+    assert {h["file"] for h in json.loads(result.output)} == {"don-de-nghi.pdf"}
+    result = runner.invoke(main, ["-w", str(ws.root), "show", DOSSIER])
+    assert result.exit_code == 0 and "don-de-nghi.pdf" in result.output
+    assert CITIZEN_ID in result.output and "SHA-256" in result.output
+
+    # The same bytes again, under another name: recorded as a duplicate, not stored twice.
+    again = ws.inbox / "ban-sao.jpg"
+    again.write_bytes(originals["giay-to.jpg"])
+    files_before = stored_files(ws)
+    (dup,) = ingest_paths(ws, [again])
+    assert dup.state == "duplicate" and dup.document_id == docs["giay-to.jpg"]["id"]
+    assert stored_files(ws) == files_before
+    assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 2
+    assert_consistent(ws)
+
+
+def _encrypted_pdf(path: Path) -> Path:
+    source = scans.write_pdf([scans.render_page("clean", seed=9, max_lines=3)],
+                             path.with_suffix(".plain"))
+    with pikepdf.open(source) as pdf:
+        pdf.save(path, encryption=pikepdf.Encryption(user="mk", owner="mk"))
+    source.unlink()
+    return path
+
+
+def test_bad_inputs_are_quarantined_and_the_batch_goes_on(ws: Workspace) -> None:
+    good = scans.write_jpeg(scans.render_page("clean", seed=11, max_lines=4),
+                            ws.inbox / "tot.jpg")
+    page_pdf = scans.write_pdf([scans.render_page("clean", seed=12, max_lines=4)],
+                               ws.root / "src.pdf").read_bytes()
+    bad = {
+        "rong.pdf": b"",
+        "cut.pdf": page_pdf[: len(page_pdf) // 2],
+        "hong.pdf": b"%PDF-1.4\n" + os.urandom(2000) + b"\n%%EOF\n",
+        "nham-duoi.pdf": good.read_bytes(),  # a JPEG named .pdf
+        "van-ban.docx": b"PK\x03\x04 not a scan",
+        "anh-hong.png": b"\x89PNG\r\n\x1a\n" + b"\x00" * 50,
+    }
+    for name, data in bad.items():
+        (ws.inbox / name).write_bytes(data)
+    _encrypted_pdf(ws.inbox / "mat-khau.pdf")
+    (ws.inbox / "lien-ket.pdf").symlink_to(good)
+    (ws.inbox / "Thumbs.db").write_bytes(b"ignored")
+
+    outcomes = {Path(o.source).name: o for o in ingest_paths(ws, [ws.inbox])}
+    assert outcomes["tot.jpg"].state == "done"
+    assert outcomes["lien-ket.pdf"].state == "refused"
+    assert "Thumbs.db" not in outcomes
+    quarantined = set(bad) | {"mat-khau.pdf"}
+    for name in quarantined:
+        assert outcomes[name].state == "quarantined", (name, outcomes[name])
+        placed = ws.quarantine / name
+        reason = ws.quarantine / f"{name}.reason.txt"
+        assert placed.exists() and reason.exists(), name
+        assert not (ws.inbox / name).exists()
+        text = reason.read_text(encoding="utf-8")
+        assert "Chi tiết kỹ thuật" in text
+    assert (ws.quarantine / "cut.pdf").read_bytes() == bad["cut.pdf"]  # nothing lost
+    reasons = {n: (ws.quarantine / f"{n}.reason.txt").read_text(encoding="utf-8")
+               for n in quarantined}
+    assert "rỗng" in reasons["rong.pdf"]
+    assert "cắt cụt" in reasons["cut.pdf"]
+    assert "mật khẩu" in reasons["mat-khau.pdf"]
+    assert "nội dung lại là ảnh JPEG" in reasons["nham-duoi.pdf"]
+    assert "không được hỗ trợ" in reasons["van-ban.docx"]
+    with db.connect(ws.db_path) as conn:
+        rows = conn.execute("SELECT original_name, reason_vi, last_error FROM intake"
+                            " WHERE state = 'quarantined'").fetchall()
+        assert {r[0] for r in rows} == quarantined
+        assert all(r[1] and r[2] for r in rows)
+    assert_consistent(ws)
+
+
+@pytest.mark.parametrize("step", ["original-renamed", "stored", "archival-renamed", "archived",
+                                  "index-committed", "done"])
+def test_killed_between_steps_resumes_without_duplicates(ws: Workspace, step: str) -> None:
+    page = scans.render_page("clean", seed=21, max_lines=5)
+    data = page.jpeg
+    scans.write_jpeg(page, ws.inbox / "quet.jpg")
+
+    killed = run_cli(ws, "ingest", str(ws.inbox), env={"MOTCUA_TEST_CRASH_AT": step},
+                     check=False)
+    assert killed.returncode == -9, killed.stderr  # really killed at that step
+
+    resumed = run_cli(ws, "ingest", str(ws.inbox))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+
+    with db.connect(ws.db_path) as conn:
+        docs = conn.execute("SELECT * FROM documents").fetchall()
+        assert len(docs) == 1
+        assert ws.absolute(docs[0]["original_path"]).read_bytes() == data
+        final = [r[0] for r in conn.execute("SELECT state FROM intake ORDER BY id")]
+        assert final[-1] == "done" and "duplicate" not in final
+    assert not (ws.inbox / "quet.jpg").exists()
+    assert_consistent(ws)
+    hits = json.loads(run_cli(ws, "search", "Gia Lộc", "--json").stdout)
+    assert len({h["document_id"] for h in hits}) == 1

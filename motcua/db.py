@@ -201,9 +201,55 @@ BEGIN
 END;
 """
 
+# Number register of issued documents (issue 5): one row per number taken.
+TEMPLATES_0001 = """
+CREATE TABLE number_register (
+    id INTEGER PRIMARY KEY,
+    issuing_body TEXT NOT NULL,
+    year INTEGER NOT NULL,
+    series TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    type_code TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    document TEXT NOT NULL DEFAULT '',
+    taken_at TEXT NOT NULL,
+    UNIQUE (issuing_body, year, series, number)
+);
+CREATE INDEX number_register_year ON number_register(issuing_body, year);
+"""
+
+# Dossier lifecycle (issue 6): due and resolution dates, apology letters (form 04).
+# Dates are local (the centre's wall clock) YYYY-MM-DD so reports compare plain strings.
+LIFECYCLE_0001 = """
+ALTER TABLE dossiers ADD COLUMN received_on TEXT;
+ALTER TABLE dossiers ADD COLUMN processing_days INTEGER;
+ALTER TABLE dossiers ADD COLUMN due_date TEXT;
+ALTER TABLE dossiers ADD COLUMN resolved_at TEXT;
+ALTER TABLE dossiers ADD COLUMN resolved_on TEXT;
+UPDATE dossiers SET received_on = substr(received_at, 1, 10) WHERE received_at IS NOT NULL;
+CREATE INDEX dossiers_received_on ON dossiers(received_on);
+CREATE INDEX dossiers_pending_due ON dossiers(due_date) WHERE resolved_at IS NULL;
+
+-- One apology letter (form 04) per late dossier, never produced twice.
+CREATE TABLE apologies (
+    dossier_code TEXT PRIMARY KEY REFERENCES dossiers(code),
+    original_due TEXT NOT NULL,
+    new_due TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    issued_on TEXT NOT NULL,
+    docx_path TEXT,
+    pdf_path TEXT,
+    actor TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX apologies_issued ON apologies(issued_on);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
+    ("templates_0001", TEMPLATES_0001),
+    ("lifecycle_0001", LIFECYCLE_0001),
 ]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests import scans  # noqa: E402  (the generator the tests use)
+from tests import scans
 
 
 def main(target: Path) -> None:

@@ -20,13 +20,13 @@ import io
 import random
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import img2pdf
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, TiffImagePlugin
 
 Quality = Literal["clean", "office", "poor"]
 QUALITIES: tuple[Quality, ...] = ("clean", "office", "poor")
@@ -167,14 +167,21 @@ def render_page(
     extra_lines: Sequence[str] = (),
     paragraphs: Sequence[str] | None = None,
     max_lines: int | None = None,
+    noise_sigma: float | None = None,
+    dpi: int | None = None,
 ) -> ScanPage:
     """Render one A4 page of Vietnamese administrative text and degrade it.
 
     ``extra_lines`` are drawn first in the body, one per line (dossier codes,
     citizen IDs, …). ``paragraphs`` replaces the seeded choice of sentences.
-    ``max_lines`` caps the body, for short pages in fast tests.
+    ``max_lines`` caps the body, for short pages in fast tests. ``noise_sigma``
+    and ``dpi`` the quality's resolution (e.g. a page bad enough to need rescanning).
     """
     spec = SPECS[quality]
+    if noise_sigma is not None:
+        spec = replace(spec, noise_sigma=noise_sigma)
+    if dpi is not None:
+        spec = replace(spec, dpi=dpi)
     rng = random.Random(f"{quality}:{seed}")
     dpi = spec.dpi
     px_per_mm = dpi / 25.4
@@ -299,9 +306,12 @@ def write_png(page: ScanPage, path: Path) -> Path:
 
 def write_tiff(pages: Sequence[ScanPage], path: Path) -> Path:
     """A multi-page TIFF (LZW), as many flatbed scanners write."""
-    first, *rest = [p.image for p in pages]
-    dpi = (pages[0].dpi, pages[0].dpi)
-    first.save(path, format="TIFF", save_all=True, append_images=rest, compression="tiff_lzw", dpi=dpi)
+    # Frame by frame: Pillow 13's save_all fails when appended frames carry a
+    # resolution ("function takes exactly 6 arguments").
+    with TiffImagePlugin.AppendingTiffWriter(str(path), True) as tf:
+        for page in pages:
+            page.image.save(tf, format="TIFF", compression="tiff_lzw", dpi=(page.dpi, page.dpi))
+            tf.newFrame()
     return path
 
 

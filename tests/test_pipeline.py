@@ -28,6 +28,16 @@ def pdftotext(path: Path) -> str:
                           text=True).stdout
 
 
+def fonts_of(obj: pikepdf.Object) -> list[pikepdf.Object]:
+    """Fonts a page or form XObject uses, including those of nested forms."""
+    resources = obj.get("/Resources") or pikepdf.Dictionary()
+    found = list((resources.get("/Font") or pikepdf.Dictionary()).values())
+    for xobj in (resources.get("/XObject") or pikepdf.Dictionary()).values():
+        if xobj.get("/Subtype") == "/Form":
+            found += fonts_of(xobj)
+    return found
+
+
 def stored_files(ws: Workspace) -> set[str]:
     return {
         str(p.relative_to(ws.root))
@@ -69,7 +79,7 @@ def run_cli(ws: Workspace, *args: str, env: dict[str, str] | None = None,
             check: bool = True) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run([sys.executable, "-m", "motcua", "-w", str(ws.root), *args],
-                          capture_output=True, text=True, env=full_env, timeout=600)
+                          capture_output=True, text=True, env=full_env, timeout=300)
     if check and proc.returncode not in (0, 2):
         raise AssertionError(f"motcua {args} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
@@ -100,13 +110,17 @@ def test_init_and_workspace_discovery(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_scans_become_searchable_pdfa(ws: Workspace) -> None:
-    office = scans.render_document(2, "office", seed=3, extra_lines=[f"Số CCCD: {CITIZEN_ID}"],
+    office = scans.render_document(2, "office", seed=3, extra_lines=[
+        f"Số CCCD: {CITIZEN_ID}", "Nơi tiếp nhận: Bộ phận Một cửa xã Đa Lộc"],
                                    max_lines=14)
     folder = ws.inbox / DOSSIER
     folder.mkdir()
     pdf = scans.write_pdf(office, folder / "don-de-nghi.pdf")
-    clean = scans.render_page("clean", seed=5, extra_lines=[
-        "Mã hồ sơ: 000.00.07.H47-250801-0042"], max_lines=10)
+    # No two-column header here: pdftotext reads one column by column, which costs
+    # ~0.5 points on a full page and more on a short one.
+    clean = scans.render_page("clean", seed=5, header=False, extra_lines=[
+        "Mã hồ sơ: 000.00.07.H47-250801-0042", "Nơi tiếp nhận: Bộ phận Một cửa xã Đa Lộc"],
+        max_lines=10)
     jpg = scans.write_jpeg(clean, ws.inbox / "giay-to.jpg")
     originals = {pdf.name: pdf.read_bytes(), jpg.name: jpg.read_bytes()}
 
@@ -126,9 +140,7 @@ def test_scans_become_searchable_pdfa(ws: Workspace) -> None:
             assert meta.pdfa_status in ("2B", "2U"), meta.pdfa_status
             assert len(out.Root.OutputIntents) >= 1
             assert "/DestOutputProfile" in out.Root.OutputIntents[0]
-            fonts = [f for page in out.pages
-                     for f in (page.Resources.get("/Font") or {}).values()]
-            assert fonts, "no text layer font"
+            assert all(fonts_of(page.obj) for page in out.pages), "a page has no text layer"
     # Dossier from the folder name, and from the text for the loose JPEG.
     assert docs["don-de-nghi.pdf"]["dossier_code"] == DOSSIER
     assert docs["don-de-nghi.pdf"]["dossier_source"] == "folder"
@@ -141,20 +153,20 @@ def test_scans_become_searchable_pdfa(ws: Workspace) -> None:
 
     # Text a user would copy out of the archived PDF reads in order.
     clean_text = pdftotext(ws.absolute(docs["giay-to.jpg"]["archival_path"]))
-    assert scans.cer(clean.text, clean_text) < 0.01
+    assert scans.cer(clean.text, clean_text) < 1.0  # percent
     office_text = pdftotext(ws.absolute(docs["don-de-nghi.pdf"]["archival_path"]))
-    assert scans.cer("\n".join(p.text for p in office), office_text) < 0.02
+    assert scans.cer("\n".join(p.text for p in office), office_text) < 2.0
 
     # Search: with and without diacritics, filtered by dossier and owner.
     runner = CliRunner()
-    for query in ("Gia Lộc", "gia loc", "GIA LOC"):
+    for query in ("Đa Lộc", "da loc", "DA LOC", "một cửa"):
         result = runner.invoke(main, ["-w", str(ws.root), "search", query, "--json"])
         assert result.exit_code == 0, result.output
         assert {h["file"] for h in json.loads(result.output)} == set(originals)
-    result = runner.invoke(main, ["-w", str(ws.root), "search", "gia loc", "--json",
+    result = runner.invoke(main, ["-w", str(ws.root), "search", "da loc", "--json",
                                   "--dossier", DOSSIER])
     assert {h["file"] for h in json.loads(result.output)} == {"don-de-nghi.pdf"}
-    result = runner.invoke(main, ["-w", str(ws.root), "search", "gia loc", "--json",
+    result = runner.invoke(main, ["-w", str(ws.root), "search", "da loc", "--json",
                                   "--owner", CITIZEN_ID])
     assert {h["file"] for h in json.loads(result.output)} == {"don-de-nghi.pdf"}
     result = runner.invoke(main, ["-w", str(ws.root), "show", DOSSIER])

@@ -65,14 +65,14 @@ def make_pdfa(tmp: Path, name: str = "scan", lines: list[tuple[str, str]] | None
 
 def insert_archived(ws: Workspace, conn: sqlite3.Connection, pdf: Path,
                     dossier_code: str | None = None, original_name: str | None = None,
-                    text: str = "") -> int:
-    """Put `pdf` in the store as both original and archival copy and add its row."""
+                    text: str = "", archival: Path | None = None) -> int:
+    """Put `pdf` in the store as original and (or `archival`) as archival copy; add its row."""
     data = pdf.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     orig_rel = store.original_relpath(sha, ".pdf")
     arch_rel = store.archival_relpath(sha)
     store.durable_copy(pdf, ws.root / orig_rel, ws.tmp, sha)
-    arch_sha = store.durable_copy(pdf, ws.root / arch_rel, ws.tmp, sha)
+    arch_sha = store.durable_copy(archival or pdf, ws.root / arch_rel, ws.tmp, None)
     now = db.now()
     with db.transaction(conn):
         if dossier_code is not None:

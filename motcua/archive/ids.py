@@ -15,8 +15,8 @@ from datetime import date
 from motcua.archive.extract import AGENCY_CODE, is_dossier_code
 from motcua.errors import UserError
 
-# Tax-code check digit weights (secondary: the rule as other software implements it;
-# verified on the published example 0314409058). Configurable through
+# Tax-code check digit weights (secondary: the rule as several independent
+# implementations state it; checked on 0314409058 and 0100109106). Configurable through
 # `[warehouse] mst_check_digit = false` when a real code is refused.
 MST_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
 
@@ -79,10 +79,15 @@ def validate_citizen_id(raw: str) -> str:
     return value
 
 
+def mst_check_digit(first_nine: str) -> int:
+    """N10 = 10 - (sum of Ni * Wi mod 11); a result of 10 is written 0 (secondary: as
+    independent implementations do; `mst_check_digit = false` turns the check off)."""
+    total = sum(w * int(d) for w, d in zip(MST_WEIGHTS, first_nine, strict=True))
+    return (10 - total % 11) % 10
+
+
 def _mst_check_ok(base: str) -> bool:
-    total = sum(w * int(d) for w, d in zip(MST_WEIGHTS, base[:9], strict=True))
-    check = 10 - total % 11
-    return check < 10 and check == int(base[9])
+    return mst_check_digit(base[:9]) == int(base[9])
 
 
 def validate_tax_code(raw: str, check_digit: bool = True) -> str:
@@ -106,6 +111,12 @@ def validate_tax_code(raw: str, check_digit: bool = True) -> str:
             f"Mã số thuế chi nhánh “{value}” phải có đúng 3 chữ số sau dấu gạch "
             f"(đang có {len(branch)}).",
             f"tax code branch length {len(branch)} != 3",
+        )
+    if branch == "000":
+        raise _bad(
+            f"Mã số thuế chi nhánh “{value}”: 3 chữ số sau dấu gạch là số thứ tự chi nhánh, "
+            "bắt đầu từ 001, không thể là 000.",
+            "tax code branch 000",
         )
     if check_digit and not _mst_check_ok(base):
         raise _bad(

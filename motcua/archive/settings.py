@@ -7,13 +7,17 @@
     # Check the 10th digit of organisation tax codes (rule is secondary; turn off if a
     # real code is refused).
     mst_check_digit = true
-    # Stamp text: the kind printed on scans and on results.
-    operator = "..."        # optional: overrides [ingest] operator for the stamp
+    # Optional: the name printed in the stamp, instead of [ingest] operator.
+    operator = "..."
+    # Time zone of received dates, dossier codes (YYMMDD) and stamp times.
+    timezone = "Asia/Ho_Chi_Minh"
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from motcua.errors import UserError
 from motcua.workspace import Workspace
@@ -26,6 +30,7 @@ class WarehouseSettings:
     auto_reuse: str = "attach"
     mst_check_digit: bool = True
     operator: str | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
 
 
 def warehouse_settings(ws: Workspace) -> WarehouseSettings:
@@ -44,7 +49,18 @@ def warehouse_settings(ws: Workspace) -> WarehouseSettings:
         auto_reuse=mode,
         mst_check_digit=bool(raw.get("mst_check_digit", True)),
         operator=str(operator) if operator else None,
+        timezone=str(raw.get("timezone", "Asia/Ho_Chi_Minh")),
     )
+
+
+def local_now(ws: Workspace) -> datetime:
+    """Now in the centre's time zone (the machine may run in UTC)."""
+    name = warehouse_settings(ws).timezone
+    try:
+        return datetime.now(ZoneInfo(name))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UserError(f"motcua.toml: múi giờ “{name}” không hợp lệ.",
+                        f"bad timezone {name!r}") from exc
 
 
 def stamp_operator(ws: Workspace) -> str:

@@ -1,17 +1,18 @@
 """The digitization stamp: "BẢN SỐ HÓA" / "KẾT QUẢ ĐIỆN TỬ" in the top-left margin of page 1.
 
 The stamp is a vector overlay drawn with reportlab (Liberation Serif, embedded as TrueType
-subsets with their widths, no transparency) and placed on page 1 as one form XObject with
-pikepdf; the page's own content (the scan image and its OCR text layer) is wrapped in
-q/Q and left byte-for-byte as it was. A QR code (segno, drawn as filled squares) encodes
-the fields in the text format below; the same fields go into the XMP metadata under the
-`motcua:` namespace, declared in a PDF/A extension schema. The file is written with
-`pikepdf.pdfa.save(..., "2b", repair=False)`, which validates the bytes it wrote.
+subsets with their widths, no transparency) and placed on page 1 as one form XObject;
+the page's own content (the scan image and its OCR text layer) is wrapped in q/Q and
+left as it was. A QR code (segno, drawn as filled squares) encodes the fields in the
+text format below; the same text goes into the XMP metadata (dc:description; see the
+XMP section for why not a custom namespace). The copy is checked with
+`pikepdf.pdfa.validate_written(..., "2b")`.
 
-The stamped file is a full save of the archival PDF/A (pikepdf cannot append an
-incremental update). It is made before any signature: signature fields and signatures
-are added afterwards, each as an incremental update, and the unstamped archival copy
-is kept.
+The stamped copy is an incremental update of the archival PDF/A (pikepdf cannot append
+one; pyHanko's incremental writer does): its first bytes are the archival file, so a
+signed result keeps its signature, and signature fields and signatures added later
+each append their own incremental update after the stamp. The unstamped archival copy
+is kept in the store as well.
 
 QR text format (UTF-8, ECI), one `KEY=value` per line, first line the format tag:
 
@@ -39,7 +40,9 @@ import logging
 import os
 import sqlite3
 import tempfile
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,7 +50,6 @@ from typing import Any
 import pikepdf
 import pikepdf.pdfa as pdfa
 import segno
-from lxml import etree
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -63,8 +65,6 @@ log = logging.getLogger(__name__)
 KIND_SCAN = "BẢN SỐ HÓA"
 KIND_RESULT = "KẾT QUẢ ĐIỆN TỬ"
 QR_TAG = "MOTCUA-STAMP/1"
-XMP_NS = "https://motcua.vn/ns/stamp/1.0/"
-XMP_PREFIX = "motcua"
 
 FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")
 FONT_REGULAR = "MotcuaSerif"
@@ -73,11 +73,12 @@ FONT_BOLD = "MotcuaSerif-Bold"
 # Geometry of the stamp, from the top-left corner of the visible page (millimetres).
 LEFT_MM = 8.0
 TOP_MM = 2.5
-QR_MM = 16.0
+QR_MM = 17.0
 GAP_MM = 2.0
 TEXT_PT = 6.5
 TITLE_PT = 8.0
 LINE_PT = 7.6
+STAMP_XOBJECT = "MotcuaStamp"
 
 _QR_KEYS = (
     ("LOAI", "kind"), ("MA", "code"), ("HS", "dossier_code"), ("TTHC", "procedure_code"),
@@ -181,7 +182,7 @@ def stamp_box_mm(fields: StampFields) -> tuple[float, float, float, float]:
 
 
 def _draw_qr(c: canvas.Canvas, text: str, x: float, top: float, size: float) -> None:
-    qr = segno.make_qr(text, error="m", encoding="utf-8", eci=True)
+    qr = segno.make_qr(text, error="l", encoding="utf-8", eci=True)
     border = 2  # quiet zone inside the white square; the margin around it is paper
     rows = list(qr.matrix_iter(scale=1, border=border))
     module = size / len(rows)
@@ -205,7 +206,8 @@ def overlay_pdf(fields: StampFields, width: float, height: float) -> bytes:
     """One page of `width` x `height` points with the stamp at its top-left."""
     _register_fonts()
     buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1, invariant=1)
+    c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1, invariant=1,
+                      initialFontName=FONT_REGULAR, initialFontSize=TEXT_PT)
     c.setTitle("motcua stamp")
     top = height - TOP_MM * mm
     _draw_qr(c, fields.qr_text(), LEFT_MM * mm, top, QR_MM * mm)
@@ -240,91 +242,19 @@ def _placement(page: pikepdf.Page) -> tuple[tuple[float, ...], float, float]:
 
 # ---------------------------------------------------------------------------------------
 # XMP
-
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_EXT = "http://www.aiim.org/pdfa/ns/extension/"
-_SCHEMA = "http://www.aiim.org/pdfa/ns/schema#"
-_PROP = "http://www.aiim.org/pdfa/ns/property#"
-
-_XMP_PROPS = (
-    ("Kind", "kind", "Stamp kind: BẢN SỐ HÓA or KẾT QUẢ ĐIỆN TỬ"),
-    ("Code", "code", "Dossier code or electronic result code printed in the stamp"),
-    ("DossierCode", "dossier_code", "Dossier code"),
-    ("ProcedureCode", "procedure_code", "Administrative procedure code"),
-    ("OwnerId", "owner_id", "Owner identifier (CCCD or tax code)"),
-    ("DocumentName", "document_name", "Document name"),
-    ("SystemName", "system_name", "Name of the system that digitized the document"),
-    ("StampTime", "time", "Time of digitization"),
-    ("Operator", "operator", "Person who digitized the document"),
-    ("ValidTo", "valid_to", "End of validity (results)"),
-)
+#
+# PDF/A-2b allows custom XMP properties only through an extension schema, which the
+# validator we check with (pikepdf.pdfa, an allowlist) does not accept. So the fields go
+# into predefined properties: dc:description holds the QR text itself (every field, in
+# the same format) and dc:title the document name; the writer mirrors both into the
+# DocInfo dictionary where it has those entries.
 
 
-def _q(ns: str, name: str) -> str:
-    return f"{{{ns}}}{name}"
-
-
-def _rewrite_xmp(xmp: bytes, fields: StampFields) -> bytes:
-    parser = etree.XMLParser(remove_blank_text=False, resolve_entities=False)
-    root = etree.fromstring(xmp, parser)
-    rdf = root if root.tag == _q(_RDF, "RDF") else root.find(f".//{_q(_RDF, 'RDF')}")
-    if rdf is None:
-        raise ValueError("XMP without rdf:RDF")
-    values = asdict(fields)
-    # Drop an earlier stamp's properties and schema declaration.
-    for desc in rdf.findall(_q(_RDF, "Description")):
-        for child in list(desc):
-            if child.tag.startswith(f"{{{XMP_NS}}}"):
-                desc.remove(child)
-    for li in rdf.iter(_q(_RDF, "li")):
-        uri = li.find(_q(_SCHEMA, "namespaceURI"))
-        if uri is not None and uri.text == XMP_NS:
-            li.getparent().remove(li)
-    desc = etree.SubElement(rdf, _q(_RDF, "Description"), nsmap={XMP_PREFIX: XMP_NS})
-    desc.set(_q(_RDF, "about"), "")
-    for prop, attr, _ in _XMP_PROPS:
-        etree.SubElement(desc, _q(XMP_NS, prop)).text = str(values[attr])
-    # PDF/A: a custom namespace must be declared in an extension schema.
-    bag = None
-    for schemas in rdf.iter(_q(_EXT, "schemas")):
-        bag = schemas.find(_q(_RDF, "Bag"))
-        if bag is not None:
-            break
-    if bag is None:
-        ext_desc = etree.SubElement(
-            rdf, _q(_RDF, "Description"),
-            nsmap={"pdfaExtension": _EXT, "pdfaSchema": _SCHEMA, "pdfaProperty": _PROP},
-        )
-        ext_desc.set(_q(_RDF, "about"), "")
-        bag = etree.SubElement(etree.SubElement(ext_desc, _q(_EXT, "schemas")), _q(_RDF, "Bag"))
-    li = etree.SubElement(bag, _q(_RDF, "li"))
-    li.set(_q(_RDF, "parseType"), "Resource")
-    etree.SubElement(li, _q(_SCHEMA, "schema")).text = "motcua digitization stamp"
-    etree.SubElement(li, _q(_SCHEMA, "namespaceURI")).text = XMP_NS
-    etree.SubElement(li, _q(_SCHEMA, "prefix")).text = XMP_PREFIX
-    seq = etree.SubElement(etree.SubElement(li, _q(_SCHEMA, "property")), _q(_RDF, "Seq"))
-    for prop, _, description in _XMP_PROPS:
-        p = etree.SubElement(seq, _q(_RDF, "li"))
-        p.set(_q(_RDF, "parseType"), "Resource")
-        etree.SubElement(p, _q(_PROP, "name")).text = prop
-        etree.SubElement(p, _q(_PROP, "valueType")).text = "Text"
-        etree.SubElement(p, _q(_PROP, "category")).text = "external"
-        etree.SubElement(p, _q(_PROP, "description")).text = description
-    body = etree.tostring(root, encoding="utf-8")
-    return (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n' + body
-            + b"\n" + (b" " * 99 + b"\n") * 20 + b'<?xpacket end="w"?>')
-
-
-def read_xmp_fields(pdf_path: Path) -> dict[str, str]:
-    """The motcua: properties of a stamped file's XMP, keyed like StampFields."""
+def read_xmp_fields(pdf_path: Path) -> StampFields:
+    """The stamp fields recorded in a stamped file's XMP (dc:description)."""
     with pikepdf.open(pdf_path) as pdf:
-        root = etree.fromstring(pdf.Root.Metadata.read_bytes())
-    out: dict[str, str] = {}
-    for prop, attr, _ in _XMP_PROPS:
-        el = root.find(f".//{_q(XMP_NS, prop)}")
-        if el is not None:
-            out[attr] = el.text or ""
-    return out
+        meta = pdf.open_metadata()
+        return parse_qr_text(str(meta.get("dc:description", "")))
 
 
 # ---------------------------------------------------------------------------------------
@@ -332,40 +262,85 @@ def read_xmp_fields(pdf_path: Path) -> dict[str, str]:
 
 
 def stamp_pdf(source: Path, dest: Path, fields: StampFields) -> None:
-    """Write a stamped copy of `source` (a PDF/A-2b) to `dest`.
+    """Write a stamped copy of `source` (normally a PDF/A-2b) to `dest`.
 
-    Page 1 gets the stamp; the rest of the file is unchanged apart from the metadata.
-    The output is validated as PDF/A-2b while written; if the source itself is not
-    PDF/A-2b (a born-digital result), the copy is saved without that promise.
+    The stamp is an incremental update (pyHanko's incremental writer): `dest` starts
+    with the bytes of `source` unchanged, so a signature already in the source stays
+    intact, and later signatures append their own updates after it. Only if pyHanko
+    cannot read the file does it fall back to a full save with pikepdf.
+
+    The result is validated as PDF/A-2b; if it fails while the source passes, nothing
+    is left at `dest` and TransientError is raised. A source that is not PDF/A-2b
+    (a born-digital result) gives a stamped copy without that promise.
     """
+    from pyhanko.pdf_utils.misc import PdfError as PyhankoError
+
+    try:
+        _stamp_incremental(source, dest, fields)
+    except (PyhankoError, ValueError, KeyError) as exc:
+        log.warning("incremental stamp of %s failed (%s); full save instead", source, exc)
+        _stamp_full(source, dest, fields)
+    report = pdfa.validate_written(dest, "2b")
+    if report.passed:
+        return
+    if pdfa.validate_written(source, "2b").passed:
+        dest.unlink(missing_ok=True)
+        raise TransientError(
+            "Không đóng được dấu số hóa mà vẫn giữ chuẩn PDF/A; tệp lưu trữ không bị "
+            "thay đổi.",
+            f"stamped copy of {source} fails PDF/A-2b: {report.summary()}",
+        )
+    log.info("source %s is not PDF/A-2b; its stamped copy is not either", source)
+
+
+def _page_geometry(source: Path) -> tuple[tuple[float, ...], float, float]:
+    with pikepdf.open(source) as pdf:
+        return _placement(pdf.pages[0])
+
+
+def _cm(matrix: tuple[float, ...]) -> str:
+    return " ".join(f"{v:.6f}".rstrip("0").rstrip(".") for v in matrix)
+
+
+def _stamp_incremental(source: Path, dest: Path, fields: StampFields) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    matrix, vis_w, vis_h = _page_geometry(source)
+    name = generic.pdf_name(f"/{STAMP_XOBJECT}")
+    with source.open("rb") as fh:
+        writer = IncrementalPdfFileWriter(fh, strict=False)
+        overlay = PdfFileReader(io.BytesIO(overlay_pdf(fields, vis_w, vis_h)))
+        form = writer.import_page_as_xobject(overlay, 0)
+        # Wrap the page's own content in q/Q so its graphics state cannot move the stamp.
+        before = writer.add_object(generic.StreamObject(stream_data=b"q\n"))
+        after = writer.add_object(generic.StreamObject(
+            stream_data=f"Q\nq {_cm(matrix)} cm {name} Do Q\n".encode("ascii")))
+        writer.add_stream_to_page(0, before, prepend=True)
+        writer.add_stream_to_page(0, after, resources=generic.DictionaryObject({
+            generic.pdf_name("/XObject"): generic.DictionaryObject({name: form})}))
+        # pyHanko keeps XMP and DocInfo consistent: dc:title / dc:description.
+        writer.document_meta.title = fields.document_name
+        writer.document_meta.subject = fields.qr_text()
+        buf = io.BytesIO()
+        writer.write(buf)
+    dest.write_bytes(buf.getvalue())
+
+
+def _stamp_full(source: Path, dest: Path, fields: StampFields) -> None:
     with pikepdf.open(source) as pdf:
         page = pdf.pages[0]
         matrix, vis_w, vis_h = _placement(page)
         with pikepdf.open(io.BytesIO(overlay_pdf(fields, vis_w, vis_h))) as overlay:
             form = pdf.copy_foreign(overlay.pages[0].as_form_xobject())
-        name = page.add_resource(form, pikepdf.Name.XObject, prefix="MotcuaStamp")
-        cm = " ".join(f"{v:.6f}".rstrip("0").rstrip(".") for v in matrix)
+        name = page.add_resource(form, pikepdf.Name.XObject, name=pikepdf.Name(
+            f"/{STAMP_XOBJECT}"))
         page.contents_add(b"q\n", prepend=True)
-        page.contents_add(f"Q\nq {cm} cm {name} Do Q\n".encode("ascii"))
+        page.contents_add(f"Q\nq {_cm(matrix)} cm {name} Do Q\n".encode("ascii"))
         with pdf.open_metadata(set_pikepdf_as_editor=True, update_docinfo=True) as meta:
-            meta["xmp:MetadataDate"] = datetime.now().astimezone().isoformat()
-        old_xmp = pdf.Root.Metadata.read_bytes() if "/Metadata" in pdf.Root else None
-        if old_xmp is not None:
-            pdf.Root.Metadata = pdf.make_stream(_rewrite_xmp(old_xmp, fields))
-            pdf.Root.Metadata.Type = pikepdf.Name.Metadata
-            pdf.Root.Metadata.Subtype = pikepdf.Name.XML
-        try:
-            pdfa.save(pdf, dest, "2b", repair=False)
-            return
-        except pdfa.PdfaError as exc:
-            source_report = pdfa.validate_written(source, "2b")
-            if source_report.passed:
-                raise TransientError(
-                    "Không đóng được dấu số hóa mà vẫn giữ chuẩn PDF/A; tệp lưu trữ không "
-                    "bị thay đổi.",
-                    f"stamped copy of {source} fails PDF/A-2b: {exc.report.summary()}",
-                ) from exc
-            log.info("source %s is not PDF/A-2b; stamped copy saved as plain PDF", source)
+            meta["dc:description"] = fields.qr_text()
+            meta["dc:title"] = fields.document_name
         pdf.save(dest)
 
 
@@ -438,13 +413,16 @@ def stamp_document(ws: Workspace, conn: sqlite3.Connection, document_id: int,
     byte), store the copy at store/stamped/ab/<original sha>.pdf, record it in `stamps`
     and in the audit log. Re-stamping (after a metadata change) replaces the copy.
 
-    Call it outside an open transaction: it writes the file, then commits the row.
+    The file is written and moved into the store first; the `stamps` row and the audit
+    entry then go into the caller's open transaction if there is one, else into their
+    own. `operator` defaults to `[warehouse] operator`, then `[ingest] operator`.
     """
-    from motcua.archive.settings import stamp_operator
+    from motcua.archive.settings import local_now, stamp_operator
 
     operator = operator or stamp_operator(ws)
     source, sha = _source_of(ws, conn, document_id)
-    fields = stamp_fields(conn, document_id, operator)
+    fields = stamp_fields(conn, document_id, operator,
+                          local_now(ws).isoformat(timespec="seconds"))
     ws.tmp.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=ws.tmp, prefix=".stamp-", suffix=".pdf")
     os.close(fd)
@@ -457,7 +435,7 @@ def stamp_document(ws: Workspace, conn: sqlite3.Connection, document_id: int,
         tmp.unlink(missing_ok=True)
     stamped_at = db.now()
     fields_json = _fields_json(fields)
-    with db.transaction(conn):
+    with _joined_transaction(conn):
         conn.execute(
             "INSERT INTO stamps (document_id, kind, stamped_path, stamped_sha256, fields_json,"
             " operator, stamped_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -472,6 +450,16 @@ def stamp_document(ws: Workspace, conn: sqlite3.Connection, document_id: int,
     return StampRecord(document_id, fields.kind, rel, digest, fields, operator, stamped_at)
 
 
+@contextmanager
+def _joined_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """The caller's transaction if one is open (the pipeline's), else our own."""
+    if conn.in_transaction:
+        yield
+    else:
+        with db.transaction(conn):
+            yield
+
+
 def _fields_json(fields: StampFields) -> str:
     return audit.canonical(asdict(fields))
 
@@ -484,7 +472,3 @@ def get_stamp(conn: sqlite3.Connection, document_id: int) -> StampRecord | None:
     return StampRecord(row["document_id"], row["kind"], row["stamped_path"],
                        row["stamped_sha256"], StampFields(**data), row["operator"],
                        row["stamped_at"])
-
-
-def with_time(fields: StampFields, time: str) -> StampFields:
-    return replace(fields, time=time)

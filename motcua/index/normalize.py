@@ -12,15 +12,14 @@ from collections.abc import Iterator
 
 # Tesseract writes U+2044 for "/" in numbers like 118/2025/NĐ-CP; the other
 # slash look-alikes come from PDFs. Eth is a common OCR misreading of đ:
-# Vietnamese never uses it.
-_CHAR_MAP = str.maketrans(
-    {
-        "\u2044": "/",
-        "\u2215": "/",
-        "\uff0f": "/",
-        "\u00f0": "đ",
-        "\u00d0": "Đ",
-    }
+# Vietnamese never uses it. Replaced one by one: str.translate is slow on
+# non-ASCII text and these are rare.
+_REPLACE = (
+    ("\u2044", "/"),
+    ("\u2215", "/"),
+    ("\uff0f", "/"),
+    ("\u00f0", "đ"),
+    ("\u00d0", "Đ"),
 )
 
 _TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
@@ -47,8 +46,9 @@ _Y = "".join(c for c, (b, _) in _TONED.items() if b in "yY")
 
 # oa / oe / uy carry the tone on either vowel depending on the writer's habit
 # (hòa/hoà, khỏe/khoẻ, thủy/thuỷ), and NFC keeps both. "qu" is a consonant, so
-# "quý" is not a uy cluster. Group 2 is the letter after the cluster, if any.
-_CLUSTER = re.compile(rf"(?<![qQ])([{_O}][{_AE}]|[{_U}][{_Y}])([^\W\d_]?)")
+# "quý" is not a uy cluster (checked in _place_tone: a lookbehind here costs a
+# third more time). Group 2 is the letter after the cluster, if any.
+_CLUSTER = re.compile(rf"([{_O}][{_AE}]|[{_U}][{_Y}])([^\W\d_]?)")
 
 _VOWELS = frozenset(
     unicodedata.normalize("NFC", c) for c in "aăâeêioôơuưyAĂÂEÊIOÔƠUƯY"
@@ -65,9 +65,14 @@ def _place_tone(match: re.Match[str]) -> str:
     after = match.group(2)
     b1, t1 = _TONED[first]
     b2, t2 = _TONED[second]
-    if bool(t1) == bool(t2) or after in _VOWELS:
-        # No tone, two tones (not Vietnamese), or a triphthong (ngoài, khuỷu)
-        # whose tone placement is not in dispute.
+    start = match.start()
+    if (
+        bool(t1) == bool(t2)
+        or after in _VOWELS
+        or (b1 in "uU" and start > 0 and match.string[start - 1] in "qQ")
+    ):
+        # No tone, two tones (not Vietnamese), a triphthong (ngoài, khuỷu)
+        # or "qu" + y (quý): the tone placement is not in dispute.
         return match.group(0)
     tone = t1 or t2
     # Old style puts the tone on the first vowel of an open syllable (hòa);
@@ -79,7 +84,10 @@ def _place_tone(match: re.Match[str]) -> str:
 
 def normalize_text(text: str) -> str:
     """NFC, slash look-alikes to "/", one tone placement for oa/oe/uy; keeps case."""
-    text = unicodedata.normalize("NFC", text).translate(_CHAR_MAP)
+    text = unicodedata.normalize("NFC", text)
+    for old, new in _REPLACE:
+        if old in text:
+            text = text.replace(old, new)
     return _CLUSTER.sub(_place_tone, text)
 
 
@@ -97,12 +105,20 @@ def _fold_table() -> dict[int, str]:
 
 _FOLD = _fold_table()
 _COMBINING = re.compile(r"[\u0300-\u036f]")
+# The five tones and three vowel marks of Vietnamese.
+_VIET_MARKS = ("\u0300", "\u0301", "\u0303", "\u0309", "\u0323", "\u0302", "\u0306", "\u031b")
 
 
 def fold_diacritics(text: str) -> str:
     """Drop Vietnamese (and other Latin) diacritics, đ → d; keeps case."""
     if text.isascii():
         return text
+    # Fast path, for Vietnamese text: decompose and drop every non-ASCII
+    # character, valid only if all that was dropped were Vietnamese marks.
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    ascii_only = decomposed.encode("ascii", "ignore")
+    if len(ascii_only) + sum(decomposed.count(m) for m in _VIET_MARKS) == len(decomposed):
+        return ascii_only.decode("ascii")
     folded = unicodedata.normalize("NFC", text).translate(_FOLD)
     if folded.isascii():
         return folded
@@ -125,7 +141,8 @@ def token_spans(text: str) -> Iterator[re.Match[str]]:
     return _TOKEN.finditer(text)
 
 
-def index_fields(text: str) -> tuple[str, str]:
-    """The exact and folded field contents (space-separated tokens) of raw page text."""
-    exact = " ".join(tokens(normalize_text(text)))
-    return exact, fold_diacritics(exact)
+def index_fields(text: str) -> tuple[str, str, str]:
+    """Normalised text, and the exact and folded fields (space-separated tokens)."""
+    normalized = normalize_text(text)
+    exact = " ".join(tokens(normalized))
+    return normalized, exact, fold_diacritics(exact)

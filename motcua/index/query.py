@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from motcua.index.model import PageDoc, SearchFilters
 from motcua.index.normalize import fold_diacritics, normalize_text, token_spans, tokens
@@ -14,7 +15,8 @@ from motcua.index.normalize import fold_diacritics, normalize_text, token_spans,
 # units match exactly and only then by relevance.
 EXACT_TIER = 1000.0
 
-SNIPPET_TOKENS = 24
+SNIPPET_CHARS = 200
+SNIPPET_LEAD = 40  # context kept before the first matched term
 
 
 @dataclass(frozen=True)
@@ -100,76 +102,91 @@ def page_codes(page: PageDoc) -> dict[str, list[str]]:
     return values
 
 
+@lru_cache(maxsize=64)
+def _term_pattern(units: tuple[Unit, ...]) -> re.Pattern[str] | None:
+    """One regex over folded text for all units; a phrase allows any separators."""
+    alts = sorted(
+        {r"[\W_]+".join(re.escape(w) for w in u.folded) for u in units},
+        key=len,
+        reverse=True,  # longest first, so a phrase wins over its own words
+    )
+    if not alts:
+        return None
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(alts) + r")(?![^\W_])")
+
+
 def build_snippet(text: str, units: list[Unit]) -> tuple[tuple[str, bool], ...]:
     """Segments of `text` around the densest cluster of matched query terms."""
+    low = text.lower()
+    folded = fold_diacritics(low)
+    if not (len(low) == len(text) == len(folded)):
+        # Rare text whose folding changes its length: match token by token.
+        folded = " ".join(fold_diacritics(t) for t in tokens(text))
+        text = low = " ".join(tokens(text))
+    pattern = _term_pattern(tuple(units))
     exact_terms = {t for u in units if u.has_marks for t in u.exact}
-    words = {u.folded[0] for u in units if not u.is_phrase}
-    spans = list(token_spans(text))
-    if not spans:
-        return ((_squash(text[:200]), False),) if text.strip() else ()
-    lows = [m.group(0).lower() for m in spans]
-    folded = [fold_diacritics(t) for t in lows]
-    matched = [f in words for f in folded]
-    # A phrase's words count only where the whole phrase occurs.
-    for unit in units:
-        n = len(unit.folded)
-        if n > 1:
-            head = unit.folded[0]
-            for i, f in enumerate(folded):
-                if f == head and tuple(folded[i : i + n]) == unit.folded:
-                    matched[i : i + n] = [True] * n
-    weight = [
-        (2 if low in exact_terms else 1) if hit else 0
-        for low, hit in zip(lows, matched, strict=True)
-    ]
-    keys = [f if hit else None for f, hit in zip(folded, matched, strict=True)]
+    # (start, end, folded term, is exact) of every matched token.
+    found: list[tuple[int, int, str, bool]] = []
+    if pattern is not None:
+        for m in pattern.finditer(folded):
+            for t in token_spans(m.group(0)):
+                s, e = m.start() + t.start(), m.start() + t.end()
+                found.append((s, e, folded[s:e], low[s:e] in exact_terms))
 
-    # Sliding window: distinct terms dominate, exact matches break ties.
-    best_start, best_score = 0, -1
-    counts: dict[str, int] = {}
-    total = 0
-    width = min(SNIPPET_TOKENS, len(spans))
-    for i in range(len(spans)):
-        k = keys[i]
-        if k is not None:
-            counts[k] = counts.get(k, 0) + 1
-        total += weight[i]
-        j = i - width
-        if j >= 0:
-            kj = keys[j]
-            if kj is not None:
-                counts[kj] -= 1
-                if counts[kj] == 0:
-                    del counts[kj]
-            total -= weight[j]
-        if i >= width - 1:
-            score = len(counts) * 100 + total
-            if score > best_score:
-                best_start, best_score = i - width + 1, score
-    # Start a little before the first match so the term has some context.
-    first = next((i for i in range(best_start, best_start + width) if matched[i]), best_start)
-    start = max(0, min(first - 4, len(spans) - width))
-    end = start + width - 1
+    # Window: most distinct terms, then most exact matches.
+    lo = 0
+    best = -1
+    for i, (start, _, _, _) in enumerate(found):
+        terms: set[str] = set()
+        exact = 0
+        for _, e, term, is_exact in found[i:]:
+            if e > start + SNIPPET_CHARS - SNIPPET_LEAD:
+                break
+            terms.add(term)
+            exact += is_exact
+        score = len(terms) * 1000 + exact
+        if score > best:
+            best, lo = score, max(0, start - SNIPPET_LEAD)
+    hi = min(len(text), lo + SNIPPET_CHARS)
+    # Cut at spaces so that no word is split.
+    if lo > 0:
+        lo = _word_start(text, lo)
+    if hi < len(text):
+        hi = _word_end(text, hi)
 
     segments: list[tuple[str, bool]] = []
-    plain = "…" if spans[start].start() > 0 else ""
-    cursor = spans[start].start()
-    for i in range(start, end + 1):
-        m = spans[i]
-        if matched[i]:
-            plain += text[cursor : m.start()]
-            if plain:
-                segments.append((_squash(plain), False))
-            segments.append((m.group(0), True))
-            plain = ""
-        else:
-            plain += text[cursor : m.end()]
-        cursor = m.end()
-    if spans[end].end() < len(text.rstrip()):
+    plain = "…" if text[:lo].strip() else ""
+    cursor = lo
+    for s, e, _, _ in found:
+        if s < lo or e > hi:
+            continue
+        plain += text[cursor:s]
+        if plain:
+            segments.append((_squash(plain), False))
+        segments.append((text[s:e], True))
+        plain = ""
+        cursor = e
+    plain += text[cursor:hi]
+    if text[hi:].strip():
         plain += "…"
-    if plain:
-        segments.append((_squash(plain), False))
+    plain = _squash(plain)
+    if plain.strip():
+        segments.append((plain, False))
+    if segments and not segments[0][1]:
+        segments[0] = (segments[0][0].lstrip(), False)
     return tuple(segments)
+
+
+def _word_start(text: str, pos: int) -> int:
+    while pos > 0 and not text[pos - 1].isspace():
+        pos -= 1
+    return pos
+
+
+def _word_end(text: str, pos: int) -> int:
+    while pos < len(text) and not text[pos].isspace():
+        pos += 1
+    return pos
 
 
 _SPACES = re.compile(r"\s+")

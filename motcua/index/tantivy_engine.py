@@ -10,7 +10,7 @@ import tantivy
 
 from motcua.index import storage
 from motcua.index.model import NO_FILTERS, Hit, PageDoc, SearchFilters
-from motcua.index.normalize import index_fields, normalize_text
+from motcua.index.normalize import index_fields
 from motcua.index.query import (
     EXACT_TIER,
     Unit,
@@ -53,8 +53,12 @@ class TantivyEngine:
         is_new = storage.prepare(path, KIND, rebuild)
         self.schema = _schema()
         try:
-            if is_new:
-                self.index = tantivy.Index(self.schema, path=str(path), reuse=False)
+            if is_new and not tantivy.Index.exists(str(path)):
+                try:
+                    self.index = tantivy.Index(self.schema, path=str(path), reuse=False)
+                except ValueError:
+                    # Another process created it in the meantime.
+                    self.index = tantivy.Index.open(str(path))
             else:
                 self.index = tantivy.Index.open(str(path))
             self.index.register_tokenizer(
@@ -98,13 +102,13 @@ class TantivyEngine:
             writer.add_document(self._to_doc(page))
 
     def _to_doc(self, page: PageDoc) -> tantivy.Document:
-        exact, folded = index_fields(page.text)
+        normalized, exact, folded = index_fields(page.text)
         doc = tantivy.Document()
         doc.add_integer("doc_id", page.document_id)
         doc.add_integer("page_no", page.page_no)
         doc.add_text("exact", exact)
         doc.add_text("folded", folded)
-        doc.add_bytes("text", normalize_text(page.text).encode("utf-8"))
+        doc.add_bytes("text", normalized.encode("utf-8"))
         doc.add_text("name", page.original_name)
         for field, values in page_codes(page).items():
             for value in values:

@@ -14,7 +14,7 @@ from whoosh.writing import CLEAR
 
 from motcua.index import storage
 from motcua.index.model import NO_FILTERS, Hit, PageDoc, SearchFilters
-from motcua.index.normalize import index_fields, normalize_text
+from motcua.index.normalize import index_fields
 from motcua.index.query import (
     EXACT_TIER,
     Unit,
@@ -116,13 +116,13 @@ class WhooshEngine:
 
     @staticmethod
     def _fields(page: PageDoc) -> dict[str, Any]:
-        exact, folded = index_fields(page.text)
+        normalized, exact, folded = index_fields(page.text)
         fields: dict[str, Any] = {
             "doc_key": str(page.document_id),
             "page_no": page.page_no,
             "exact": exact,
             "folded": folded,
-            "text": normalize_text(page.text),
+            "text": normalized,
             "name": page.original_name,
             "day": day_number(page.date),
         }

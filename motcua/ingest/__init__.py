@@ -2,10 +2,10 @@
 
 from motcua.ingest.pipeline import (
     Outcome,
+    due_ids,
     expand,
     ingest_paths,
     is_ignored,
-    due_ids,
     process_pending,
     recover,
     register,
@@ -13,10 +13,10 @@ from motcua.ingest.pipeline import (
 
 __all__ = [
     "Outcome",
+    "due_ids",
     "expand",
     "ingest_paths",
     "is_ignored",
-    "due_ids",
     "process_pending",
     "recover",
     "register",

@@ -19,6 +19,7 @@ cores stay busy across files, not only across pages of one file.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
@@ -105,16 +106,19 @@ def register(conn: sqlite3.Connection, path: Path) -> int:
     """Queue `path` unless it is already queued; return its intake row id."""
     source = str(path.absolute())
     row = conn.execute(
-        "SELECT id FROM intake WHERE source_path = ? AND state IN ('pending', 'processing', 'retry')",
+        "SELECT id FROM intake WHERE source_path = ?"
+        " AND state IN ('pending', 'processing', 'retry')",
         (source,),
     ).fetchone()
     if row is not None:
         return int(row[0])
+    size: int | None = None
+    mtime: int | None = None
     try:
         st = path.lstat()
         size, mtime = st.st_size, st.st_mtime_ns
     except FileNotFoundError:
-        size = mtime = None
+        pass
     stamp = db.now()
     cur = conn.execute(
         "INSERT INTO intake (source_path, original_name, dossier_hint, size, mtime_ns, state,"
@@ -196,11 +200,35 @@ def recover(ws: Workspace, conn: sqlite3.Connection) -> int:
     return reclaimed
 
 
+def _worker_init() -> None:
+    # Ctrl+C in a terminal reaches the whole process group: the parent decides when to
+    # stop (finishing in-flight files), so workers and their Tesseract children ignore
+    # it, and SIGTERM too (a forked worker would otherwise run the parent's handler).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Runs first in every OCR worker process."""
+    # Tesseract's OpenMP threads would fight the pool for the same cores.
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    # A forked worker inherits the write end of its own task queue, so it never sees
+    # EOF when the parent is SIGKILLed and would linger forever: ask the kernel to
+    # kill it with its parent instead.
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        log.debug("prctl(PR_SET_PDEATHSIG) unavailable")
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _ocr_in_worker(
     source: str, media_type: str, output: str, settings: OcrSettings
 ) -> OcrOutcome:
-    # Tesseract's OpenMP threads would fight the pool for the same cores.
-    os.environ["OMP_THREAD_LIMIT"] = "1"
     return make_archival(Path(source), media_type, Path(output), settings)
 
 
@@ -232,11 +260,15 @@ class Pipeline:
         *,
         progress: ProgressFn | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        more: Callable[[], list[int]] | None = None,
     ) -> list[Outcome]:
         """Process the rows; on `should_stop`, take no new file but finish those in flight.
-        Rows not taken stay 'pending' for the next run."""
+        Rows not taken stay 'pending' for the next run. `more` (the watcher's) is asked
+        for new due rows whenever the queue runs dry, so the pool stays busy across
+        files that arrive while others are being OCR'd."""
         recover(self.ws, self.conn)
         self.tmp.mkdir(parents=True, exist_ok=True)
+        intake_ids = list(intake_ids)
         queue = deque(intake_ids)
         in_flight: dict[Future[OcrOutcome], _Job] = {}
         outcomes: dict[int, Outcome] = {}
@@ -247,7 +279,15 @@ class Pipeline:
                 progress(outcome)
 
         try:
-            while (queue and not should_stop()) or in_flight:
+            while True:
+                if more is not None and not queue and len(in_flight) < self.jobs \
+                        and not should_stop():
+                    # Due rows are never in flight here: those are 'processing'.
+                    fresh = more()
+                    intake_ids.extend(fresh)
+                    queue.extend(fresh)
+                if not ((queue and not should_stop()) or in_flight):
+                    break
                 while queue and len(in_flight) < self.jobs and not should_stop():
                     intake_id = queue.popleft()
                     step = self._prepare(intake_id)
@@ -258,7 +298,8 @@ class Pipeline:
                         pages_jobs = 1 if queue else self.jobs - len(in_flight)
                         in_flight[self._submit(step, pages_jobs)] = step
                 if in_flight:
-                    finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    finished, _ = wait(in_flight, return_when=FIRST_COMPLETED,
+                                       timeout=None if more is None else 1.0)
                     for future in finished:
                         done(self._finish(in_flight.pop(future), future))
         finally:
@@ -267,11 +308,17 @@ class Pipeline:
             if self._engine is not None:
                 self._engine.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
-        return [outcomes[i] for i in intake_ids if i in outcomes]
+        return [outcomes[i] for i in dict.fromkeys(intake_ids) if i in outcomes]
 
     def _submit(self, job: _Job, pages_jobs: int) -> Future[OcrOutcome]:
+        if self._pool is not None and getattr(self._pool, "_broken", False):
+            # A worker died (killed, out of memory): its files were set to retry; a new
+            # pool serves the next ones.
+            log.warning("OCR worker pool broken; starting a new one")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init)
         cfg = self.ws.config.ocr
         settings = OcrSettings(
             language=cfg.language,
@@ -279,7 +326,8 @@ class Pipeline:
             confidence_threshold=cfg.confidence_threshold,
             timeout_seconds=cfg.timeout_seconds,
         )
-        original = self.ws.absolute(store.original_relpath(job.sha256, MEDIA_EXTENSION[job.media_type]))
+        original = self.ws.absolute(
+            store.original_relpath(job.sha256, MEDIA_EXTENSION[job.media_type]))
         return self._pool.submit(
             _ocr_in_worker, str(original), job.media_type, str(job.tmp_output), settings
         )
@@ -434,7 +482,7 @@ class Pipeline:
             return self._quarantine(job.intake_id, job.source, exc)
         except (TransientError, OSError, sqlite3.OperationalError) as exc:
             return self._retry(job.intake_id, exc)
-        except Exception as exc:  # noqa: BLE001 - a tool we call crashed: retry, never die
+        except Exception as exc:
             log.exception("unexpected failure on intake %d", job.intake_id)
             return self._retry(job.intake_id, exc)
 
@@ -466,7 +514,7 @@ class Pipeline:
             index_document(self.conn, self.engine, job.document_id)
         except MotcuaError:
             raise
-        except Exception as exc:  # noqa: BLE001 - index lock held, disk full: retry later
+        except Exception as exc:
             raise TransientError("Chưa ghi được vào chỉ mục tìm kiếm; sẽ thử lại.",
                                  f"{type(exc).__name__}: {exc}") from exc
         _crash_point("index-committed")
@@ -495,7 +543,8 @@ class Pipeline:
             st = source.lstat()
         except FileNotFoundError:
             return
-        if row["size"] is not None and (st.st_size, st.st_mtime_ns) != (row["size"], row["mtime_ns"]):
+        recorded = (row["size"], row["mtime_ns"])
+        if row["size"] is not None and (st.st_size, st.st_mtime_ns) != recorded:
             log.warning("%s changed while it was processed; leaving it for another pass", source)
             return
         source.unlink()

@@ -1,0 +1,5 @@
+"""OCRmyPDF + Tesseract behind a thin wrapper: input → archival PDF/A + page texts."""
+
+from motcua.ocr.engine import OcrOutcome, OcrSettings, PageText, make_archival
+
+__all__ = ["OcrOutcome", "OcrSettings", "PageText", "make_archival"]

@@ -21,7 +21,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from motcua.templates import docxutil as X
-from motcua.templates.rules import A4, A5, FONT_NAME, PageProfile
+from motcua.templates.rules import A4, A5, FONT_NAME, FORM_SIZE_DELTA, PageProfile
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 
@@ -33,7 +33,8 @@ NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 TASK_COLUMNS = ["TT", "Nội dung", "Cơ quan chủ trì", "Cơ quan phối hợp",
                 "Thời gian hoàn thành", "Sản phẩm"]
-TASK_WIDTHS_MM = [12, 88, 40, 40, 30, 37]  # landscape A4 text width: 297 - 30 - 20 = 247
+# landscape A4: 297 - 30 - 15 = 252 mm of text width
+TASK_WIDTHS_MM = [12.0, 88.0, 40.0, 40.0, 30.0, 37.0]
 
 # name -> (size, bold, italic, align, first-line indent mm, space before, space after)
 StyleDef = tuple[float, bool, bool, Any, float, float, float]
@@ -48,6 +49,7 @@ STYLES: dict[str, StyleDef] = {
     "MC Type": (14, True, False, CENTER, 0, 18, 0),
     "MC Summary": (14, True, False, CENTER, 0, 0, 0),
     "MC Authority": (14, True, False, CENTER, 0, 12, 6),
+    "MC Addressee": (14, False, False, CENTER, 0, 6, 6),
     "MC Basis": (14, False, True, JUSTIFY, 12.7, 0, 6),
     "MC Body": (14, False, False, JUSTIFY, 12.7, 0, 6),
     "MC Part": (14, True, False, JUSTIFY, 12.7, 6, 6),
@@ -66,6 +68,7 @@ STYLES: dict[str, StyleDef] = {
     "MC Appendix Title": (14, True, False, CENTER, 0, 0, 0),
     "MC Appendix Note": (14, False, True, CENTER, 0, 0, 12),
     "MC Page": (13, False, False, CENTER, 0, 0, 0),
+    "MC Break": (1, False, False, LEFT, 0, 0, 0),
 }
 
 
@@ -103,8 +106,12 @@ def _define_styles(doc: Any, delta: float) -> None:
         pf.space_before = Pt(before)
         pf.space_after = Pt(after)
         pf.line_spacing = 1.15 if name in ("MC Body", "MC Basis", "MC Item", "MC Part") else 1.0
+        if name == "MC Break":
+            pf.line_spacing = Pt(1)
         if name == "MC Rule":
             pf.line_spacing = Pt(2)
+            pf.space_before = Pt(4 if delta == 0 else 3)
+            pf.space_after = Pt(3 if delta == 0 else 2)
     _force_font(doc)
 
 
@@ -151,7 +158,7 @@ def _page(section: Any, profile: PageProfile, landscape: bool = False) -> None:
 
 def _new(profile: PageProfile) -> Any:
     doc = Document()
-    _define_styles(doc, 0 if profile is A4 else 2)
+    _define_styles(doc, 0 if profile is A4 else FORM_SIZE_DELTA)
     section = doc.sections[0]
     _page(section, profile)
     header = section.header
@@ -167,12 +174,18 @@ def _new(profile: PageProfile) -> Any:
     return doc
 
 
-def _header(doc: Any, profile: PageProfile, *, number: bool = True) -> None:
-    """Two borderless columns; the renderer fits widths and rules to the actual text."""
+def _header(doc: Any, profile: PageProfile, *, number: bool = True,
+            parent: bool = True) -> None:
+    """Two borderless columns; the renderer fits widths and rules to the actual text.
+
+    The A5 forms leave out the parent body: there is no room for it on one line."""
     table = doc.add_table(rows=1, cols=2)
     left, right = table.rows[0].cells
-    _first_p(left, "MC Parent", "{{ agency.parent_body }}")
-    _p(left, "MC Issuer", "{{ agency.issuing_body }}")
+    if parent:
+        _first_p(left, "MC Parent", "{{ agency.parent_body }}")
+        _p(left, "MC Issuer", "{{ agency.issuing_body }}")
+    else:
+        _first_p(left, "MC Issuer", "{{ agency.issuing_body }}")
     _rule(left)
     if number:
         _p(left, "MC Number", "{{ number_line }}")
@@ -209,13 +222,13 @@ def _blocks(doc: Any, var: str = "blocks") -> None:
     _p(doc, "MC Body", "{%p elif b.k == 'item' %}")
     _p(doc, "MC Item", "{{ b.text }}")
     _p(doc, "MC Body", "{%p elif b.k == 'table' %}")
-    _p(doc, "MC Body", "{{p b.sub }}")
+    _p(doc, "MC Cell", "{{ b.marker }}")  # replaced by the table after rendering
     _p(doc, "MC Body", "{%p elif b.k == 'image' %}")
     _p(doc, "MC Figure", "{{ b.image }}")
     _p(doc, "MC Body", "{%p elif b.k == 'caption' %}")
     _p(doc, "MC Caption", "{{ b.text }}")
     _p(doc, "MC Body", "{%p elif b.k == 'center' %}")
-    _p(doc, "MC Authority", "{{ b.text }}")
+    _p(doc, "MC Addressee", "{{ b.text }}")
     _p(doc, "MC Body", "{%p else %}")
     _p(doc, "MC Body", "{{ b.text }}")
     _p(doc, "MC Body", "{%p endif %}")
@@ -223,6 +236,7 @@ def _blocks(doc: Any, var: str = "blocks") -> None:
 
 
 def _signature(doc: Any, profile: PageProfile) -> None:
+    _p(doc, "MC Spacer")
     table = doc.add_table(rows=1, cols=2)
     left, right = table.rows[0].cells
     first = left.paragraphs[0]
@@ -242,6 +256,7 @@ def _signature(doc: Any, profile: PageProfile) -> None:
     _p(right, "MC Signer", "{{ sign.name }}")
     tw = profile.text_width_mm
     X.table_layout(table, [tw * 0.45, tw * 0.55], borders=False, cell_margin_mm=0.5)
+    X.keep_row_together(table.rows[0])
 
 
 def _task_table(doc: Any, var: str) -> None:
@@ -261,21 +276,37 @@ def _task_table(doc: Any, var: str) -> None:
     _first_p(group.cells[0], "MC Cell Head", "{{ g.roman }}")
     _first_p(group.cells[1], "MC Cell", "{{ g.title }}").runs[0].bold = True
     X.merge_row(group, 1, ncols - 1)
+    X.keep_row_together(group)
     tag_row("endif")
     tag_row("for t in g.tasks")
     item = table.add_row()
+    X.keep_row_together(item)
     for cell, key in zip(item.cells, ["no", "content", "lead", "partners", "deadline",
                                       "product"], strict=True):
-        para = _first_p(cell, "MC Cell Head" if key == "no" else "MC Cell", "{{ t.%s }}" % key)
+        para = _first_p(cell, "MC Cell Head" if key == "no" else "MC Cell", "{{ t." + key + " }}")
         para.runs[0].bold = False
     tag_row("endfor")
     tag_row("endfor")
     X.table_layout(table, TASK_WIDTHS_MM, borders=True, cell_margin_mm=1.2)
 
 
+def _new_section(doc: Any) -> Any:
+    """A section break whose paragraph is 1 pt high, so it never spills onto a page."""
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    body = doc.element.body
+    for p in reversed(body.findall(qn("w:p"))):
+        ppr = p.find(qn("w:pPr"))
+        if ppr is not None and ppr.find(qn("w:sectPr")) is not None:
+            X.set_el(ppr, "w:pStyle", val=X.style_id("MC Break"))
+            ppr.remove(ppr.find(qn("w:pStyle")))
+            ppr.insert(0, X.set_el(ppr, "w:pStyle", val=X.style_id("MC Break")))
+            break
+    return section
+
+
 def _appendix(doc: Any, profile: PageProfile, var: str, *, heading: bool = True) -> None:
     """A landscape section numbered on its own, with the task table."""
-    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    section = _new_section(doc)
     _page(section, profile, landscape=True)
     X.section_restart_numbering(section)
     if heading:
@@ -311,7 +342,7 @@ def build_quyet_dinh() -> Any:
 def build_quyet_dinh_ke_hoach() -> Any:
     doc = build_quyet_dinh()
     # the attached plan: its own portrait section, numbered on its own
-    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    section = _new_section(doc)
     _page(section, A4)
     X.section_restart_numbering(section)
     _p(doc, "MC Type", "KẾ HOẠCH")
@@ -335,7 +366,7 @@ def build_bao_cao() -> Any:
 def build_tiep_nhan() -> Any:
     """Form 01: receipt and appointment (A5)."""
     doc = _new(A5)
-    _header(doc, A5, number=False)
+    _header(doc, A5, number=False, parent=False)
     _p(doc, "MC Type", "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ")
     _p(doc, "MC Summary", "Mã hồ sơ: {{ dossier_code }}")
     _rule(doc)
@@ -347,18 +378,19 @@ def build_tiep_nhan() -> Any:
          ("NGƯỜI TIẾP NHẬN HỒ SƠ", "{{ sign.name }}")], strict=True):
         _first_p(cell, "MC Sign Authority", title_expr)
         _p(cell, "MC Sign Note", "(Ký và ghi rõ họ tên)")
-        for _ in range(3):
+        for _ in range(2):
             _p(cell, "MC Spacer")
         _p(cell, "MC Signer", name_expr)
     tw = A5.text_width_mm
     X.table_layout(table, [tw / 2, tw / 2], borders=False, cell_margin_mm=0.5)
+    X.keep_row_together(table.rows[0])
     return doc
 
 
 def build_xin_loi() -> Any:
     """Form 04: apology and new appointment for a late dossier (A5)."""
     doc = _new(A5)
-    _header(doc, A5)
+    _header(doc, A5, parent=False)
     _p(doc, "MC Type", "VĂN BẢN XIN LỖI")
     _p(doc, "MC Summary", "Về việc chậm trả kết quả giải quyết hồ sơ")
     _rule(doc)

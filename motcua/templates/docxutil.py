@@ -84,13 +84,19 @@ def table_layout(table: Any, widths_mm: list[float], *, borders: bool, indent_mm
 
 
 def grid_widths_mm(table: Any) -> list[float]:
-    return [int(c.get(qn("w:w"))) / TWIPS_PER_MM for c in table._tbl.tblGrid.findall(qn("w:gridCol"))]
+    cols = table._tbl.tblGrid.findall(qn("w:gridCol"))
+    return [int(c.get(qn("w:w"))) / TWIPS_PER_MM for c in cols]
 
 
 def repeat_header(row: Any) -> None:
     tr_pr = row._tr.get_or_add_trPr()
     set_el(tr_pr, "w:tblHeader", val="true")
     set_el(tr_pr, "w:cantSplit", val="true")
+
+
+def keep_row_together(row: Any) -> None:
+    """The row (a signature block) moves to the next page whole rather than split."""
+    set_el(row._tr.get_or_add_trPr(), "w:cantSplit", val="true")
 
 
 def merge_row(row: Any, start: int, span: int) -> None:
@@ -109,8 +115,11 @@ def rule_border(paragraph: Any, *, side: str = "top", size_eighths: int = 6) -> 
     if bdr is None:
         bdr = OxmlElement("w:pBdr")
         # pBdr must precede spacing/ind/jc in CT_PPr order
-        p_pr.insert(0, bdr) if p_pr.find(qn("w:pStyle")) is None else \
-            p_pr.find(qn("w:pStyle")).addnext(bdr)
+        pstyle = p_pr.find(qn("w:pStyle"))
+        if pstyle is None:
+            p_pr.insert(0, bdr)
+        else:
+            pstyle.addnext(bdr)
     b = OxmlElement(f"w:{side}")
     b.set(qn("w:val"), "single")
     b.set(qn("w:sz"), str(size_eighths))

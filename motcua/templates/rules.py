@@ -51,7 +51,7 @@ class PageProfile:
 A4 = PageProfile("A4", 210, 297, 20, 20, 30, 15, (20, 25), (20, 25), (30, 35), (15, 20), 12)
 # The one-stop forms are A5 (Thông tư 03/2025/TT-VPCP); the decree gives no A5 margins,
 # so they are scaled down and checked against their own (configurable) ranges.
-A5 = PageProfile("A5", 148, 210, 15, 15, 20, 10, (10, 20), (10, 20), (15, 25), (8, 15), 10)
+A5 = PageProfile("A5", 148, 210, 15, 15, 20, 10, (10, 20), (10, 20), (15, 25), (8, 15), 9)
 
 PROFILES = {"A4": A4, "A5": A5}
 
@@ -90,7 +90,7 @@ COMPONENTS: dict[str, Look] = {
     "MC Appendix Title": Look((13, 14), bold=True, italic=False),
     "MC Appendix Note": Look((13, 14), bold=False, italic=True),
 }
-FORM_SIZE_DELTA = 2.0  # A5 forms: every size may be up to this much smaller
+FORM_SIZE_DELTA = 3.0  # A5 forms (A4 scaled by 0.7): every size is this much smaller
 
 TYPE_ABBREVIATIONS = {
     "QĐ": "QUYẾT ĐỊNH",
@@ -139,7 +139,8 @@ def date_line(place: str, day: dt.date) -> str:
     return f"{place}, {date_words(day)}"
 
 
-DATE_LINE_RE = re.compile(r"^(?P<place>[^,]+), ngày (?P<d>\d{2}) tháng (?P<m>\d{1,2}) năm (?P<y>\d{4})$")
+DATE_LINE_RE = re.compile(
+    r"^(?P<place>[^,]+), ngày (?P<d>\d{2}) tháng (?P<m>\d{1,2}) năm (?P<y>\d{4})$")
 
 
 def date_line_ok(text: str) -> bool:
@@ -175,7 +176,8 @@ def roman(n: int) -> str:
 
 
 # Points are lettered in Vietnamese alphabetical order (no f, j, w, z; đ after d).
-POINT_LETTERS = "a b c d đ e g h i k l m n o p q r s t u v x y".split()
+POINT_LETTERS = ["a", "b", "c", "d", "đ", "e", "g", "h", "i", "k", "l", "m", "n", "o", "p",
+                 "q", "r", "s", "t", "u", "v", "x", "y"]
 
 
 def point_letter(i: int) -> str:

@@ -1,0 +1,410 @@
+"""Search benchmark: build an index of generated Vietnamese pages, time queries.
+
+Each build runs in a child process so that its peak RSS (ru_maxrss from
+wait4) belongs to that build alone. Tantivy and whoosh are also measured at
+the same, smaller page count so that their ratio comes from one run.
+
+    .venv/bin/python bench/search.py                 # 100,000 pages
+    .venv/bin/python bench/search.py --pages 20000 --engines tantivy
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from motcua.index import PageDoc, fold_diacritics, open_engine  # noqa: E402
+
+SEED = 20250716
+PAGES_PER_DOC = 4
+QUERY_RUNS = 200
+
+TARGETS = {  # tantivy at full size, from the issue
+    "word_p95_ms": 20.0,
+    "phrase_p95_ms": 100.0,
+    "build_s": 60.0,
+    "peak_rss_mib": 1024.0,
+}
+
+# -- text generator ---------------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+SURNAMES = _words("Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý")
+MIDDLE = _words("Văn Thị Đức Minh Ngọc Thanh Hữu Quốc Thu Xuân Hồng Kim")
+GIVEN = _words(
+    "An Bình Cường Dũng Giang Hà Hải Hạnh Hòa Hùng Hương Khánh Lan Linh Lộc Mai Nam "
+    "Nga Phúc Phương Quân Sơn Tâm Thảo Thủy Trang Trung Tuấn Vân Yến"
+)
+PLACES = (
+    "Đa Lộc",
+    "Gia Lộc",
+    "Hòa Bình",
+    "Thanh Hà",
+    "Tân Phú",
+    "Phú Thọ",
+    "Hải Dương",
+    "Kim Sơn",
+    "Quảng Ninh",
+    "Thủy Nguyên",
+)
+NOUNS = (
+    "hồ sơ",
+    "giấy chứng nhận",
+    "quyền sử dụng đất",
+    "đăng ký khai sinh",
+    "chứng thực bản sao",
+    "giấy phép xây dựng",
+    "thủ tục hành chính",
+    "kết quả giải quyết",
+    "bộ phận một cửa",
+    "ủy ban nhân dân",
+    "dữ liệu điện tử",
+    "căn cước công dân",
+    "hộ tịch",
+    "đất đai",
+    "trợ cấp xã hội",
+    "người có công",
+    "hộ kinh doanh",
+    "biên bản kiểm tra",
+    "tờ trình",
+    "kế hoạch",
+    "báo cáo",
+    "công văn",
+)
+VERBS = (
+    "tiếp nhận",
+    "giải quyết",
+    "thẩm định",
+    "phê duyệt",
+    "số hóa",
+    "lưu trữ",
+    "trả kết quả",
+    "bổ sung",
+    "hoàn thiện",
+    "kiểm tra",
+    "xác minh",
+    "chuyển",
+    "đề nghị",
+    "cấp",
+)
+ADJUNCTS = (
+    "theo quy định",
+    "đúng thời hạn",
+    "trước hạn",
+    "quá hạn",
+    "trong thời gian sớm nhất",
+    "tại bộ phận một cửa",
+    "qua dịch vụ công trực tuyến",
+    "qua bưu chính",
+    "trực tiếp",
+    "theo đề nghị của công dân",
+    "sau khi thẩm định",
+)
+SENTENCES = (
+    "Căn cứ Luật Tổ chức chính quyền địa phương ngày {day} tháng {month} năm {year};",
+    "Căn cứ Nghị định số {num}/{year}/NĐ-CP của Chính phủ về {noun};",
+    "Căn cứ Thông tư số {num2}/{year}/TT-VPCP hướng dẫn {verb} {noun};",
+    "Xét đề nghị của công chức {verb} {noun} xã {place},",
+    "QUYẾT ĐỊNH: Điều {art}. {Verb} {noun} cho ông (bà) {name}, số định danh {cccd}.",
+    "Ủy ban nhân dân xã {place} {verb} {noun} của ông (bà) {name} {adjunct}.",
+    "Mã hồ sơ {dossier}; ngày tiếp nhận {day}/{month}/{year}; hẹn trả kết quả {adjunct}.",
+    "Tổ chức có mã số thuế {mst} đã nộp {noun} và được {verb} {adjunct}.",
+    "Công chức một cửa có trách nhiệm {verb} {noun}, {verb2} {noun2} {adjunct}.",
+    "Địa chỉ thường trú: thôn {num2}, xã {place}, tỉnh {place2}; điện thoại {phone}.",
+    "Kết quả: {noun} đã được {verb} {adjunct}; hồ sơ điện tử được lưu trong kho dữ liệu.",
+    "Văn bản số {num2}/QĐ-UBND ngày {day}/{month}/{year} về việc {verb} {noun}.",
+    "Đề nghị các cơ quan, đơn vị phối hợp {verb} {noun} {adjunct}.",
+    "Người nộp hồ sơ cam kết chịu trách nhiệm về tính chính xác của {noun}.",
+    "Nơi nhận: Như Điều {art}; Chủ tịch, các Phó Chủ tịch; Lưu: VT, {noun}.",
+)
+
+# Known IDs planted on known pages so that ID queries have answers.
+PLANTED = 200
+
+
+def _cccd(rng: random.Random) -> str:
+    province, sex_century, year = rng.randint(1, 96), rng.randint(0, 3), rng.randint(0, 99)
+    return f"{province:03d}{sex_century}{year:02d}{rng.randint(0, 999999):06d}"
+
+
+def _mst(rng: random.Random) -> str:
+    base = f"{rng.randint(100000000, 999999999)}{rng.randint(0, 9)}"
+    return base if rng.random() < 0.5 else f"{base}-{rng.randint(1, 999):03d}"
+
+
+def _dossier(rng: random.Random) -> str:
+    return (
+        f"000.00.{rng.randint(1, 40):02d}.H{rng.randint(10, 99)}-"
+        f"25{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}-{rng.randint(1, 9999):04d}"
+    )
+
+
+def _sentence(rng: random.Random) -> str:
+    template = rng.choice(SENTENCES)
+    verb = rng.choice(VERBS)
+    return template.format(
+        day=rng.randint(1, 28),
+        month=rng.randint(1, 12),
+        year=rng.choice((2023, 2024, 2025)),
+        num=rng.randint(1, 300),
+        num2=f"{rng.randint(1, 99):02d}",
+        noun=rng.choice(NOUNS),
+        noun2=rng.choice(NOUNS),
+        verb=verb,
+        Verb=verb.capitalize(),
+        verb2=rng.choice(VERBS),
+        adjunct=rng.choice(ADJUNCTS),
+        place=rng.choice(PLACES),
+        place2=rng.choice(PLACES),
+        name=f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
+        art=rng.randint(1, 5),
+        cccd=_cccd(rng),
+        mst=_mst(rng),
+        dossier=_dossier(rng),
+        phone=f"09{rng.randint(10000000, 99999999)}",
+    )
+
+
+def planted_ids(rng: random.Random) -> list[str]:
+    ids = []
+    for i in range(PLANTED):
+        ids.append((_cccd, _mst, _dossier)[i % 3](rng))
+    return ids
+
+
+def generate(n_pages: int) -> Iterator[PageDoc]:
+    """Deterministic pages, ~300 words each; a tenth typed without diacritics."""
+    rng = random.Random(SEED)
+    ids = planted_ids(random.Random(SEED + 1))
+    # A pool of sentences keeps generation cheap; the IDs inside them and the
+    # planted ones keep many terms rare, as in real dossiers.
+    pool = [_sentence(rng) for _ in range(20000)]
+    start = datetime.date(2023, 1, 1)
+    for p in range(n_pages):
+        doc_id, page_no = divmod(p, PAGES_PER_DOC)
+        body = " ".join(rng.choices(pool, k=22))
+        if p % 10 == 7:
+            body = fold_diacritics(body)
+        if p < PLANTED * 7 and p % 7 == 0:
+            body += f" Số định danh: {ids[p // 7]}."
+        yield PageDoc(
+            document_id=doc_id,
+            page_no=page_no + 1,
+            text=body,
+            original_name=f"scan_{doc_id:06d}.pdf",
+            date=start + datetime.timedelta(days=doc_id % 1000),
+            dossier_code=_dossier(rng),
+            owner_ids=(_cccd(rng),),
+        )
+
+
+WORD_QUERIES = (
+    "tiếp nhận",
+    "Lộc",
+    "hộ",
+    "thẩm",
+    "quyết",
+    "xây",
+    "khai",
+    "bưu",
+    "Thủy",
+    "Hoà",
+    "ho",
+    "dat",
+    "chinh",
+    "cấp",
+    "kho",
+)
+PHRASE_QUERIES = (
+    '"hồ sơ điện tử"',
+    '"chứng thực bản sao"',
+    '"ủy ban nhân dân xã"',
+    '"dang ky khai sinh"',
+    '"bộ phận một cửa"',
+    '"trả kết quả đúng thời hạn"',
+    '"thủ tục hành chính"',
+    '"hoa binh"',
+)
+
+# -- child: build and query -------------------------------------------------
+
+
+def _dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _latencies(engine: object, queries: list[str]) -> dict[str, float]:
+    times = []
+    found = 0
+    for i in range(QUERY_RUNS):
+        q = queries[i % len(queries)]
+        t0 = time.perf_counter()
+        hits = engine.search(q, limit=20)  # type: ignore[attr-defined]
+        times.append((time.perf_counter() - t0) * 1000)
+        found += bool(hits)
+    times.sort()
+    return {
+        "p50_ms": statistics.median(times),
+        "p95_ms": times[int(len(times) * 0.95) - 1],
+        "found": found / len(times),
+    }
+
+
+def child(kind: str, pages: int, path: Path) -> None:
+    engine = open_engine(path, kind, rebuild=True)
+    gen_s = 0.0
+    t0 = time.perf_counter()
+    it = generate(pages)
+    doc: list[PageDoc] = []
+    while True:
+        g0 = time.perf_counter()
+        page = next(it, None)
+        gen_s += time.perf_counter() - g0
+        if page is None or (doc and page.document_id != doc[0].document_id):
+            if doc:
+                engine.replace_document(doc[0].document_id, doc)
+            if page is None:
+                break
+            doc = []
+        doc.append(page)
+    engine.commit()
+    build_s = time.perf_counter() - t0 - gen_s
+    engine.close()
+
+    # A fresh engine, as the `motcua search` process would open it.
+    reader = open_engine(path, kind)
+    count = reader.count()
+    ids = planted_ids(random.Random(SEED + 1))
+    id_queries = [ids[i] for i in range(min(PLANTED, pages // 7))]
+    result = {
+        "kind": kind,
+        "pages": pages,
+        "count": count,
+        "build_s": build_s,
+        "gen_s": gen_s,
+        "size_mib": _dir_size(path) / 2**20,
+        "word": _latencies(reader, list(WORD_QUERIES)),
+        "phrase": _latencies(reader, list(PHRASE_QUERIES)),
+        "id": _latencies(reader, id_queries),
+    }
+    reader.close()
+    print(json.dumps(result))
+
+
+# -- parent ----------------------------------------------------------------
+
+
+def run(kind: str, pages: int, workdir: Path) -> dict:
+    path = workdir / f"{kind}-{pages}"
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", kind, str(pages), str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} build of {pages} pages failed (exit {proc.returncode})")
+    result: dict = json.loads(out.strip().splitlines()[-1])
+    result["peak_rss_mib"] = usage.ru_maxrss / 1024  # Linux: KiB
+    shutil.rmtree(path, ignore_errors=True)
+    return result
+
+
+def _row(r: dict) -> str:
+    return (
+        f"{r['kind']:<8} {r['pages']:>7,} pages  build {r['build_s']:7.1f} s  "
+        f"size {r['size_mib']:7.1f} MiB  peak RSS {r['peak_rss_mib']:6.0f} MiB\n"
+        + "".join(
+            f"{'':10}{q:<6} p50 {r[q]['p50_ms']:8.2f} ms  p95 {r[q]['p95_ms']:8.2f} ms"
+            f"  (queries with hits: {r[q]['found']:.0%})\n"
+            for q in ("word", "phrase", "id")
+        )
+    )
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{b / a:8.1f}×" if a > 0 else "     n/a"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--pages", type=int, default=100_000, help="pages for the full-size build")
+    ap.add_argument("--engines", default="tantivy,whoosh", help="comma-separated engine kinds")
+    ap.add_argument(
+        "--small",
+        type=int,
+        default=10_000,
+        help="page count at which every engine is measured (whoosh only runs at this size)",
+    )
+    ap.add_argument("--child", nargs=3, metavar=("KIND", "PAGES", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, pages, path = args.child
+        child(kind, int(pages), Path(path))
+        return
+
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    small = min(args.small, args.pages)
+    print(f"search benchmark: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(f"whoosh runs at {small:,} pages only (a full-size build takes too long)\n")
+    results: dict[tuple[str, int], dict] = {}
+    with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
+        for kind in engines:
+            sizes = sorted({small, args.pages} if kind == "tantivy" else {small})
+            for pages in sizes:
+                r = run(kind, pages, Path(tmp))
+                results[(kind, pages)] = r
+                print(_row(r), flush=True)
+
+    full = results.get(("tantivy", args.pages))
+    if full:
+        print(f"targets (tantivy at {args.pages:,} pages):")
+        checks = (
+            ("word p95", full["word"]["p95_ms"], TARGETS["word_p95_ms"], "ms"),
+            ("phrase p95", full["phrase"]["p95_ms"], TARGETS["phrase_p95_ms"], "ms"),
+            ("build", full["build_s"], TARGETS["build_s"], "s"),
+            ("peak RSS", full["peak_rss_mib"], TARGETS["peak_rss_mib"], "MiB"),
+        )
+        for name, value, target, unit in checks:
+            verdict = "PASS" if value <= target else "FAIL"
+            print(f"  {name:<11} {value:9.2f} {unit:<3} target ≤ {target:g} {unit:<3} {verdict}")
+        if args.pages < 100_000:
+            print("  (the targets are for 100,000 pages)")
+        print()
+
+    t, w = results.get(("tantivy", small)), results.get(("whoosh", small))
+    if t and w:
+        print(f"whoosh / tantivy at {small:,} pages (how many times slower or bigger):")
+        print(f"  build     {_ratio(t['build_s'], w['build_s'])}")
+        print(f"  size      {_ratio(t['size_mib'], w['size_mib'])}")
+        print(f"  peak RSS  {_ratio(t['peak_rss_mib'], w['peak_rss_mib'])}")
+        for q in ("word", "phrase", "id"):
+            print(
+                f"  {q:<6} p50 {_ratio(t[q]['p50_ms'], w[q]['p50_ms'])}"
+                f"   p95 {_ratio(t[q]['p95_ms'], w[q]['p95_ms'])}"
+            )
+
+
+if __name__ == "__main__":
+    main()

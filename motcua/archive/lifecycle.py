@@ -1,0 +1,373 @@
+"""The lifecycle of a dossier: received -> (pending) -> resolved early / on time / late.
+
+Columns (migration `lifecycle_0001`) added to `dossiers`:
+
+* `received_on`: local date of receipt (YYYY-MM-DD, the centre's wall clock);
+* `processing_days`: the procedure's legal processing time in working days, as it was
+  when the dossier was received (a later catalogue edit does not move old due dates);
+* `due_date`: the appointment date printed on the receipt (form 01), see `workdays`;
+* `resolved_at` / `resolved_on`: when the result was recorded (time and local date).
+
+Outcome of a resolved dossier, from dates (the appointment on the receipt is a day):
+early ("trước hạn") if resolved before the due date, on time ("đúng hạn") on the due
+date, late ("quá hạn") after it. A pending dossier is overdue once its due date has
+passed. A dossier with no due date (unknown procedure) is never counted late.
+
+Apology letters (form 04) are rows of `apologies`, one per dossier at most: a letter is
+reserved in the table before it is rendered, so it is never produced twice, even by two
+processes at once. Rendering is done by `motcua.reports.forms` (templates sit to the right
+of the archive and may not be imported from here).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from motcua import db
+from motcua.archive import audit
+from motcua.archive.catalogue import Catalogue
+from motcua.archive.documents import add_result
+from motcua.archive.dossiers import CHANNELS, new_dossier
+from motcua.archive.reuse import AutoReuseOutcome
+from motcua.archive.workdays import WorkCalendar
+from motcua.errors import UserError
+from motcua.workspace import Workspace
+
+OUTCOME_VI = {"early": "trước hạn", "on_time": "đúng hạn", "late": "quá hạn"}
+STATUS_VI = {"pending": "đang giải quyết", "resolved": "đã giải quyết"}
+DEFAULT_APOLOGY_REASON = (
+    "Hồ sơ cần thêm thời gian thẩm tra, xác minh nên chưa giải quyết xong đúng thời hạn "
+    "đã hẹn."
+)
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """The `[lifecycle]` section of motcua.toml (the due-date rule is in `workdays`)."""
+
+    apology_extension_days: int = 3  # working days between the letter and the new date
+    apology_reason: str = DEFAULT_APOLOGY_REASON
+    return_time: str = "16:30"  # time of day printed with the appointment date
+    return_place: str = "Bộ phận Một cửa"
+    receiver: str = ""  # name printed on form 01; default: [ingest] operator
+
+
+def lifecycle_settings(ws: Workspace) -> LifecycleSettings:
+    raw = ws.config.extra.get("lifecycle", {})
+    if not isinstance(raw, dict):
+        raw = {}
+    days = raw.get("apology_extension_days", 3)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise UserError(
+            "motcua.toml: [lifecycle] apology_extension_days phải là số ngày làm việc "
+            f"(số nguyên từ 1), đang là “{days}”.", f"bad apology_extension_days {days!r}")
+    ret = str(raw.get("return_time", "16:30"))
+    if not re.fullmatch(r"\d{1,2}:\d{2}", ret):
+        raise UserError(f"motcua.toml: [lifecycle] return_time “{ret}” phải có dạng 16:30.",
+                        f"bad return_time {ret!r}")
+    return LifecycleSettings(
+        apology_extension_days=days,
+        apology_reason=str(raw.get("apology_reason", DEFAULT_APOLOGY_REASON)),
+        return_time=ret,
+        return_place=str(raw.get("return_place", "Bộ phận Một cửa")),
+        receiver=str(raw.get("receiver", "")) or ws.config.ingest.operator,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Time
+
+
+def local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def parse_datetime(text: str, label: str = "thời điểm") -> datetime:
+    """`2025-07-16 08:30`, `2025-07-16T08:30:00+07:00`, `16/07/2025 08:30` or a bare date
+    (midnight). A time without offset is the centre's local time."""
+    value = text.strip()
+    parsed: datetime | None = None
+    m = _DMY.match(value)
+    try:
+        if m:
+            parsed = datetime(int(m[3]), int(m[2]), int(m[1]), int(m[4] or 0), int(m[5] or 0),
+                              int(m[6] or 0))
+        else:
+            parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise UserError(
+            f"Giá trị “{text}” của {label} không hợp lệ; hãy viết dạng 2025-07-16 08:30 "
+            "hoặc 16/07/2025 08:30.", f"bad datetime {text!r}")
+    return parsed.astimezone()
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def outcome_of(resolved_on: str | date, due_date: str | date | None) -> str:
+    """early / on_time / late of a resolved dossier (dates compare as days)."""
+    r = resolved_on if isinstance(resolved_on, str) else resolved_on.isoformat()
+    if due_date is None:
+        return "on_time"
+    d = due_date if isinstance(due_date, str) else due_date.isoformat()
+    if r < d:
+        return "early"
+    return "on_time" if r == d else "late"
+
+
+# --------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class LifecycleRecord:
+    code: str
+    procedure_code: str | None
+    procedure_name: str | None
+    field: str | None
+    channel: str | None
+    owner_id: str | None
+    owner_name: str | None
+    received_at: str | None
+    received_on: str | None
+    processing_days: int | None
+    due_date: str | None
+    resolved_at: str | None
+    resolved_on: str | None
+
+    @property
+    def status(self) -> str:
+        return "resolved" if self.resolved_at else "pending"
+
+    @property
+    def outcome(self) -> str | None:
+        return outcome_of(self.resolved_on, self.due_date) if self.resolved_on else None
+
+    def overdue_on(self, day: date) -> bool:
+        return self.resolved_at is None and self.due_date is not None \
+            and self.due_date < day.isoformat()
+
+    def days_late(self, day: date) -> int:
+        due = _day(self.due_date)
+        return (day - due).days if due and self.overdue_on(day) else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["status"] = self.status
+        out["outcome"] = self.outcome
+        return out
+
+
+_SELECT = (
+    "SELECT x.code, x.procedure_code, x.procedure_name, x.field, x.channel, x.owner_id,"
+    " o.name AS owner_name, x.received_at, x.received_on, x.processing_days, x.due_date,"
+    " x.resolved_at, x.resolved_on FROM dossiers x LEFT JOIN owners o ON o.id = x.owner_id"
+)
+
+
+def _record(row: sqlite3.Row) -> LifecycleRecord:
+    return LifecycleRecord(*tuple(row))
+
+
+def get_record(conn: sqlite3.Connection, code: str) -> LifecycleRecord:
+    row = conn.execute(_SELECT + " WHERE x.code = ?", (code.strip(),)).fetchone()
+    if row is None:
+        raise UserError(f"Không có hồ sơ mã {code}.", f"no dossier {code}")
+    return _record(row)
+
+
+def sync_lifecycle(conn: sqlite3.Connection, catalogue: Catalogue,
+                   calendar: WorkCalendar) -> int:
+    """Give a due date to every dossier that has a receipt time and a known procedure but
+    none yet (dossiers made by `motcua dossier new`, or a receipt interrupted between
+    its two commits). Returns how many were completed."""
+    rows = conn.execute(
+        "SELECT code, procedure_code, received_at FROM dossiers"
+        " WHERE due_date IS NULL AND received_at IS NOT NULL AND procedure_code IS NOT NULL"
+    ).fetchall()
+    known = {p.code: p for p in catalogue.procedures}
+    done = 0
+    if not rows:
+        return 0
+    with db.transaction(conn):
+        for row in rows:
+            proc = known.get(row["procedure_code"])
+            if proc is None:
+                continue
+            received = datetime.fromisoformat(row["received_at"])
+            due = calendar.due_date(received, proc.processing_days)
+            conn.execute("UPDATE dossiers SET received_on = ?, processing_days = ?,"
+                         " due_date = ? WHERE code = ?",
+                         (received.date().isoformat(), proc.processing_days, due.isoformat(),
+                          row["code"]))
+            done += 1
+    return done
+
+
+# --------------------------------------------------------------------------------------
+# Receive and resolve
+
+
+@dataclass(frozen=True)
+class Received:
+    record: LifecycleRecord
+    reuse: AutoReuseOutcome
+
+
+def receive(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
+            calendar: WorkCalendar, *, procedure_code: str, owner_id: str, channel: str,
+            actor: str, at: datetime | None = None, code: str | None = None,
+            auto_reuse_mode: str = "attach") -> Received:
+    """Register a dossier at the counter (or back-fill one received on paper with `at`):
+    the warehouse gives the code and runs automatic reuse; the due date follows from the
+    procedure's legal processing time in working days."""
+    if channel not in CHANNELS:
+        raise UserError(
+            f"Kênh tiếp nhận “{channel}” không hợp lệ; chọn online (trực tuyến), "
+            "direct (trực tiếp) hoặc post (bưu chính).", f"bad channel {channel!r}")
+    procedure = catalogue.get(procedure_code)
+    received = (at or local_now()).astimezone()
+    made = new_dossier(ws, conn, catalogue, procedure_code=procedure.code,
+                       owner_id=owner_id.strip(), channel=channel, actor=actor,
+                       auto_reuse_mode=auto_reuse_mode, code=code, received_at=received)
+    due = calendar.due_date(received, procedure.processing_days)
+    with db.transaction(conn):
+        conn.execute("UPDATE dossiers SET received_on = ?, processing_days = ?, due_date = ?"
+                     " WHERE code = ?", (received.date().isoformat(), procedure.processing_days,
+                                         due.isoformat(), made.dossier.code))
+        audit.record(conn, "dossier.receive", f"dossier:{made.dossier.code}", actor,
+                     {"received_at": received.isoformat(timespec="seconds"),
+                      "processing_days": procedure.processing_days,
+                      "due_date": due.isoformat()})
+    return Received(get_record(conn, made.dossier.code), made.reuse)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    record: LifecycleRecord
+    result_code: str
+    document_id: int
+
+    @property
+    def outcome(self) -> str:
+        return self.record.outcome or "on_time"
+
+
+def resolve(ws: Workspace, conn: sqlite3.Connection, code: str, result_file: Path,
+            actor: str, at: datetime | None = None) -> Resolved:
+    """Store the result in the warehouse (`documents.add_result`) and record the
+    resolution time; the outcome follows from the due date."""
+    rec = get_record(conn, code)
+    if rec.resolved_at:
+        raise UserError(
+            f"Hồ sơ {rec.code} đã được giải quyết lúc {_vi_datetime(rec.resolved_at)} "
+            f"({OUTCOME_VI[rec.outcome or 'on_time']}). Thêm kết quả khác bằng "
+            "“motcua result add”.", f"dossier {rec.code} already resolved")
+    resolved = (at or local_now()).astimezone()
+    if rec.received_at and resolved < datetime.fromisoformat(rec.received_at):
+        raise UserError(
+            f"Thời điểm giải quyết {resolved:%H:%M %d/%m/%Y} trước thời điểm tiếp nhận hồ sơ "
+            f"({_vi_datetime(rec.received_at)}).", "resolved before received")
+    added = add_result(ws, conn, result_file, rec.code, actor)
+    with db.transaction(conn):
+        conn.execute("UPDATE dossiers SET resolved_at = ?, resolved_on = ? WHERE code = ?"
+                     " AND resolved_at IS NULL",
+                     (resolved.isoformat(timespec="seconds"), resolved.date().isoformat(),
+                      rec.code))
+        after = get_record(conn, rec.code)
+        audit.record(conn, "dossier.resolve", f"dossier:{rec.code}", actor,
+                     {"resolved_at": after.resolved_at, "due_date": after.due_date,
+                      "outcome": after.outcome, "result_code": added.result_code})
+    return Resolved(after, added.result_code, added.document_id)
+
+
+def _vi_datetime(iso: str) -> str:
+    return f"{datetime.fromisoformat(iso):%H:%M ngày %d/%m/%Y}"
+
+
+# --------------------------------------------------------------------------------------
+# Overdue and apologies
+
+
+def overdue(conn: sqlite3.Connection, today: date) -> list[LifecycleRecord]:
+    """Pending dossiers whose due date is before `today`, oldest due date first."""
+    rows = conn.execute(_SELECT + " WHERE x.resolved_at IS NULL AND x.due_date IS NOT NULL"
+                        " AND x.due_date < ? ORDER BY x.due_date, x.code",
+                        (today.isoformat(),)).fetchall()
+    return [_record(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Apology:
+    dossier_code: str
+    original_due: str
+    new_due: str
+    reason: str
+    issued_on: str
+    docx_path: str | None
+    pdf_path: str | None
+    created_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def get_apology(conn: sqlite3.Connection, code: str) -> Apology | None:
+    row = conn.execute("SELECT dossier_code, original_due, new_due, reason, issued_on,"
+                       " docx_path, pdf_path, created_at FROM apologies WHERE dossier_code = ?",
+                       (code,)).fetchone()
+    return Apology(*row) if row else None
+
+
+def reserve_apology(conn: sqlite3.Connection, rec: LifecycleRecord, *, issued_on: date,
+                    new_due: date, reason: str, actor: str) -> Apology | None:
+    """Claim the one letter of a late dossier. None if it already has one."""
+    if rec.due_date is None:
+        raise UserError(f"Hồ sơ {rec.code} chưa có ngày hẹn trả nên không thể xin lỗi "
+                        "vì quá hạn.", "no due date")
+    with db.transaction(conn):
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO apologies (dossier_code, original_due, new_due, reason,"
+            " issued_on, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (rec.code, rec.due_date, new_due.isoformat(), reason, issued_on.isoformat(), actor,
+             db.now()))
+        if cur.rowcount == 0:
+            return None
+        audit.record(conn, "apology.issue", f"dossier:{rec.code}", actor,
+                     {"original_due": rec.due_date, "new_due": new_due.isoformat(),
+                      "issued_on": issued_on.isoformat()})
+    return get_apology(conn, rec.code)
+
+
+def complete_apology(conn: sqlite3.Connection, code: str, docx: str | None,
+                     pdf: str | None) -> Apology:
+    with db.transaction(conn):
+        conn.execute("UPDATE apologies SET docx_path = ?, pdf_path = ? WHERE dossier_code = ?",
+                     (docx, pdf, code))
+    found = get_apology(conn, code)
+    assert found is not None
+    return found
+
+
+def cancel_apology(conn: sqlite3.Connection, code: str, actor: str, why: str) -> None:
+    """Undo a reservation whose letter could not be rendered, so a later run retries."""
+    with db.transaction(conn):
+        conn.execute("DELETE FROM apologies WHERE dossier_code = ? AND docx_path IS NULL",
+                     (code,))
+        audit.record(conn, "apology.cancel", f"dossier:{code}", actor, {"why": why})
+
+
+def appointment_datetime(due: date, settings: LifecycleSettings) -> datetime:
+    hh, mm = (int(x) for x in settings.return_time.split(":"))
+    return datetime.combine(due, time(hh, mm))

@@ -1,0 +1,81 @@
+"""Logging for the long-running intake: JSON lines in a rotating file, readable console.
+
+The file `<workspace>/logs/motcua.log` holds one JSON object per line (time, level,
+logger, pid, message and any structured fields passed with `extra=`), so that a
+technician can grep it or load it into a spreadsheet; it rotates at a fixed size so
+a service left running for months never fills the disk. The console stays for people.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from motcua.workspace import Workspace
+
+LOG_NAME = "motcua.log"
+MAX_BYTES = 10 * 1024 * 1024
+BACKUPS = 10
+
+# Attributes every LogRecord has; anything else came from `extra=` and is a field.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName"}
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per record: ts, level, logger, pid, msg, then the extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_") and value is not None:
+                entry[key] = value if isinstance(value, (int, float, bool, type(None))) \
+                    else str(value)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def log_path(ws: Workspace) -> Path:
+    return ws.logs / LOG_NAME
+
+
+def setup_logging(ws: Workspace, *, verbose: bool = False) -> Path:
+    """Send the `motcua` loggers to the workspace's rotating JSON-lines file.
+
+    Console handlers already installed (by `motcua -v` or not) keep printing warnings, or
+    everything with `verbose`. Calling this twice does not add a second file handler.
+    """
+    ws.logs.mkdir(parents=True, exist_ok=True)
+    path = log_path(ws)
+    logger = logging.getLogger("motcua")
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for handler in logger.handlers:
+        if isinstance(handler, logging.handlers.RotatingFileHandler) and \
+                Path(handler.baseFilename) == path.absolute():
+            return path
+    file_handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+    file_handler.setFormatter(JsonLinesFormatter())
+    logger.addHandler(file_handler)
+    console_level = logging.DEBUG if verbose else logging.WARNING
+    root = logging.getLogger()
+    if not root.handlers:
+        console = logging.StreamHandler()
+        console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(console)
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler):
+            handler.setLevel(console_level)
+    return path

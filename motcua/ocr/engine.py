@@ -1,0 +1,464 @@
+"""Any accepted input → archival PDF/A-2b with a text layer, plus per-page text.
+
+The work is OCRmyPDF's (PDF/A, grafting the text layer, skipping pages that
+already carry text); :mod:`motcua.ocr.plugin` makes it cheap for scans. After
+OCRmyPDF, skewed pages are straightened by a rotation in the page's content
+stream (the JPEG is not decoded or re-encoded), because pdftotext reads the
+text layer of a skewed page out of order (CER 10% office / 35% poor, issue 2).
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import logging
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import img2pdf
+import pikepdf
+from PIL import Image, UnidentifiedImageError
+
+from motcua.errors import BadInputFile, TransientError
+from motcua.ocr import plugin
+from motcua.ocr.plugin import OcrTimeout, PageOcr, TesseractFailed, clean_text
+
+log = logging.getLogger("motcua.ocr")
+
+# One Tesseract thread per page: parallelism comes from pages and files, and
+# OpenMP threads on top of that only fight over the same two cores.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/tiff")
+MEDIA_TYPES = ("application/pdf", *IMAGE_TYPES)
+#: Assumed when an image does not say its resolution: what scanners default to.
+DEFAULT_IMAGE_DPI = 300
+#: Skew below this is left alone: it cannot mix up lines (0.05° over an A4
+#: line moves its end by 0.15 mm).
+MIN_DESKEW_DEG = 0.05
+#: Beyond this a "skew" is more likely a misread line than a tilted page.
+MAX_DESKEW_DEG = 10.0
+
+ENCRYPTED_VI = (
+    "Tệp PDF được đặt mật khẩu nên không thể số hóa. Hãy gỡ mật khẩu hoặc quét lại bản giấy."
+)
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    language: str = "vie"
+    jobs: int = 1  # parallel pages within this one file
+    confidence_threshold: float = 70.0  # below this a page is flagged needs_rescan
+    timeout_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class PageText:
+    page_no: int  # 1-based
+    text: str  # NFC, in reading order
+    confidence: float | None  # mean hOCR x_wconf 0–100; None if not OCR'd
+    ocr_done: bool
+    needs_rescan: bool
+
+
+@dataclass(frozen=True)
+class OcrOutcome:
+    pages: tuple[PageText, ...]
+    seconds: float
+
+
+def make_archival(
+    source: Path, media_type: str, output_pdf: Path, settings: OcrSettings
+) -> OcrOutcome:
+    """Write ``output_pdf`` (PDF/A-2b, text layer) from ``source``; return page texts.
+
+    ``source`` is only read. Raises :class:`BadInputFile` when the content is
+    the problem and :class:`TransientError` when a tool failed, timed out or
+    the disk is full.
+    """
+    started = time.monotonic()
+    if media_type not in MEDIA_TYPES:
+        raise BadInputFile(
+            "Loại tệp này không được hỗ trợ để số hóa. "
+            "Hãy quét lại thành PDF, JPEG, PNG hoặc TIFF.",
+            f"unsupported media type {media_type!r}",
+        )
+    output_pdf = Path(output_pdf)
+    work = Path(tempfile.mkdtemp(prefix="motcua-ocr-", dir=output_pdf.parent))
+    done = False
+    try:
+        if media_type == "application/pdf":
+            input_pdf = _sanitise_pdf(Path(source), work / "sanitised.pdf")
+        else:
+            input_pdf = _image_to_pdf(Path(source), media_type, work / "images.pdf")
+        ocr_pdf = work / "ocr.pdf"
+        deadline = started + settings.timeout_seconds
+        pages_ocr = _run_ocrmypdf(input_pdf, ocr_pdf, settings, deadline)
+        page_count = _finish(ocr_pdf, output_pdf, pages_ocr)
+        pages = _page_texts(output_pdf, page_count, pages_ocr, settings)
+        done = True
+    except OSError as exc:
+        raise _os_error(exc) from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if not done:
+            # No half-made archival file for the caller to mistake for a result.
+            output_pdf.unlink(missing_ok=True)
+    seconds = time.monotonic() - started
+    log.info(
+        "%s: %d pages, %d OCR'd, %.1f s",
+        Path(source).name,
+        len(pages),
+        sum(p.ocr_done for p in pages),
+        seconds,
+    )
+    return OcrOutcome(pages=tuple(pages), seconds=seconds)
+
+
+# --- images → PDF ---------------------------------------------------------------
+
+
+def _image_to_pdf(source: Path, media_type: str, out: Path) -> Path:
+    """Wrap the image(s) in a PDF without recompression (img2pdf), one page per frame."""
+    try:
+        with Image.open(source) as im:
+            dpi = im.info.get("dpi")
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadInputFile(
+            "Không đọc được ảnh quét: tệp bị hỏng hoặc không phải ảnh. Hãy quét lại tài liệu.",
+            f"image unreadable: {exc}",
+        ) from exc
+    if media_type == "image/jpeg" and not _jpeg_complete(source):
+        raise BadInputFile(
+            "Ảnh JPEG bị cắt cụt (tệp chưa được ghi hết). Hãy quét hoặc sao chép lại tệp.",
+            "JPEG has no end-of-image marker: truncated",
+        )
+    layout = img2pdf.default_layout_fun
+    if not dpi or not (100 <= float(dpi[0]) <= 2400):
+        # No resolution, or a camera's nominal 72 dpi: img2pdf would make an A4
+        # scan a metre wide. Scanners default to 300.
+        layout = img2pdf.get_fixed_dpi_layout_fun((DEFAULT_IMAGE_DPI, DEFAULT_IMAGE_DPI))
+    try:
+        data = img2pdf.convert(str(source), layout_fun=layout)
+    except img2pdf.AlphaChannelError:
+        data = _flatten_alpha(source, layout)
+    except (
+        img2pdf.ImageOpenError,
+        UnidentifiedImageError,
+        ValueError,
+        SyntaxError,
+        OSError,
+    ) as exc:
+        # OSError here is Pillow decoding a broken frame ("image file is
+        # truncated"), not the disk: the output is written below.
+        raise BadInputFile(
+            "Không đọc được ảnh quét: tệp bị hỏng hoặc không đúng định dạng. "
+            "Hãy quét lại tài liệu.",
+            f"img2pdf failed: {exc}",
+        ) from exc
+    out.write_bytes(data)
+    return out
+
+
+def _jpeg_complete(source: Path) -> bool:
+    # A scanner writes the end-of-image marker last; some tools pad after it.
+    with source.open("rb") as f:
+        f.seek(max(0, source.stat().st_size - 4096))
+        tail = f.read().rstrip(b"\x00\r\n ")
+    return tail.endswith(b"\xff\xd9")
+
+
+def _flatten_alpha(source: Path, layout: Any) -> bytes:
+    # PDF/A-2 allows transparency only as a soft mask; a scan has no use for
+    # it, so composite on white, losslessly (PNG), once.
+    frames: list[bytes] = []
+    with Image.open(source) as im:
+        dpi = im.info.get("dpi", (DEFAULT_IMAGE_DPI, DEFAULT_IMAGE_DPI))
+        for index in range(getattr(im, "n_frames", 1)):
+            im.seek(index)
+            rgba = im.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, "white")
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            buf = io.BytesIO()
+            flat.save(buf, format="PNG", dpi=dpi, compress_level=1)
+            frames.append(buf.getvalue())
+    return bytes(img2pdf.convert(frames, layout_fun=layout))
+
+
+# --- PDFs: drop what the PDF/A writer cannot vouch for --------------------------------
+
+_UNRECOGNISED = re.compile(r"unrecognized key\(s\) (.+?) are not checked")
+_OBJ = re.compile(r"^obj (\d+) (\d+)\b")
+
+
+def _sanitise_pdf(source: Path, out: Path) -> Path:
+    """``source``, or a copy without keys the internal PDF/A backend refuses.
+
+    The internal backend (the only one that works with Debian's Ghostscript
+    for files that already carry text) keeps its output only if pikepdf's
+    validator can check every construct, and refuses e.g. the page transition
+    (/Trans) reportlab writes on every page. Such keys only matter on screen
+    in a slide show, never to an archival copy; removing them before OCR spares
+    us an OCR run that would end in a refusal. The check takes milliseconds.
+    """
+    import pikepdf.pdfa
+
+    try:
+        with pikepdf.open(source) as pdf:
+            if len(pdf.pages) == 0:
+                raise BadInputFile(
+                    "Tệp PDF không có trang nào. Hãy kiểm tra tệp gốc và quét lại.", "zero pages"
+                )
+            removed = _drop_unused_fonts(pdf)
+            report = pikepdf.pdfa.check(pdf, "2b")
+            for finding in report.findings:
+                keys, where = _UNRECOGNISED.search(finding.message), _OBJ.match(finding.where)
+                if finding.kind != "unsupported" or keys is None or where is None:
+                    continue
+                obj = pdf.get_object(int(where.group(1)), int(where.group(2)))
+                for key in re.findall(r"/[^\s,]+", keys.group(1)):
+                    if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream) and key in obj:
+                        del obj[key]
+                        removed.append(f"{finding.where} {key}")
+            if not removed:
+                return source
+            log.info("%s: removed for PDF/A: %s", source.name, "; ".join(removed[:10]))
+            pdf.save(out)
+            return out
+    except pikepdf.PasswordError as exc:
+        raise BadInputFile(
+            ENCRYPTED_VI,
+            f"encrypted PDF: {exc}",
+        ) from exc
+    except pikepdf.PdfError as exc:
+        raise BadInputFile(
+            "Tệp PDF bị hỏng hoặc không đầy đủ. Hãy kiểm tra tệp gốc và quét lại.",
+            f"pikepdf: {exc}",
+        ) from exc
+
+
+def _fonts_showing_text(page: pikepdf.Page) -> set[str]:
+    # A font only selected (reportlab's "BT /F1 12 Tf ET" on every page) never
+    # needs its glyphs; only a text-showing operator makes it used.
+    used: set[str] = set()
+    current: str | None = None
+    stack: list[str | None] = []
+    for instruction in pikepdf.parse_content_stream(page):
+        if not isinstance(instruction, pikepdf.ContentStreamInstruction):
+            continue  # inline image
+        operands, op = instruction.operands, str(instruction.operator)
+        if op == "Tf" and operands:
+            current = str(operands[0])
+        elif op in ("Tj", "TJ", "'", '"') and current is not None:
+            used.add(current)
+        elif op == "q":
+            stack.append(current)
+        elif op == "Q" and stack:
+            current = stack.pop()
+    return used
+
+
+def _drop_unused_fonts(pdf: pikepdf.Pdf) -> list[str]:
+    """Remove page font resources no text is shown with (reportlab always lists Helvetica).
+
+    An unembedded font makes PDF/A impossible without Ghostscript, but one that
+    is only listed, never used, costs nothing to drop. Pages with form
+    XObjects that inherit the page's resources are left alone.
+    """
+    removed: list[str] = []
+    for number, page in enumerate(pdf.pages, 1):
+        fonts = page.resources.get("/Font")
+        if not isinstance(fonts, pikepdf.Dictionary) or len(fonts) == 0:
+            continue
+        xobjects = page.resources.get("/XObject", pikepdf.Dictionary())
+        if any(x.get("/Subtype") == "/Form" and "/Resources" not in x for x in xobjects.values()):
+            continue
+        used = _fonts_showing_text(page)
+        unused = {str(k) for k in fonts} - used
+        if not unused:
+            continue
+        for name in unused:
+            del fonts[name]
+            removed.append(f"page {number} unused font {name}")
+        # The selecting operators go too: a Tf naming a missing resource is
+        # itself a PDF/A violation.
+        kept = [
+            instruction
+            for instruction in pikepdf.parse_content_stream(page)
+            if not (
+                isinstance(instruction, pikepdf.ContentStreamInstruction)
+                and str(instruction.operator) == "Tf"
+                and instruction.operands
+                and str(instruction.operands[0]) in unused
+            )
+        ]
+        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(kept))
+    return removed
+
+
+# --- OCRmyPDF --------------------------------------------------------------------
+
+
+def _run_ocrmypdf(
+    input_pdf: Path, ocr_pdf: Path, settings: OcrSettings, deadline: float
+) -> dict[int, PageOcr]:
+    import ocrmypdf
+    from ocrmypdf import exceptions as ox
+
+    key = str(ocr_pdf)
+    plugin.begin_run(key, deadline)
+    try:
+        ocrmypdf.ocr(
+            input_pdf,
+            ocr_pdf,
+            language=settings.language.split("+"),
+            output_type="pdfa-2",
+            # Debian's Ghostscript 10.0.0 makes OCRmyPDF refuse skip mode with
+            # the Ghostscript backend, and that backend fails on slightly
+            # malformed scanner PDFs; the internal one also never re-encodes.
+            pdfa_backend="internal",
+            mode="skip",  # pages that already carry text are not OCR'd again
+            jobs=max(1, settings.jobs),
+            use_threads=True,  # no child processes: we may run in a pool worker
+            optimize=0,  # would only recompress images we keep as they are
+            fast_web_view=1e9,  # never linearize: one more full rewrite for nothing
+            invalidate_digital_signatures=True,  # the signed original stays in the store
+            progress_bar=False,
+            plugins=["motcua.ocr.plugin"],
+        )
+    except OcrTimeout as exc:
+        raise TransientError(
+            "Quá thời gian nhận dạng chữ (OCR) cho tệp này. Hệ thống sẽ thử lại sau.",
+            str(exc),
+        ) from exc
+    except TesseractFailed as exc:
+        raise TransientError(
+            "Công cụ nhận dạng chữ (Tesseract) bị lỗi. Hệ thống sẽ thử lại sau.", str(exc)
+        ) from exc
+    except ox.EncryptedPdfError as exc:
+        raise BadInputFile(
+            ENCRYPTED_VI,
+            f"encrypted PDF: {exc}",
+        ) from exc
+    except (ox.InputFileError, ox.UnsupportedImageFormatError, ox.DpiError) as exc:
+        raise BadInputFile(
+            "Tệp bị hỏng hoặc không đọc được nội dung. Hãy kiểm tra tệp gốc và quét lại.",
+            f"{type(exc).__name__}: {exc}",
+        ) from exc
+    except (ox.SubprocessOutputError, ox.MissingDependencyError) as exc:
+        raise TransientError(
+            "Công cụ xử lý PDF bị lỗi khi số hóa tệp này. Hệ thống sẽ thử lại sau.",
+            f"{type(exc).__name__}: {exc}",
+        ) from exc
+    except ox.ExitCodeException as exc:
+        raise TransientError(
+            "Không tạo được bản lưu trữ PDF/A cho tệp này. Hệ thống sẽ thử lại sau.",
+            f"{type(exc).__name__}: {exc}",
+        ) from exc
+    except pikepdf.PdfError as exc:
+        raise BadInputFile(
+            "Tệp PDF bị hỏng hoặc không đầy đủ. Hãy kiểm tra tệp gốc và quét lại.",
+            f"pikepdf: {exc}",
+        ) from exc
+    finally:
+        pages = plugin.end_run(key)
+    return pages
+
+
+# --- straighten, then read back ----------------------------------------------------
+
+
+def _rotation_about(cx: float, cy: float, degrees: float) -> tuple[float, ...]:
+    r = math.radians(degrees)
+    a, b = math.cos(r), math.sin(r)
+    return (a, b, -b, a, cx - (a * cx - b * cy), cy - (b * cx + a * cy))
+
+
+def _finish(ocr_pdf: Path, output_pdf: Path, pages_ocr: dict[int, PageOcr]) -> int:
+    """Deskew and orient OCR'd pages in place of the content stream; write output_pdf."""
+    with pikepdf.open(ocr_pdf) as pdf:
+        count = len(pdf.pages)
+        if count == 0:
+            raise BadInputFile("Tệp PDF không có trang nào. Hãy quét lại tài liệu.", "zero pages")
+        changed = False
+        for page_no, info in pages_ocr.items():
+            page = pdf.pages[page_no - 1]
+            if info.rotate:
+                page.obj.Rotate = (int(page.obj.get("/Rotate", 0)) + info.rotate) % 360
+                changed = True
+            if MIN_DESKEW_DEG <= abs(info.skew_deg) <= MAX_DESKEW_DEG:
+                # Turning the whole content (image and text layer together)
+                # keeps them aligned and makes the text lines horizontal, so
+                # extraction reads them in order. Rotations commute, so this is
+                # right whatever /Rotate the page has.
+                x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+                m = _rotation_about((x0 + x1) / 2, (y0 + y1) / 2, -info.skew_deg)
+                cm = " ".join(f"{v:.6f}" for v in m)
+                page.contents_add(pikepdf.Stream(pdf, f"q {cm} cm\n".encode()), prepend=True)
+                page.contents_add(pikepdf.Stream(pdf, b"\nQ\n"))
+                changed = True
+        if changed:
+            pdf.save(output_pdf)
+    if changed and not _still_pdfa(output_pdf):
+        # Never trade PDF/A for straightness: keep OCRmyPDF's own output.
+        log.warning("%s: straightened file failed PDF/A check; keeping it unturned", ocr_pdf)
+        changed = False
+    if not changed:
+        shutil.copyfile(ocr_pdf, output_pdf)
+    return count
+
+
+def _still_pdfa(path: Path) -> bool:
+    import pikepdf.pdfa
+
+    with pikepdf.open(path) as pdf:
+        return pikepdf.pdfa.check(pdf, "2b").verdict == "pass"
+
+
+def _pdftotext_pages(pdf: Path, count: int) -> list[str]:
+    proc = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, timeout=120
+    )
+    if proc.returncode != 0:
+        raise TransientError(
+            "Không đọc được chữ từ bản lưu trữ PDF. Hệ thống sẽ thử lại sau.",
+            f"pdftotext exit {proc.returncode}: {proc.stderr.decode('utf-8', 'replace')[-300:]}",
+        )
+    texts = proc.stdout.decode("utf-8", "replace").split("\f")
+    return [clean_text(t) for t in (texts + [""] * count)[:count]]
+
+
+def _page_texts(
+    output_pdf: Path, count: int, pages_ocr: dict[int, PageOcr], settings: OcrSettings
+) -> list[PageText]:
+    extracted = _pdftotext_pages(output_pdf, count) if len(pages_ocr) < count else []
+    result: list[PageText] = []
+    for page_no in range(1, count + 1):
+        info = pages_ocr.get(page_no)
+        if info is None:
+            result.append(PageText(page_no, extracted[page_no - 1].strip(), None, False, False))
+            continue
+        needs_rescan = info.confidence < settings.confidence_threshold
+        result.append(PageText(page_no, info.text.strip(), info.confidence, True, needs_rescan))
+    return result
+
+
+def _os_error(exc: OSError) -> TransientError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return TransientError(
+            "Ổ đĩa đã đầy, không ghi được bản lưu trữ. "
+            "Hãy giải phóng dung lượng; hệ thống sẽ thử lại.",
+            f"disk full: {exc}",
+        )
+    return TransientError(
+        "Lỗi đọc/ghi tệp khi số hóa. Hệ thống sẽ thử lại sau.", f"{type(exc).__name__}: {exc}"
+    )

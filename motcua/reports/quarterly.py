@@ -1,0 +1,210 @@
+"""The quarterly Báo cáo: Biểu 06 by field, digitization and reuse, apologies, the chart.
+
+`quarter_numbers` (numbers.py) computes the figures; this module turns them into the CSV
+the provincial system reads, a JSON for scripts, and a Báo cáo spec rendered by the
+templates (DOCX + PDF/A with an empty signature field) with the on-time chart embedded.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from motcua.reports.chart import on_time_chart
+from motcua.reports.numbers import (
+    CSV_COLUMNS,
+    Bieu06Row,
+    DigitizationRow,
+    QuarterNumbers,
+    indicator_lines,
+)
+from motcua.templates import KIND_INFO, Converter, find_template, render, render_docx, validate
+from motcua.workspace import Workspace
+
+DEFINITIONS_VI = (
+    "Kỳ báo cáo theo Nghị định số 09/2019/NĐ-CP: quý tính từ ngày 15 của tháng trước kỳ "
+    "báo cáo đến ngày 14 của tháng cuối quý; năm tính từ ngày 15/12 năm trước đến ngày "
+    "14/12; kỳ tự chọn tính từ ngày bắt đầu đến ngày kết thúc, kể cả hai ngày đó.",
+    "Kỳ trước chuyển qua: hồ sơ tiếp nhận trước ngày đầu kỳ mà đến đầu kỳ chưa giải quyết "
+    "xong. Số hồ sơ nhận giải quyết = kỳ trước chuyển qua + tiếp nhận mới trong kỳ (trực "
+    "tuyến; trực tiếp và dịch vụ bưu chính).",
+    "Đã giải quyết: hồ sơ có kết quả trong kỳ; trước hạn nếu ngày có kết quả trước ngày hẹn "
+    "trả ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả, đúng hạn nếu đúng ngày hẹn trả, "
+    "quá hạn nếu sau ngày hẹn trả.",
+    "Đang giải quyết: hồ sơ chưa có kết quả tính đến hết ngày cuối kỳ; trong hạn nếu ngày "
+    "hẹn trả từ ngày cuối kỳ trở về sau, quá hạn nếu ngày hẹn trả trước ngày cuối kỳ. Số "
+    "nhận giải quyết = số đã giải quyết + số đang giải quyết.",
+    "Ngày hẹn trả tính theo ngày làm việc (không tính thứ Bảy, Chủ nhật, ngày nghỉ lễ, Tết "
+    "và ngày nghỉ hoán đổi; tính cả thứ Bảy làm bù), bắt đầu từ ngày làm việc tiếp theo "
+    "ngày tiếp nhận; hồ sơ nhận vào ngày nghỉ được coi như nhận vào ngày làm việc kế tiếp.",
+    "Hồ sơ chưa xác định được thời hạn giải quyết (thủ tục không có trong danh mục) không "
+    "tính là quá hạn.",
+)
+
+
+def sentence_name(issuing_body: str, place: str) -> str:
+    """`ỦY BAN NHÂN DÂN XÃ GIA LỘC` -> `Ủy ban nhân dân xã Gia Lộc` for running text."""
+    text = issuing_body.lower()
+    text = text[:1].upper() + text[1:]
+    return text.replace(place.lower(), place) if place else text
+
+
+def pct(value: float | None) -> str:
+    """Vietnamese percent: 81,7%; a dash when there is nothing to divide."""
+    if value is None:
+        return "—"
+    return f"{value:.1f}%".replace(".", ",")
+
+
+def write_csv(numbers: QuarterNumbers, path: Path) -> Path:
+    """One row per field plus `Tổng cộng`, columns exactly CSV_COLUMNS (UTF-8 with BOM so
+    spreadsheets read the diacritics)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(numbers.csv_rows())
+    return path
+
+
+def to_json(numbers: QuarterNumbers) -> str:
+    data = numbers.as_dict()
+    data["definitions"] = list(DEFINITIONS_VI)
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def _received_table(rows: list[Bieu06Row]) -> dict[str, Any]:
+    return {
+        "columns": ["Lĩnh vực", "Tổng số nhận giải quyết", "Kỳ trước chuyển qua",
+                    "Mới tiếp nhận trực tuyến", "Mới tiếp nhận trực tiếp, bưu chính"],
+        "rows": [[r.field, str(r.received_total), str(r.carried_over), str(r.received_online),
+                  str(r.received_direct_post)] for r in rows],
+        "widths_mm": [56, 26, 26, 26, 26],
+        "caption": "Bảng 1. Số hồ sơ nhận giải quyết theo lĩnh vực",
+    }
+
+
+def _result_table(rows: list[Bieu06Row]) -> dict[str, Any]:
+    return {
+        "columns": ["Lĩnh vực", "Đã giải quyết", "Trước hạn", "Đúng hạn", "Quá hạn",
+                    "Đang giải quyết", "Trong hạn", "Quá hạn"],
+        "rows": [[r.field, str(r.resolved_total), str(r.resolved_early),
+                  str(r.resolved_on_time), str(r.resolved_late), str(r.pending_total),
+                  str(r.pending_within), str(r.pending_overdue)] for r in rows],
+        "widths_mm": [41, 17, 17, 17, 17, 17, 17, 17],
+        "caption": "Bảng 2. Kết quả giải quyết và số hồ sơ đang giải quyết theo lĩnh vực",
+    }
+
+
+def _digitization_table(rows: list[DigitizationRow]) -> dict[str, Any]:
+    return {
+        "columns": ["Lĩnh vực", "Hồ sơ tiếp nhận", "Tỷ lệ hồ sơ số hóa",
+                    "Hồ sơ giải quyết", "Tỷ lệ kết quả điện tử", "Tỷ lệ thành phần tái sử dụng"],
+        "rows": [[r.field, str(r.received), pct(r.digitized_rate), str(r.resolved),
+                  pct(r.e_result_rate), pct(r.reuse_rate)] for r in rows],
+        "widths_mm": [45, 23, 23, 23, 23, 23],
+        "caption": "Bảng 3. Số hóa hồ sơ, kết quả giải quyết và tái sử dụng dữ liệu",
+    }
+
+
+@dataclass(frozen=True)
+class QuarterlyReport:
+    numbers: QuarterNumbers
+    chart: Path
+    docx: Path
+    pdf: Path | None
+    csv: Path | None
+
+
+def report_spec(ws: Workspace, numbers: QuarterNumbers, chart: Path, *,
+                issue_date: date) -> dict[str, Any]:
+    """The Báo cáo spec (templates issue schema, kind bao-cao)."""
+    p = numbers.period
+    t, d = numbers.total, numbers.digitization_total
+    rows = [*numbers.rows, t]
+    body = sentence_name(ws.config.agency.issuing_body.upper(), ws.config.agency.place_name)
+    label = p.label[0].lower() + p.label[1:]
+    on_time = t.resolved_early + t.resolved_on_time
+    new = t.received_online + t.received_direct_post
+    overview = (
+        f"Trong kỳ, tổng số hồ sơ nhận giải quyết là {t.received_total} hồ sơ, gồm "
+        f"{t.carried_over} hồ sơ kỳ trước chuyển qua và {new} hồ sơ "
+        f"mới tiếp nhận ({t.received_online} hồ sơ trực tuyến, {t.received_direct_post}"
+        f" hồ sơ trực tiếp và qua dịch vụ bưu chính). Đã giải quyết {t.resolved_total} hồ sơ, "
+        f"trong đó trước hạn {t.resolved_early}, đúng hạn {t.resolved_on_time}, quá hạn "
+        f"{t.resolved_late}; tỷ lệ giải quyết trước hạn và đúng hạn đạt {pct(t.on_time_rate)} "
+        f"({on_time}/{t.resolved_total}). Đến hết ngày {p.end:%d/%m/%Y} còn {t.pending_total} "
+        f"hồ sơ đang giải quyết, trong đó {t.pending_within} hồ sơ trong hạn và "
+        f"{t.pending_overdue} hồ sơ quá hạn."
+    )
+    digi_items = [
+        {"text": f"{name}: {pct(value)} ({num}/{den}). Cách tính: {formula}."}
+        for key, name, value, num, den, formula in indicator_lines(t, d)
+        if key != "on_time_rate"
+    ]
+    apology = (
+        f"Trong kỳ đã ban hành {numbers.apologies} văn bản xin lỗi (Mẫu 04) đối với hồ sơ "
+        f"giải quyết quá hạn; số hồ sơ giải quyết quá hạn trong kỳ là {t.resolved_late}, "
+        f"số hồ sơ đang giải quyết đã quá hạn là {t.pending_overdue}."
+    )
+    return {
+        "date": issue_date,
+        "summary": f"Kết quả giải quyết thủ tục hành chính và số hóa hồ sơ {label}",
+        "preamble": [
+            f"Thực hiện chế độ báo cáo định kỳ theo Nghị định số 09/2019/NĐ-CP ngày 24 tháng "
+            f"01 năm 2019 của Chính phủ, {body} báo cáo kết quả tiếp nhận, giải quyết thủ tục "
+            f"hành chính và số hóa hồ sơ {label} (kỳ báo cáo {p.range_vi}) như sau:"
+        ],
+        "sections": [
+            {"title": "KẾT QUẢ TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH",
+             "paragraphs": [overview],
+             "blocks": [
+                 {"table": _received_table(rows)},
+                 {"table": _result_table(rows)},
+                 {"image": {"path": str(chart), "width_mm": 155,
+                            "caption": "Biểu đồ. Tỷ lệ hồ sơ giải quyết trước hạn và đúng "
+                                       "hạn theo lĩnh vực"}},
+             ]},
+            {"title": "SỐ HÓA HỒ SƠ, KẾT QUẢ GIẢI QUYẾT VÀ TÁI SỬ DỤNG DỮ LIỆU",
+             "items": digi_items,
+             "blocks": [{"table": _digitization_table([*numbers.digitization, d])}]},
+            {"title": "THỰC HIỆN XIN LỖI ĐỐI VỚI HỒ SƠ QUÁ HẠN", "paragraphs": [apology]},
+            {"title": "CÁCH TÍNH SỐ LIỆU",
+             "items": [{"text": text} for text in DEFINITIONS_VI]},
+        ],
+        "closing": [f"Trên đây là báo cáo kết quả giải quyết thủ tục hành chính và số hóa hồ "
+                    f"sơ {label} của {body}./."],
+        "recipients": ["Văn phòng Ủy ban nhân dân cấp trên", "Lãnh đạo Ủy ban nhân dân",
+                       "Trung tâm Phục vụ hành chính công"],
+        "archive": "VT, TTPVHCC",
+    }
+
+
+def default_output(ws: Workspace, numbers: QuarterNumbers) -> Path:
+    return ws.root / "reports" / f"bao-cao-{numbers.period.key}"
+
+
+def render_quarterly(ws: Workspace, numbers: QuarterNumbers, out: Path, *,
+                     issue_date: date | None = None, pdf: bool = True,
+                     csv_path: Path | None = None, number: int | str | None = None,
+                     converter: Converter | None = None) -> QuarterlyReport:
+    """Write OUT-bieu-do.png, OUT.docx and (unless pdf=False) OUT.pdf; the CSV if asked."""
+    base = out.with_suffix("") if out.suffix.lower() in (".docx", ".pdf") else out
+    base.parent.mkdir(parents=True, exist_ok=True)
+    chart = on_time_chart(list(numbers.rows), numbers.total,
+                          base.with_name(base.name + "-bieu-do.png"))
+    spec = validate("bao-cao", report_spec(ws, numbers, chart,
+                                           issue_date=issue_date or date.today()))
+    written_csv = write_csv(numbers, csv_path) if csv_path else None
+    if pdf:
+        result = render(ws, spec, base, number=number, converter=converter)
+        return QuarterlyReport(numbers, chart, result.docx, result.pdf, written_csv)
+    docx = base.with_suffix(".docx")
+    render_docx(spec, ws.config.agency, docx,
+                   number=number if isinstance(number, int) else None,
+                   template=find_template(ws, KIND_INFO["bao-cao"].template))
+    return QuarterlyReport(numbers, chart, docx, None, written_csv)

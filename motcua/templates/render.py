@@ -1,0 +1,679 @@
+"""Spec + agency settings + DOCX template -> DOCX, PDF/A-2b, empty signature field.
+
+Order of work (each step reads the previous one's file): docxtpl fills the template;
+python-docx fits the header to its text and drops parts the spec does not use; the
+DOCX is saved; LibreOffice exports PDF/A-2b; the signature field is appended as an
+incremental update; an optional PAdES signature is the very last step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from docxtpl import DocxTemplate, InlineImage
+from jinja2 import Environment
+
+from motcua import db
+from motcua.errors import UserError
+from motcua.templates import docxutil as X
+from motcua.templates import numbering, rules, sign
+from motcua.templates.office import Converter, shared_converter
+from motcua.templates.spec import Spec
+from motcua.workspace import AgencyConfig, Workspace
+
+log = logging.getLogger(__name__)
+
+SHIPPED_DIR = Path(__file__).parent / "shipped"
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    template: str
+    type_code: str  # number symbol type ("" for a công văn)
+    type_name: str  # document type as printed / for metadata
+    profile: rules.PageProfile
+    numbered: bool = True
+
+
+KIND_INFO: dict[str, KindInfo] = {
+    "quyet-dinh": KindInfo("quyet-dinh.docx", "QĐ", "Quyết định", rules.A4),
+    "ke-hoach": KindInfo("ke-hoach.docx", "KH", "Kế hoạch", rules.A4),
+    "quyet-dinh-ke-hoach": KindInfo("quyet-dinh-ke-hoach.docx", "QĐ", "Quyết định", rules.A4),
+    "bao-cao": KindInfo("bao-cao.docx", "BC", "Báo cáo", rules.A4),
+    "tiep-nhan": KindInfo("tiep-nhan.docx", "", "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+                          rules.A5, numbered=False),
+    "xin-loi": KindInfo("xin-loi.docx", "", "Văn bản xin lỗi", rules.A5),
+}
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What the archive needs to take the rendered document in like a scan."""
+
+    kind: str
+    docx: Path
+    pdf: Path
+    signed: bool
+    type_name: str
+    number: int | None
+    number_symbol: str  # "07/KH-UBND", or "/KH-UBND" on a draft
+    issue_date: dt.date
+    issuing_body: str
+    summary: str
+    signer: str
+    page_count: int
+    field_page: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        """Minimum metadata of a document (Thông tư 01/2023 terms), JSON-ready."""
+        data = asdict(self)
+        data["docx"], data["pdf"] = str(self.docx), str(self.pdf)
+        data["issue_date"] = self.issue_date.isoformat()
+        return data
+
+
+# ---------------------------------------------------------------- templates
+
+
+def template_dirs(ws: Workspace | None) -> list[Path]:
+    dirs = [ws.root / "templates"] if ws is not None else []
+    return [*dirs, SHIPPED_DIR]
+
+
+def list_templates(ws: Workspace | None) -> list[tuple[str, Path, bool]]:
+    """(name, path, overridden by the workspace) for every shipped template."""
+    out = []
+    for shipped in sorted(SHIPPED_DIR.glob("*.docx")):
+        path = find_template(ws, shipped.name)
+        out.append((shipped.name, path, path != shipped))
+    return out
+
+
+def find_template(ws: Workspace | None, name: str) -> Path:
+    if not name.endswith(".docx"):
+        name += ".docx"
+    for d in template_dirs(ws):
+        p = d / name
+        if p.is_file():
+            return p
+    names = ", ".join(p.name for p in sorted(SHIPPED_DIR.glob("*.docx")))
+    raise UserError(f"Không có mẫu “{name}”. Các mẫu có sẵn: {names}.", f"no template {name}")
+
+
+def export_template(ws: Workspace | None, name: str, dest: Path) -> Path:
+    """Copy the shipped template to `dest` (a file or a folder) for staff to edit."""
+    if not name.endswith(".docx"):
+        name += ".docx"
+    src = SHIPPED_DIR / name
+    if not src.is_file():
+        find_template(ws, name)  # raises the Vietnamese error
+    target = dest / name if dest.is_dir() else dest
+    shutil.copyfile(src, target)
+    return target
+
+
+# ---------------------------------------------------------------- context
+
+
+def _agency(ws_agency: AgencyConfig, override: dict[str, Any]) -> dict[str, str]:
+    base = {"parent_body": ws_agency.parent_body, "issuing_body": ws_agency.issuing_body,
+            "abbreviation": ws_agency.abbreviation, "place_name": ws_agency.place_name}
+    for k, v in (override or {}).items():
+        if v is not None:
+            base[k] = v
+    base["parent_body"] = base["parent_body"].upper()
+    base["issuing_body"] = base["issuing_body"].upper()
+    return base
+
+
+_LEVELS = r" (?:XÃ|PHƯỜNG|THỊ TRẤN|ĐẶC KHU|HUYỆN|QUẬN|THỊ XÃ|THÀNH PHỐ|TỈNH)\b"
+
+
+def collective_name(issuing_body: str) -> str:
+    """`ỦY BAN NHÂN DÂN XÃ GIA LỘC` -> `ỦY BAN NHÂN DÂN` (for `TM. …`)."""
+    m = re.search(_LEVELS, issuing_body)
+    return issuing_body[:m.start()] if m else issuing_body
+
+
+def sentence_name(issuing_body: str, place: str) -> str:
+    """`ỦY BAN NHÂN DÂN XÃ GIA LỘC` -> `Ủy ban nhân dân xã Gia Lộc` (inside running text)."""
+    text = issuing_body.lower()
+    text = text[:1].upper() + text[1:]
+    return text.replace(place.lower(), place) if place else text
+
+
+def _signature(spec_sig: dict[str, Any], agency: dict[str, str],
+               ws_agency: AgencyConfig) -> dict[str, Any]:
+    form = spec_sig.get("form") or "TM"
+    authority = spec_sig.get("authority") or ""
+    title = spec_sig.get("title") or ""
+    name = spec_sig.get("name") or ""
+    lines = list(spec_sig.get("lines") or [])
+    if not lines:
+        if form == "TM":
+            lines = [f"TM. {(authority or collective_name(agency['issuing_body'])).upper()}",
+                     (title or ws_agency.chairman.title).upper()]
+            name = name or ws_agency.chairman.name
+        elif form == "KT":
+            lines = [f"KT. {(authority or ws_agency.chairman.title).upper()}",
+                     (title or ws_agency.vice_chairman.title).upper()]
+            name = name or ws_agency.vice_chairman.name
+        elif form in ("TL", "TUQ", "Q"):
+            if not authority or not title or not name:
+                raise UserError(
+                    f"Nội dung văn bản không hợp lệ: trường “signature” với hình thức {form}. "
+                    "cần đủ “authority”, “title” và “name”.", f"signature {form} incomplete")
+            lines = [f"{form}. {authority.upper()}", title.upper()]
+        else:
+            lines = [(title or ws_agency.chairman.title).upper()]
+            name = name or ws_agency.chairman.name
+    if not name:
+        raise UserError("Nội dung văn bản không hợp lệ: trường “signature.name” (họ tên người "
+                        "ký) là bắt buộc.", "signature name missing")
+    return {"lines": lines, "name": name, "title": lines[-1]}
+
+
+def _section_blocks(sections: list[dict[str, Any]], tpl: DocxTemplate, profile:
+                    rules.PageProfile, base_dir: Path | None = None,
+                    tables: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Flatten sections into typed blocks; data tables are collected into `tables`."""
+    blocks: list[dict[str, Any]] = []
+    if tables is None:
+        tables = []
+    for si, sec in enumerate(sections):
+        blocks.append({"k": "part", "text": f"{rules.roman(si + 1)}. {sec['title']}"})
+        blocks += [{"k": "para", "text": t} for t in sec["paragraphs"]]
+        for ii, item in enumerate(sec["items"]):
+            label = f"{ii + 1}."
+            if item["title"]:
+                blocks.append({"k": "heading", "text": f"{label} {item['title']}"})
+                if item["text"]:
+                    blocks.append({"k": "para", "text": item["text"]})
+            else:
+                blocks.append({"k": "item", "text": f"{label} {item['text']}"})
+            blocks += [{"k": "item", "text": f"{rules.point_letter(pi)}) {p}"}
+                       for pi, p in enumerate(item["points"])]
+            blocks += [{"k": "para", "text": f"- {b}"} for b in item["bullets"]]
+            blocks += [{"k": "para", "text": t} for t in item["paragraphs"]]
+        for bi, block in enumerate(sec["blocks"]):
+            if block.get("paragraph"):
+                blocks.append({"k": "para", "text": block["paragraph"]})
+            elif block.get("table"):
+                blocks.append({"k": "table",
+                               "marker": TABLE_MARK.format(len(tables)), "spec": block["table"]})
+                tables.append(block["table"])
+                if block["table"]["caption"]:
+                    blocks.append({"k": "caption", "text": block["table"]["caption"]})
+            elif block.get("image"):
+                img = block["image"]
+                path = Path(img["path"])
+                if not path.is_absolute() and base_dir is not None:
+                    path = base_dir / path
+                if not path.is_file():
+                    raise UserError(
+                        f"Nội dung văn bản không hợp lệ: trường “sections[{si}].blocks[{bi}]"
+                        f".image.path” trỏ tới tệp không có: {path}.", f"no image {path}")
+                width = min(float(img["width_mm"]), profile.text_width_mm)
+                blocks.append({"k": "image", "image": InlineImage(tpl, str(path),
+                                                                   width=Mm(width))})
+                if img["caption"]:
+                    blocks.append({"k": "caption", "text": img["caption"]})
+    return blocks
+
+
+TABLE_MARK = "@@motcua-table-{}@@"
+
+
+def _insert_tables(doc: Any, tables: list[dict[str, Any]], profile: rules.PageProfile) -> None:
+    """Replace each table marker paragraph by a real bordered table (python-docx)."""
+    if not tables:
+        return
+    marks = {TABLE_MARK.format(i): t for i, t in enumerate(tables)}
+    for para in list(doc.paragraphs):
+        spec_t = marks.get(para.text.strip())
+        if spec_t is None:
+            continue
+        t = _build_table(doc, spec_t, profile)
+        para._p.addprevious(t._tbl)
+        _drop(para)
+
+
+def _build_table(doc: Any, table: dict[str, Any], profile: rules.PageProfile) -> Any:
+    columns: list[str] = table["columns"]
+    rows: list[list[str]] = table["rows"]
+    t = doc.add_table(rows=1 + len(rows), cols=len(columns))
+    for cell, label in zip(t.rows[0].cells, columns, strict=True):
+        para = cell.paragraphs[0]
+        para.style = doc.styles["MC Cell Head"]
+        para.add_run(label)
+    X.repeat_header(t.rows[0])
+    for r, row in enumerate(rows, start=1):
+        total = r == len(rows) and (row[0] or "").strip().lower().startswith("tổng")
+        for c, value in enumerate(row):
+            para = t.rows[r].cells[c].paragraphs[0]
+            para.style = doc.styles["MC Cell"]
+            if c > 0 and re.fullmatch(r"[\d.,%\s-]+", value or ""):
+                para.alignment = 2  # right-align figures
+            run = para.add_run(value)
+            if total:
+                run.bold = True
+    widths = table.get("widths_mm") or []
+    tw = profile.text_width_mm
+    if len(widths) != len(columns):
+        first = min(45.0, tw * 0.3)
+        rest = (tw - first) / max(len(columns) - 1, 1)
+        widths = [first] + [rest] * (len(columns) - 1) if len(columns) > 1 else [tw]
+    X.table_layout(t, [float(w) for w in widths], borders=True, cell_margin_mm=1.0)
+    return t
+
+
+def _appendix_ctx(appendix: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not appendix:
+        return None
+    groups = []
+    named = 0
+    for g in appendix["groups"]:
+        if g["title"]:
+            named += 1
+        groups.append({"roman": rules.roman(named) if g["title"] else "",
+                       "title": g["title"].upper() if g["title"] else "",
+                       "tasks": [{**t, "no": str(i + 1)} for i, t in enumerate(g["tasks"])]})
+    return {"title": appendix["title"], "note": appendix["note"], "groups": groups}
+
+
+def _paren(text: str) -> str:
+    text = text.strip()
+    return text if not text or text.startswith("(") else f"({text})"
+
+
+def build_context(spec: Spec, agency_cfg: AgencyConfig, number: int | None,
+                  tpl: DocxTemplate) -> dict[str, Any]:
+    d = spec.data
+    info = KIND_INFO[spec.kind]
+    agency = _agency(agency_cfg, d.get("agency") or {})
+    unit = d.get("unit", "") if spec.kind == "xin-loi" else ""
+    ctx: dict[str, Any] = {
+        "agency": agency,
+        "number_line": rules.number_line(number, info.type_code, agency["abbreviation"], unit),
+        "date_line": rules.date_line(agency["place_name"], d["date"]),
+        "summary": d.get("summary") or "",
+        "recipients": [],
+        "bases": [],
+        "blocks": [],
+        "_tables": [],
+    }
+    number_text = (f"{rules.format_number(number).strip()}/"
+                   f"{rules.symbol(info.type_code, agency['abbreviation'], unit)}")
+    in_text = f"{'số ' + number_text if number else 'số      /' + number_text.lstrip('/')}"
+    body_name = sentence_name(agency["issuing_body"], agency["place_name"])
+    ctx["sign"] = _signature(d.get("signature") or {}, agency, agency_cfg)
+    if spec.kind != "tiep-nhan":
+        ctx["recipients"] = rules.fix_recipients(d.get("recipients") or [], d.get("archive")
+                                                 or "VT")
+    profile = info.profile
+    base_dir = Path(spec.source).parent if spec.source else None
+    if spec.kind in ("ke-hoach", "bao-cao"):
+        ctx["bases"] = rules.fix_bases(d["bases"]) if d["bases"] else []
+        blocks = [{"k": "para", "text": t} for t in d["preamble"]]
+        blocks += _section_blocks(d["sections"], tpl, profile, base_dir,
+                                  ctx["_tables"])
+        blocks += [{"k": "para", "text": t} for t in d["closing"]]
+        ctx["blocks"] = blocks
+        if spec.kind == "ke-hoach":
+            app = _appendix_ctx(d.get("appendix"))
+            if app is not None:
+                app["title"] = app["title"] or ctx["summary"]
+                app["note"] = _paren(app["note"] or (
+                    f"Kèm theo Kế hoạch {in_text} {rules.date_words(d['date'])} "
+                    f"của {body_name}"))
+            ctx["appendix"] = app
+    elif spec.kind in ("quyet-dinh", "quyet-dinh-ke-hoach"):
+        ctx["authority"] = (d["authority"] or agency["issuing_body"]).upper()
+        bases = list(d["bases"]) + ([d["proposal"]] if d["proposal"] else [])
+        ctx["bases"] = rules.fix_bases(bases)
+        blocks = []
+        for ai, art in enumerate(d["articles"]):
+            blocks.append({"k": "article", "label": f"Điều {ai + 1}.", "text": art["text"]})
+            blocks += [{"k": "item", "text": f"{i + 1}. {t}"} for i, t in enumerate(art["items"])]
+            blocks += [{"k": "item", "text": f"{rules.point_letter(i)}) {t}"}
+                       for i, t in enumerate(art["points"])]
+        ctx["blocks"] = blocks
+        if spec.kind == "quyet-dinh-ke-hoach":
+            plan = d["plan"]
+            pblocks = [{"k": "para", "text": t} for t in plan["preamble"]]
+            pblocks += _section_blocks(plan["sections"], tpl, profile, base_dir,
+                                   ctx["_tables"])
+            pblocks += [{"k": "para", "text": t} for t in plan["closing"]]
+            app = _appendix_ctx(plan.get("appendix"))
+            if app is not None:
+                app["note"] = _paren(app["note"])
+            ctx["plan"] = {
+                "summary": plan["summary"],
+                "note": (f"(Ban hành kèm theo Quyết định {in_text} ngày "
+                         f"{rules.short_date(d['date'])} của {body_name})"),
+                "blocks": pblocks,
+                "appendix": app,
+            }
+    elif spec.kind == "tiep-nhan":
+        ctx.update(_receipt_context(d, agency))
+    elif spec.kind == "xin-loi":
+        ctx["blocks"] = _apology_blocks(d, agency)
+    return ctx
+
+
+def _when(moment: dt.datetime) -> str:
+    return f"{moment.hour:02d} giờ {moment.minute:02d} phút, {rules.date_words(moment.date())}"
+
+
+def _receipt_context(d: dict[str, Any], agency: dict[str, str]) -> dict[str, Any]:
+    a = d["applicant"]
+    body = sentence_name(agency["issuing_body"], agency["place_name"])
+    blocks = [
+        {"k": "para", "text": f"Bộ phận Một cửa {body} tiếp nhận hồ sơ của: {a['name']}"},
+    ]
+    if a["id_number"]:
+        blocks.append({"k": "para", "text": f"Số định danh cá nhân: {a['id_number']}"})
+    if a["address"]:
+        blocks.append({"k": "para", "text": f"Địa chỉ: {a['address']}"})
+    if a["phone"]:
+        blocks.append({"k": "para", "text": f"Số điện thoại: {a['phone']}"})
+    blocks.append({"k": "para", "text": f"Nội dung yêu cầu giải quyết: {d['request']}"})
+    blocks.append({"k": "heading", "text": "Thành phần hồ sơ đã nhận:"})
+    for i, doc in enumerate(d["documents"]):
+        blocks.append({"k": "item", "text": f"{i + 1}. {doc['name']} ({doc['form'].lower()}, "
+                                            f"số lượng: {doc['copies']:02d})"})
+    blocks += [
+        {"k": "para", "text": f"Số lượng hồ sơ: {d['sets']:02d} bộ."},
+        {"k": "para", "text": f"Thời gian giải quyết hồ sơ theo quy định: "
+                              f"{d['processing_days']:02d} ngày làm việc."},
+        {"k": "para", "text": f"Thời gian nhận hồ sơ: {_when(d['received_at'])}."},
+        {"k": "para", "text": f"Thời gian trả kết quả giải quyết hồ sơ: "
+                              f"{_when(d['appointment_at'])}."},
+        {"k": "para", "text": "Đăng ký nhận kết quả tại: "
+                              f"{d['return_place'] or 'Bộ phận Một cửa ' + body}."},
+        {"k": "para", "text": "Vào Sổ theo dõi hồ sơ, Quyển số: ……… Số thứ tự: ………"},
+    ]
+    return {"blocks": blocks, "dossier_code": d["dossier_code"], "applicant_name": a["name"],
+            "sign": {"lines": ["NGƯỜI TIẾP NHẬN HỒ SƠ"], "name": d["receiver"],
+                     "title": "NGƯỜI TIẾP NHẬN HỒ SƠ"}}
+
+
+def _apology_blocks(d: dict[str, Any], agency: dict[str, str]) -> list[dict[str, Any]]:
+    body = sentence_name(agency["issuing_body"], agency["place_name"])
+    return [
+        {"k": "center", "text": f"Kính gửi: {d['addressee']}"},
+        {"k": "para", "text": (
+            f"Ngày {rules.short_date(d['received_on'])}, Bộ phận Một cửa {body} tiếp nhận hồ sơ "
+            f"của {d['applicant_name']} đề nghị giải quyết thủ tục “{d['procedure']}” "
+            f"(lĩnh vực {d['field']}), mã hồ sơ {d['dossier_code']}. Thời hạn trả kết quả "
+            f"ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả là ngày "
+            f"{rules.short_date(d['original_due'])}.")},
+        {"k": "para", "text": (
+            f"Đến nay, hồ sơ chưa được giải quyết xong đúng hạn. Lý do: {d['reason']}")},
+        {"k": "para", "text": (
+            f"{body} chân thành xin lỗi {d['applicant_name']} vì sự chậm trễ này và "
+            f"đề nghị được gia hạn thời gian giải quyết; kết quả được hẹn trả lại vào ngày "
+            f"{rules.short_date(d['new_due'])}.")},
+        {"k": "para", "text": f"Trân trọng cảm ơn sự thông cảm của {d['applicant_name']}./."},
+    ]
+
+
+# ---------------------------------------------------------------- post-processing
+
+
+def _style(p: Any) -> str:
+    """The paragraph's style as its name ("MC Rule"), read from the style id directly
+    (python-docx's style lookup is slow); our style ids are the names without spaces."""
+    ppr = p._p.pPr
+    sid = ppr.pStyle.val if ppr is not None and ppr.pStyle is not None else ""
+    return "MC " + sid[2:] if sid.startswith("MC") and " " not in sid else str(sid)
+
+
+def _is(p: Any, *names: str) -> bool:
+    sid = _style(p).replace(" ", "")
+    return any(sid == n.replace(" ", "") for n in names)
+
+
+def _body_paragraphs(doc: Any) -> list[Any]:
+    return list(doc.paragraphs)
+
+
+def _drop(p: Any) -> None:
+    el = p._p
+    el.getparent().remove(el)
+
+
+def _drop_empty(doc: Any) -> None:
+    """Optional one-line components left empty by the spec (parent body, notes)."""
+    for p in [*doc.paragraphs, *[p for t in doc.tables[:1] for c in t._cells
+                                 for p in c.paragraphs]]:
+        if _is(p, "MC Parent", "MC Appendix Note", "MC Appendix Title",
+                                 "MC Summary") and not p.text.strip():
+            if p._p.find(qn("w:pPr")) is not None and \
+                    p._p.find(qn("w:pPr")).find(qn("w:sectPr")) is not None:
+                continue
+            _drop(p)
+
+
+def _sect_paragraphs(doc: Any) -> list[Any]:
+    body = doc.element.body
+    return [p for p in body.iterchildren(qn("w:p"))
+            if p.find(qn("w:pPr")) is not None and p.find(qn("w:pPr")).find(qn("w:sectPr"))
+            is not None]
+
+
+def _remove_last_section(doc: Any) -> None:
+    """Drop everything after the last section break; that break's settings win."""
+    body = doc.element.body
+    breaks = _sect_paragraphs(doc)
+    if not breaks:
+        return
+    last_break = breaks[-1]
+    sect = last_break.find(qn("w:pPr")).find(qn("w:sectPr"))
+    for el in list(last_break.itersiblings()):
+        if el.tag != qn("w:sectPr"):
+            body.remove(el)
+    final = body.find(qn("w:sectPr"))
+    last_break.find(qn("w:pPr")).remove(sect)
+    body.replace(final, sect)
+
+
+def _merge_break(doc: Any, index: int) -> None:
+    """Remove the section break `index`: its content joins the next section."""
+    p = _sect_paragraphs(doc)[index]
+    p.find(qn("w:pPr")).remove(p.find(qn("w:pPr")).find(qn("w:sectPr")))
+
+
+def _fit_header(doc: Any, profile: rules.PageProfile) -> None:
+    """Each header item on one line: widen columns (a little into the margins) and, if
+    still needed, shrink upper-case items down to the profile's minimum size; then set
+    the rules: a short one under the issuing body, one as long as the motto."""
+    if not doc.tables:
+        return
+    table = doc.tables[0]
+    left, right = table.rows[0].cells
+    margin = 0.8
+
+    def size_of(p: Any) -> float:
+        for r in p.runs:
+            if r.font.size is not None:
+                return float(r.font.size.pt)
+        return float(p.style.font.size.pt)
+
+    def width(p: Any) -> float:
+        st = p.style.font
+        return rules.text_width_mm(p.text, size_of(p), bool(st.bold), bool(st.italic))
+
+    def need(cell: Any) -> float:
+        texts = [p for p in cell.paragraphs if p.text.strip() and not _is(p, "MC Rule")]
+        return max((width(p) for p in texts), default=0) + 2 * margin + 1
+
+    tw = profile.text_width_mm
+    # the header may reach a little into the margins (as printed documents do)
+    max_left_out, max_right_out = (12.0, 6.0) if profile is rules.A4 else (8.0, 4.0)
+    for _ in range(20):
+        ln, rn = need(left), need(right)
+        if ln + rn <= tw + max_left_out + max_right_out:
+            break
+        shrinkable = [p for c in (left, right) for p in c.paragraphs
+                      if _is(p, "MC Parent", "MC Issuer", "MC Nation")
+                      and size_of(p) > profile.min_header_size]
+        if not shrinkable:
+            log.warning("header text does not fit on one line per item")
+            break
+        widest = max(shrinkable, key=width)
+        new = size_of(widest) - 0.5
+        for r in widest.runs:
+            r.font.size = Pt(new)
+    ln, rn = need(left), need(right)
+    lw = max(ln, tw * 0.40)
+    rw = max(rn, tw - lw)
+    over = lw + rw - tw
+    indent = -min(max(over, 0) * 2 / 3, max_left_out)
+    X.table_layout(table, [lw, rw], borders=False, indent_mm=indent, cell_margin_mm=margin)
+    inner_l, inner_r = lw - 2 * margin, rw - 2 * margin
+    issuer = next((p for p in left.paragraphs if _is(p, "MC Issuer")), None)
+    for p in left.paragraphs:
+        if _is(p, "MC Rule"):
+            rule = max(min(width(issuer) / 3 if issuer else 25.0, inner_l), 15.0)
+            X.set_indents(p, (inner_l - rule) / 2, (inner_l - rule) / 2)
+    motto = next((p for p in right.paragraphs if _is(p, "MC Motto")), None)
+    for p in right.paragraphs:
+        if _is(p, "MC Rule"):
+            rule = min(width(motto), inner_r) if motto else 40.0
+            X.set_indents(p, (inner_r - rule) / 2, (inner_r - rule) / 2)
+    body_rule = 30.0 if profile is rules.A4 else 22.0
+    widths = [(s.page_width - s.left_margin - s.right_margin) / rules.MM for s in doc.sections]
+    section = 0
+    for el in doc.element.body.iterchildren(qn("w:p")):
+        ppr = el.find(qn("w:pPr"))
+        pstyle = ppr.find(qn("w:pStyle")) if ppr is not None else None
+        if pstyle is not None and pstyle.get(qn("w:val")) == "MCRule":
+            sect_w = widths[min(section, len(widths) - 1)]
+            from docx.text.paragraph import Paragraph
+
+            X.set_indents(Paragraph(el, doc), (sect_w - body_rule) / 2, (sect_w - body_rule) / 2)
+        if ppr is not None and ppr.find(qn("w:sectPr")) is not None:
+            section += 1
+
+
+def _postprocess(doc: Any, spec: Spec, ctx: dict[str, Any]) -> None:
+    info = KIND_INFO[spec.kind]
+    if spec.kind == "ke-hoach" and not ctx.get("appendix"):
+        _remove_last_section(doc)
+    if spec.kind == "quyet-dinh-ke-hoach":
+        plan = ctx["plan"]
+        if not plan["appendix"]:
+            _remove_last_section(doc)
+        elif not plan["blocks"]:
+            # the plan is its task table (as reference 001): one landscape section
+            _merge_break(doc, -1)
+    _insert_tables(doc, ctx["_tables"], info.profile)
+    _drop_empty(doc)
+    _fit_header(doc, info.profile)
+    props = doc.core_properties
+    props.title = ctx["summary"] or info.type_name
+    props.subject = info.type_name
+    props.author = ctx["agency"]["issuing_body"]
+    props.language = "vi-VN"
+    props.keywords = ctx["number_line"].removeprefix("Số: ").strip()
+
+
+# ---------------------------------------------------------------- render
+
+
+def render_docx(spec: Spec, agency: AgencyConfig, out_docx: Path, *, number: int | None,
+                template: Path) -> dict[str, Any]:
+    tpl = DocxTemplate(str(template))
+    ctx = build_context(spec, agency, number, tpl)
+    env = Environment(autoescape=True)
+    tpl.render(ctx, jinja_env=env, autoescape=True)
+    _postprocess(tpl.docx, spec, ctx)
+    out_docx.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_docx.with_name(out_docx.name + ".part")
+    tpl.save(str(tmp))
+    tmp.replace(out_docx)
+    return ctx
+
+
+def _page_count(pdf: Path) -> int:
+    import pikepdf
+
+    with pikepdf.open(pdf) as p:
+        return len(p.pages)
+
+
+def render(ws: Workspace | None, spec: Spec, out: Path, *, number: int | str | None = None,
+           agency: AgencyConfig | None = None, converter: Converter | None = None,
+           sign_p12: Path | None = None, sign_password: bytes | None = None,
+           template: Path | None = None) -> RenderResult:
+    """Render `spec` to OUT.docx and OUT.pdf (PDF/A-2b + empty signature field).
+
+    number: an int, "auto" (taken from the workspace register), or None for a draft;
+    by default the spec's own `number`.
+    """
+    info = KIND_INFO[spec.kind]
+    if sign_p12 is not None:
+        sign.check_p12(sign_p12, sign_password)  # fail before rendering anything
+    agency_cfg = agency or (ws.config.agency if ws is not None else AgencyConfig())
+    if number is None:
+        number = spec.data.get("number")
+    taken: numbering.TakenNumber | None = None
+    if number == "auto":
+        if not info.numbered:
+            number = None
+        else:
+            if ws is None:
+                raise UserError("Cần một kho làm việc để lấy số tự động (--number auto).",
+                                "auto number without workspace")
+            ov = spec.data.get("agency") or {}
+            conn = db.connect(ws.db_path)
+            try:
+                taken = numbering.take_number(
+                    conn, type_code=info.type_code or "CV",
+                    issuing_body=(ov.get("issuing_body") or agency_cfg.issuing_body).upper(),
+                    body_abbreviation=ov.get("abbreviation") or agency_cfg.abbreviation,
+                    year=spec.data["date"].year, scheme=numbering.scheme_of(ws),
+                    document=str(out), unit=spec.data.get("unit", "") if not info.type_code
+                    else "")
+            finally:
+                conn.close()
+            number = taken.number
+    if isinstance(number, str):
+        raise UserError(f"Số văn bản “{number}” không hợp lệ: dùng số nguyên hoặc “auto”.",
+                        f"bad number {number}")
+    if not info.numbered:
+        number = None
+    base = out.with_suffix("") if out.suffix.lower() in (".docx", ".pdf") else out
+    out_docx, out_pdf = base.with_suffix(".docx"), base.with_suffix(".pdf")
+    tpl_path = template or find_template(ws, info.template)
+    ctx = render_docx(spec, agency_cfg, out_docx, number=number, template=tpl_path)
+    conv = converter or shared_converter()
+    conv.convert(out_docx, out_pdf)
+    sig = ctx["sign"]
+    box = sign.locate_field(out_pdf, sig["title"], sig["name"])
+    sign.add_signature_field(out_pdf, box)
+    signed = False
+    if sign_p12 is not None:
+        sign.sign_pdf(out_pdf, out_pdf, sign_p12, sign_password,
+                      location=ctx["agency"]["place_name"])
+        signed = True
+    agency_ctx = ctx["agency"]
+    return RenderResult(
+        kind=spec.kind, docx=out_docx, pdf=out_pdf, signed=signed, type_name=info.type_name,
+        number=number if isinstance(number, int) else None,
+        number_symbol=ctx["number_line"].removeprefix("Số: ").strip() if info.numbered else "",
+        issue_date=spec.data["date"], issuing_body=agency_ctx["issuing_body"],
+        summary=ctx["summary"], signer=sig["name"], page_count=_page_count(out_pdf),
+        field_page=box.page,
+        extra={"dossier_code": spec.data.get("dossier_code", ""),
+               "template": str(tpl_path)})

@@ -1,0 +1,429 @@
+"""The search index: one suite run against both engines (tantivy and whoosh)."""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+import sys
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from motcua.errors import TransientError, UserError
+from motcua.index import (
+    Hit,
+    PageDoc,
+    SearchEngine,
+    SearchFilters,
+    fold_diacritics,
+    normalize_text,
+    open_engine,
+)
+from motcua.index.query import EXACT_TIER
+
+KINDS = ("tantivy", "whoosh")
+DAY = datetime.date(2025, 7, 16)
+DOSSIER_A = "000.00.07.H47-250716-0001"
+DOSSIER_B = "000.00.07.H47-250716-0002"
+CCCD = "030185001234"
+MST = "0101234567"
+MST_BRANCH = "0101234567-001"
+
+
+def page(
+    document_id: int,
+    text: str,
+    page_no: int = 1,
+    *,
+    date: datetime.date = DAY,
+    dossier: str | None = None,
+    owners: tuple[str, ...] = (),
+    procedure: str | None = None,
+    doc_type: str | None = None,
+) -> PageDoc:
+    return PageDoc(
+        document_id=document_id,
+        page_no=page_no,
+        text=text,
+        original_name=f"scan-{document_id}.pdf",
+        date=date,
+        dossier_code=dossier,
+        owner_ids=owners,
+        procedure_code=procedure,
+        doc_type=doc_type,
+    )
+
+
+def nfd(text: str) -> str:
+    return unicodedata.normalize("NFD", text)
+
+
+CORPUS = [
+    page(
+        1,
+        "ỦY BAN NHÂN DÂN XÃ ĐA LỘC\nQuyết định số 118⁄2025⁄NĐ-CP về việc số hóa hồ sơ điện tử.",
+        dossier=DOSSIER_A,
+        owners=(CCCD,),
+        procedure="1.001612",
+        doc_type="QĐ",
+        date=datetime.date(2025, 7, 1),
+    ),
+    page(
+        2,
+        "Biên bản: quyết dinh tiếp nhận hồ sơ; hồ sơ giấy, điện thoại và tử sách lưu.",
+        dossier=DOSSIER_B,
+        owners=(MST_BRANCH, CCCD),
+        procedure="2.000794",
+        doc_type="BB",
+        date=datetime.date(2025, 7, 15),
+    ),
+    page(
+        3,
+        "quyet dinh cap giay chung nhan cho ho kinh doanh, MST " + MST,
+        owners=(MST,),
+        date=datetime.date(2025, 7, 31),
+    ),
+    # Decomposed marks, as Tesseract and some PDFs emit them.
+    page(4, nfd("Thôn Tân Lộc, xã Hoà Bình: công trình thuỷ lợi, sức khoẻ cộng đồng.")),
+    page(5, "Ông Nguyễn Văn Hòa, Thủy sản, khỏe mạnh. Số định danh cá nhân " + CCCD),
+    page(6, "Đề nghị của Tổ chức có mã số thuế " + MST_BRANCH + " về bộ phận một cửa."),
+]
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def engine(kind: str, tmp_path: Path) -> Iterator[SearchEngine]:
+    eng = open_engine(tmp_path / "index", kind)
+    for p in CORPUS:
+        eng.replace_document(p.document_id, [p])
+    eng.commit()
+    yield eng
+    eng.close()
+
+
+def ids(hits: list[Hit]) -> list[int]:
+    return [h.document_id for h in hits]
+
+
+# -- normalisation -----------------------------------------------------------
+
+
+def test_normalize_nfc_and_slash() -> None:
+    assert normalize_text(nfd("lộc")) == "lộc"
+    assert len(normalize_text(nfd("lộc"))) == 3
+    assert normalize_text("118⁄2025⁄NĐ-CP") == "118/2025/NĐ-CP"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("hoà", "hòa"), ("thuỷ", "thủy"), ("khoẻ", "khỏe"), ("HOÀ", "HÒA"), ("Thuý", "Thúy")],
+)
+def test_tone_placements_unify(old: str, new: str) -> None:
+    assert normalize_text(old) == normalize_text(new)
+    assert normalize_text(nfd(old)) == normalize_text(new)
+
+
+@pytest.mark.parametrize("word", ["quỹ", "quý", "hoàng", "ngoài", "khuỷu", "tuyển", "hoạch"])
+def test_tone_placement_leaves_other_words(word: str) -> None:
+    assert normalize_text(word) == word
+
+
+def test_fold_diacritics() -> None:
+    assert fold_diacritics("Đa Lộc, hồ sơ điện tử") == "Da Loc, ho so dien tu"
+    assert fold_diacritics(nfd("Ứng Hoà")) == "Ung Hoa"
+    assert fold_diacritics("café ångström") == "cafe angstrom"
+
+
+# -- searching ---------------------------------------------------------------
+
+
+def test_diacritic_and_case_insensitive(engine: SearchEngine) -> None:
+    assert set(ids(engine.search("ho so"))) == {1, 2}
+    assert ids(engine.search("da loc")) == [1]
+    assert ids(engine.search("ĐA LỘC")) == [1]
+    assert ids(engine.search("DA LOC")) == [1]
+
+
+def test_exact_diacritics_rank_first(engine: SearchEngine) -> None:
+    hits = engine.search("quyết định")
+    assert ids(hits) == [1, 2, 3]  # both exact, one exact, none exact
+    assert hits[0].score > hits[1].score > hits[2].score
+    assert hits[0].score >= 2 * EXACT_TIER
+
+
+def test_query_without_diacritics_ranks_by_folded_match_only(engine: SearchEngine) -> None:
+    hits = engine.search("quyet dinh")
+    assert set(ids(hits)) == {1, 2, 3}
+    assert all(h.score < EXACT_TIER for h in hits)
+
+
+def test_decomposed_text_and_query(engine: SearchEngine) -> None:
+    assert 4 in ids(engine.search("Tân Lộc"))
+    hits = engine.search(nfd("Tân Lộc"))
+    assert ids(hits)[0] == 4
+    assert hits[0].score >= 2 * EXACT_TIER
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("hòa", [4, 5]), ("hoà", [4, 5]), ("thủy", [4, 5]), ("thuỷ", [4, 5]), ("khỏe", [4, 5])],
+)
+def test_tone_placement_variants_match_exactly(
+    engine: SearchEngine, query: str, expected: list[int]
+) -> None:
+    hits = engine.search(query)
+    exact = [h for h in hits if h.score >= EXACT_TIER]
+    assert sorted(ids(exact)) == expected
+    assert hits[: len(exact)] == exact  # ahead of folded-only pages ("số hóa" for "hòa")
+
+
+def test_fraction_slash_is_a_slash(engine: SearchEngine) -> None:
+    assert ids(engine.search("118/2025/NĐ-CP")) == [1]
+    assert ids(engine.search("118⁄2025⁄NĐ-CP")) == [1]
+    assert ids(engine.search("118/2025/nd-cp")) == [1]
+    assert engine.search("118/2024/NĐ-CP") == []
+
+
+def test_phrase_query(engine: SearchEngine) -> None:
+    # Page 2 has every word but not the phrase.
+    assert ids(engine.search('"hồ sơ điện tử"')) == [1]
+    assert ids(engine.search('"ho so dien tu"')) == [1]
+    assert set(ids(engine.search("hồ sơ điện tử"))) == {1, 2}
+    assert engine.search('"điện tử hồ sơ"') == []
+
+
+def test_id_queries(engine: SearchEngine) -> None:
+    assert sorted(ids(engine.search(CCCD))) == [5]
+    assert ids(engine.search(MST_BRANCH)) == [6]
+    assert sorted(ids(engine.search(MST))) == [3, 6]
+    assert ids(engine.search("0101234567-002")) == []
+
+
+def test_dossier_code_query(kind: str, tmp_path: Path) -> None:
+    eng = open_engine(tmp_path / "ix", kind)
+    eng.replace_document(1, [page(1, f"Mã hồ sơ: {DOSSIER_A}. Ngày nhận 16/7/2025.")])
+    eng.replace_document(2, [page(2, f"Mã hồ sơ: {DOSSIER_B}.")])
+    eng.commit()
+    assert ids(eng.search(DOSSIER_A)) == [1]
+    assert ids(eng.search(DOSSIER_A.lower())) == [1]
+    assert sorted(ids(eng.search("000.00.07.H47"))) == [1, 2]
+    assert eng.search("000.00.07.H47-250716-0003") == []
+
+
+def test_filters(engine: SearchEngine) -> None:
+    everything = "ho so"
+    assert ids(engine.search(everything, SearchFilters(dossier_code=DOSSIER_B))) == [2]
+    assert ids(engine.search(everything, SearchFilters(owner_id=MST_BRANCH))) == [2]
+    assert set(ids(engine.search(everything, SearchFilters(owner_id=CCCD)))) == {1, 2}
+    assert ids(engine.search(everything, SearchFilters(procedure_code="1.001612"))) == [1]
+    assert ids(engine.search(everything, SearchFilters(doc_type="BB"))) == [2]
+    assert engine.search(everything, SearchFilters(doc_type="KH")) == []
+
+
+def test_date_filter_is_inclusive(engine: SearchEngine) -> None:
+    def between(a: datetime.date | None, b: datetime.date | None) -> list[int]:
+        hits = engine.search("quyet dinh", SearchFilters(date_from=a, date_to=b))
+        return sorted(ids(hits))
+
+    d = datetime.date
+    assert between(d(2025, 7, 1), d(2025, 7, 15)) == [1, 2]
+    assert between(d(2025, 7, 2), None) == [2, 3]
+    assert between(None, d(2025, 7, 14)) == [1]
+    assert between(d(2025, 7, 31), d(2025, 7, 31)) == [3]
+    assert between(d(2025, 8, 1), None) == []
+
+
+def test_filters_without_query_words(engine: SearchEngine) -> None:
+    assert sorted(ids(engine.search("", SearchFilters(owner_id=CCCD)))) == [1, 2]
+    assert engine.search("") == []
+    assert engine.search("   ,; ") == []
+
+
+def test_hit_fields_and_snippet(engine: SearchEngine) -> None:
+    (hit,) = engine.search("quyết định", SearchFilters(dossier_code=DOSSIER_A))
+    assert (hit.document_id, hit.page_no) == (1, 1)
+    assert hit.dossier_code == DOSSIER_A
+    assert hit.original_name == "scan-1.pdf"
+    assert [s for s, matched in hit.snippet if matched] == ["Quyết", "định"]
+    assert "«Quyết» «định» số 118/2025/NĐ-CP" in hit.snippet_text()
+    assert "<b>Quyết</b>" in hit.snippet_text("<b>", "</b>")
+
+
+def test_snippet_marks_folded_matches_and_whole_phrases(engine: SearchEngine) -> None:
+    (hit,) = engine.search("da loc")
+    assert [s for s, m in hit.snippet if m] == ["ĐA", "LỘC"]
+    (hit,) = engine.search('"hồ sơ điện tử"')
+    # "số" folds to "so" too, but is not part of the phrase.
+    assert [s for s, m in hit.snippet if m] == ["hồ", "sơ", "điện", "tử"]
+
+
+def test_snippet_is_centred_on_the_match(kind: str, tmp_path: Path) -> None:
+    eng = open_engine(tmp_path / "ix", kind)
+    text = "mở đầu " * 200 + "giấy chứng nhận quyền sử dụng đất" + " kết thúc" * 200
+    eng.replace_document(1, [page(1, text)])
+    eng.commit()
+    (hit,) = eng.search("quyền sử dụng")
+    snippet = hit.snippet_text()
+    assert snippet.startswith("…") and snippet.endswith("…")
+    assert "«quyền» «sử» «dụng» đất" in snippet
+    assert len(snippet) < 260
+
+
+# -- writing and visibility --------------------------------------------------
+
+
+def test_replace_and_delete(kind: str, tmp_path: Path) -> None:
+    eng = open_engine(tmp_path / "ix", kind)
+    eng.replace_document(7, [page(7, "bản cũ", 1), page(7, "bản cũ trang hai", 2)])
+    eng.commit()
+    assert eng.count() == 2
+    eng.replace_document(7, [page(7, "bản mới", 1)])
+    eng.commit()
+    assert eng.count() == 1
+    assert eng.search("cũ") == []
+    assert [(h.document_id, h.page_no) for h in eng.search("mới")] == [(7, 1)]
+    eng.delete_document(7)
+    eng.commit()
+    assert eng.count() == 0
+    assert eng.search("mới") == []
+
+
+def test_replace_twice_before_commit_keeps_the_last(kind: str, tmp_path: Path) -> None:
+    eng = open_engine(tmp_path / "ix", kind)
+    eng.replace_document(1, [page(1, "lần một")])
+    eng.replace_document(1, [page(1, "lần hai", 1), page(1, "lần hai tiếp", 2)])
+    eng.commit()
+    assert eng.count() == 2
+    assert eng.search("một") == []
+    assert sorted(h.page_no for h in eng.search("hai")) == [1, 2]
+
+
+def test_changes_visible_to_another_instance_only_after_commit(kind: str, tmp_path: Path) -> None:
+    writer = open_engine(tmp_path / "ix", kind)
+    reader = open_engine(tmp_path / "ix", kind)  # opened before the write, like a web page
+    assert reader.count() == 0
+    writer.replace_document(1, [page(1, "hồ sơ mới")])
+    assert reader.count() == 0
+    assert reader.search("ho so") == []
+    writer.commit()
+    assert reader.count() == 1
+    assert ids(reader.search("ho so")) == [1]
+    writer.delete_document(1)
+    writer.commit()
+    assert reader.search("ho so") == []
+    writer.close()
+    reader.close()
+
+
+def test_visible_to_another_process(kind: str, tmp_path: Path) -> None:
+    reader = open_engine(tmp_path / "ix", kind)
+    assert reader.count() == 0
+    script = (
+        "import datetime, sys; from pathlib import Path;"
+        "from motcua.index import PageDoc, open_engine;"
+        "e = open_engine(Path(sys.argv[1]), sys.argv[2]);"
+        "e.replace_document(9, [PageDoc(9, 1, 'Đa Lộc', 'x.pdf', datetime.date(2025, 1, 2))]);"
+        "e.commit(); e.close()"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "ix"), kind], check=True)
+    assert ids(reader.search("da loc")) == [9]
+
+
+def test_reader_not_blocked_by_an_open_writer(kind: str, tmp_path: Path) -> None:
+    writer = open_engine(tmp_path / "ix", kind)
+    writer.replace_document(1, [page(1, "đang ghi")])
+    reader = open_engine(tmp_path / "ix", kind)
+    assert reader.search("dang ghi") == []
+    assert reader.count() == 0
+    writer.commit()
+    assert reader.count() == 1
+
+
+def test_second_writer_waits_then_fails_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from motcua.index import tantivy_engine
+
+    monkeypatch.setattr(tantivy_engine, "LOCK_WAIT_S", 0.3)
+    first = open_engine(tmp_path / "ix", "tantivy")
+    first.replace_document(1, [page(1, "một")])  # holds the writer lock
+    second = open_engine(tmp_path / "ix", "tantivy")
+    with pytest.raises(TransientError) as err:
+        second.replace_document(2, [page(2, "hai")])
+    assert "tiến trình khác" in err.value.message
+    first.commit()  # releases the lock
+    second.replace_document(2, [page(2, "hai")])
+    second.commit()
+    assert first.count() == 2
+
+
+def test_clear_and_count(engine: SearchEngine) -> None:
+    assert engine.count() == len(CORPUS)
+    engine.clear()
+    assert engine.count() == len(CORPUS)  # staged until commit
+    engine.replace_document(1, [page(1, "sau khi xóa")])
+    engine.commit()
+    assert engine.count() == 1
+    assert engine.search("ho so") == []
+    assert ids(engine.search("sau khi xoa")) == [1]
+
+
+def test_close_discards_uncommitted(kind: str, tmp_path: Path) -> None:
+    eng = open_engine(tmp_path / "ix", kind)
+    eng.replace_document(1, [page(1, "chưa lưu")])
+    eng.close()
+    again = open_engine(tmp_path / "ix", kind)
+    assert again.count() == 0
+    again.replace_document(1, [page(1, "đã lưu")])  # the lock was released
+    again.commit()
+    assert again.count() == 1
+
+
+# -- damaged or foreign indexes ----------------------------------------------
+
+
+def test_damaged_index_points_at_reindex(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    eng = open_engine(path, kind)
+    eng.replace_document(1, [page(1, "hồ sơ")])
+    eng.commit()
+    eng.close()
+    for f in path.iterdir():
+        if f.name != "motcua-index.json":
+            f.write_bytes(b"\0garbage")
+    with pytest.raises(UserError) as err:
+        broken = open_engine(path, kind)
+        broken.search("ho so")
+    assert "motcua reindex" in err.value.message
+    assert kind in err.value.detail
+    fresh = open_engine(path, kind, rebuild=True)
+    assert fresh.count() == 0
+
+
+def test_index_made_by_the_other_engine(tmp_path: Path) -> None:
+    open_engine(tmp_path / "ix", "tantivy").close()
+    with pytest.raises(UserError) as err:
+        open_engine(tmp_path / "ix", "whoosh")
+    assert "motcua reindex" in err.value.message
+
+
+def test_not_an_index(tmp_path: Path) -> None:
+    (tmp_path / "ix").mkdir()
+    (tmp_path / "ix" / "notes.txt").write_text("x")
+    with pytest.raises(UserError):
+        open_engine(tmp_path / "ix", "tantivy")
+    (tmp_path / "ix" / "sub").mkdir()
+    with pytest.raises(UserError):  # refuses to wipe a folder that holds folders
+        open_engine(tmp_path / "ix", "tantivy", rebuild=True)
+    assert (tmp_path / "ix" / "notes.txt").exists()
+
+
+def test_unknown_kind(tmp_path: Path) -> None:
+    with pytest.raises(UserError):
+        open_engine(tmp_path / "ix", "lucene")

@@ -1,0 +1,416 @@
+"""Dossier lifecycle: working-day calendar, receive / resolve, overdue and apology letters
+(form 04, once per dossier), CSV import. Real SQLite, real templates; only form 01 of the
+CLI test goes through LibreOffice (the letters here are rendered as DOCX only)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from datetime import date, datetime
+from pathlib import Path
+
+import pikepdf
+import pytest
+from click.testing import CliRunner
+from docx import Document
+
+from motcua import db
+from motcua.archive import lifecycle as lc
+from motcua.archive.catalogue import load_catalogue
+from motcua.archive.dossier_import import import_csv, load_mapping
+from motcua.archive.dossiers import new_dossier
+from motcua.archive.owners import add_owner
+from motcua.archive.workdays import Rule, WorkCalendar, load_calendar, parse_holidays_file
+from motcua.cli import main
+from motcua.errors import UserError
+from motcua.reports.forms import issue_apology_letters
+from motcua.templates import layout_check
+from motcua.workspace import Workspace, init_workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+OWNER = "001085012345"
+OWNER2 = "036190000123"
+ACTOR = "test"
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return init_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def conn(ws: Workspace):  # type: ignore[no-untyped-def]
+    c = db.connect(ws.db_path)
+    add_owner(c, OWNER, "Nguyễn Văn An", ACTOR)
+    add_owner(c, OWNER2, "Trần Thị Bình", ACTOR)
+    yield c
+    c.close()
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone()
+
+
+def result_pdf(path: Path) -> Path:
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    pdf.docinfo["/Title"] = path.stem  # distinct bytes per result
+    pdf.save(path)
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Working days, hand-checked against the calendar
+#
+# February 2026 (Tết Bính Ngọ: mùng 1 = Tuesday 17/02; the holidays package gives
+# Mon 16 – Fri 20 off, with the weekends 14–15 and 21–22 a nine-day break):
+#   Mo Tu We Th Fr Sa Su
+#    9 10 11 12 13 14 15
+#   16 17 18 19 20 21 22      16–20 Tết, 14–15 and 21–22 weekend
+#   23 24 25 26 27 28  1
+# April / May 2025: Wed 30/4 and Thu 1/5 off; Fri 2/5 off in exchange for Saturday 26/4,
+# which was worked:
+#   Fr 25/4  Sa 26/4 (worked)  Su 27  Mo 28  Tu 29  We 30 (off)  Th 1/5 (off)
+#   Fr 2/5 (off, moved)  Sa 3  Su 4  Mo 5/5
+# Quốc khánh 2025: Mon 1/9 and Tue 2/9 off; Sat 30/8, Sun 31/8.
+
+HAND_CHECKED = [
+    # (received, working days, due, why)
+    ("2026-02-12", 3, "2026-02-24", "Thu before Tết: Fri 13, Mon 23, Tue 24"),
+    ("2026-02-13", 3, "2026-02-25", "Fri before Tết: Mon 23, Tue 24, Wed 25"),
+    ("2026-02-14", 1, "2026-02-24", "Sat (online): deemed Mon 23, day 1 Tue 24"),
+    ("2026-02-18", 1, "2026-02-24", "Tết day (online): deemed Mon 23, day 1 Tue 24"),
+    ("2026-02-10", 10, "2026-03-03", "11,12,13,23,24,25,26,27, Mon 2/3, Tue 3/3"),
+    ("2026-02-14", 0, "2026-02-23", "same-day procedure received at the weekend"),
+    ("2025-04-25", 3, "2025-04-29", "Sat 26/4 is worked: Sat 26, Mon 28, Tue 29"),
+    ("2025-04-26", 1, "2025-04-28", "received on the worked Saturday: day 1 Mon 28"),
+    ("2025-04-28", 3, "2025-05-06", "Tue 29, then 30/4, 1/5, 2/5 off: Mon 5, Tue 6"),
+    ("2025-04-29", 1, "2025-05-05", "30/4, 1/5, moved 2/5, weekend: Mon 5/5"),
+    ("2025-08-29", 1, "2025-09-03", "Fri before Quốc khánh 1–2/9: Wed 3/9"),
+    ("2024-12-31", 1, "2025-01-02", "Tue 31/12, Wed 1/1 off: Thu 2/1"),
+]
+
+
+@pytest.mark.parametrize(("received", "days", "due", "why"), HAND_CHECKED)
+def test_due_dates_hand_checked(received: str, days: int, due: str, why: str) -> None:
+    cal = WorkCalendar()
+    assert cal.due_date(date.fromisoformat(received), days) == date.fromisoformat(due), why
+    # a datetime gives the same day whatever the hour
+    assert cal.due_date(_dt(received + " 16:59"), days) == date.fromisoformat(due)
+
+
+def test_calendar_days() -> None:
+    cal = WorkCalendar()
+    assert not cal.is_working_day(date(2026, 2, 17))  # mùng 1 Tết
+    assert not cal.is_working_day(date(2025, 5, 2))  # moved day off
+    assert cal.is_working_day(date(2025, 4, 26))  # Saturday worked in exchange
+    assert not cal.is_working_day(date(2025, 4, 7))  # Giỗ Tổ Hùng Vương (10/3 âm lịch)
+    assert not cal.is_working_day(date(2025, 9, 2))
+    assert cal.is_working_day(date(2025, 9, 3))
+    # working days (received, resolved]: 13, 23, 24, 25 February 2026
+    assert cal.working_days_between(date(2026, 2, 12), date(2026, 2, 25)) == 4
+    assert cal.working_days_between(date(2026, 2, 12), date(2026, 2, 12)) == 0
+
+
+def test_same_day_rule_and_workspace_file(ws: Workspace) -> None:
+    same = WorkCalendar(rule=Rule(count_from="same"))
+    assert same.due_date(date(2026, 2, 12), 3) == date(2026, 2, 23)  # 12, 13, 23
+
+    path = ws.root / "holidays.toml"
+    cal = load_calendar(ws)  # writes the commented template the first time
+    assert path.is_file() and "days_off" in path.read_text(encoding="utf-8")
+    assert cal.due_date(date(2026, 2, 12), 3) == date(2026, 2, 24)
+    path.write_text('days_off = [{ date = "2026-02-23", name = "Nghỉ thêm" }]\n'
+                    'working_days = ["2026-02-21"]\n', encoding="utf-8")
+    cal = load_calendar(ws)
+    assert not cal.is_working_day(date(2026, 2, 23))
+    assert cal.is_working_day(date(2026, 2, 21))
+    assert cal.holiday_name(date(2026, 2, 23)) == "Nghỉ thêm"
+    # day 1 Fri 13, day 2 Sat 21 (worked), day 3 Tue 24 (Mon 23 now off)
+    assert cal.due_date(date(2026, 2, 12), 3) == date(2026, 2, 24)
+    assert cal.due_date(date(2026, 2, 13), 1) == date(2026, 2, 21)
+
+    with pytest.raises(UserError, match="YYYY-MM-DD"):
+        parse_holidays_file('days_off = ["23/02/2026"]', path)
+    with pytest.raises(UserError, match="vừa là ngày nghỉ vừa là ngày làm việc"):
+        parse_holidays_file('days_off = ["2026-02-23"]\nworking_days = ["2026-02-23"]', path)
+
+    (ws.root / "motcua.toml").write_text(
+        (ws.root / "motcua.toml").read_text(encoding="utf-8")
+        + '\n[lifecycle]\ncount_from = "same"\n', encoding="utf-8")
+    from motcua.workspace import load_workspace
+
+    cal2 = load_calendar(load_workspace(ws.root))
+    assert cal2.rule.count_from == "same"
+
+
+# --------------------------------------------------------------------------------------
+# Receive, resolve, overdue
+
+
+def test_receive_resolve_outcomes(ws: Workspace, conn, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cat, cal = load_catalogue(ws), load_calendar(ws)
+    got = lc.receive(ws, conn, cat, cal, procedure_code="1.004873", owner_id=OWNER,
+                     channel="direct", actor=ACTOR, at=_dt("2026-02-12 09:15"))
+    rec = got.record
+    assert rec.code == "000.00.07.H47-260212-0001"
+    assert (rec.received_on, rec.processing_days, rec.due_date) == ("2026-02-12", 3,
+                                                                    "2026-02-24")
+    assert rec.status == "pending" and rec.outcome is None
+    second = lc.receive(ws, conn, cat, cal, procedure_code="1.004873", owner_id=OWNER2,
+                        channel="online", actor=ACTOR, at=_dt("2026-02-12 10:00")).record
+    assert second.code.endswith("-0002")
+    third = lc.receive(ws, conn, cat, cal, procedure_code="1.001193", owner_id=OWNER2,
+                       channel="post", actor=ACTOR, at=_dt("2026-02-13 08:00")).record
+    assert third.due_date == "2026-02-23"
+
+    early = lc.resolve(ws, conn, rec.code, result_pdf(tmp_path / "a.pdf"), ACTOR,
+                       _dt("2026-02-23 15:00"))
+    assert early.outcome == "early" and early.result_code == f"{rec.code}-KQ1"
+    on_time = lc.resolve(ws, conn, second.code, result_pdf(tmp_path / "b.pdf"), ACTOR,
+                         _dt("2026-02-24 16:00"))
+    assert on_time.outcome == "on_time"
+    late = lc.resolve(ws, conn, third.code, result_pdf(tmp_path / "c.pdf"), ACTOR,
+                      _dt("2026-02-24 08:00"))
+    assert late.outcome == "late"
+    row = conn.execute("SELECT m.role FROM document_meta m WHERE m.result_code = ?",
+                       (late.result_code,)).fetchone()
+    assert row["role"] == "result"  # stored in the warehouse as a result
+    with pytest.raises(UserError, match="đã được giải quyết"):
+        lc.resolve(ws, conn, rec.code, result_pdf(tmp_path / "d.pdf"), ACTOR)
+    fourth = lc.receive(ws, conn, cat, cal, procedure_code="1.001193", owner_id=OWNER,
+                        channel="direct", actor=ACTOR, at=_dt("2026-03-02 08:00")).record
+    with pytest.raises(UserError, match="trước thời điểm tiếp nhận"):
+        lc.resolve(ws, conn, fourth.code, result_pdf(tmp_path / "e.pdf"), ACTOR,
+                   _dt("2026-03-01 08:00"))
+    actions = {r[0] for r in conn.execute("SELECT action FROM audit_log")}
+    assert {"dossier.receive", "dossier.resolve"} <= actions
+
+
+def test_sync_gives_due_dates_to_warehouse_dossiers(ws: Workspace, conn) -> None:  # type: ignore[no-untyped-def]
+    cat, cal = load_catalogue(ws), load_calendar(ws)
+    made = new_dossier(ws, conn, cat, procedure_code="1.004227", owner_id=OWNER,
+                       channel="direct", actor=ACTOR, received_at=_dt("2025-04-25 10:00"))
+    assert lc.get_record(conn, made.dossier.code).due_date is None
+    assert lc.sync_lifecycle(conn, cat, cal) == 1
+    rec = lc.get_record(conn, made.dossier.code)
+    # 10 working days from Fri 25/4/2025: Sat 26, Mon 28, Tue 29, Mon 5/5 … Fri 9/5 (8),
+    # Mon 12 (9), Tue 13 (10)
+    assert rec.due_date == "2025-05-13" and rec.processing_days == 10
+    assert lc.sync_lifecycle(conn, cat, cal) == 0
+
+
+def test_apology_letters_once_per_late_dossier(ws: Workspace, conn, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cat, cal = load_catalogue(ws), load_calendar(ws)
+    codes = []
+    for at, owner in [("2026-02-12 09:00", OWNER), ("2026-02-13 09:00", OWNER2),
+                      ("2026-02-13 10:00", OWNER), ("2026-03-02 09:00", OWNER2)]:
+        codes.append(lc.receive(ws, conn, cat, cal, procedure_code="1.004873",
+                                owner_id=owner, channel="direct", actor=ACTOR,
+                                at=_dt(at)).record.code)
+    # dues: 24/02, 25/02, 25/02, 05/03; the third is resolved (late) before the run
+    lc.resolve(ws, conn, codes[2], result_pdf(tmp_path / "r.pdf"), ACTOR,
+               _dt("2026-02-27 09:00"))
+    today = date(2026, 3, 2)
+    late = lc.overdue(conn, today)
+    assert [r.code for r in late] == codes[:2]
+    assert [r.days_late(today) for r in late] == [6, 5]
+
+    made, skipped = issue_apology_letters(ws, conn, cal, today, ACTOR, pdf=False)
+    assert [m.dossier_code for m in made] == codes[:2] and skipped == []
+    # new appointment: 3 working days after Mon 2/3/2026 -> Thu 5/3/2026
+    assert {m.new_due for m in made} == {"2026-03-05"}
+    docx = ws.root / made[0].docx
+    text = "\n".join(p.text for p in Document(str(docx)).paragraphs)
+    assert "Kính gửi: Ông/Bà Nguyễn Văn An" in text
+    assert codes[0] in text and "05/3/2026" in text.replace("05/03/2026", "05/3/2026")
+    assert "24/02/2026" in text or "24/2/2026" in text
+    layout_check(docx)
+
+    again, skipped = issue_apology_letters(ws, conn, cal, today, ACTOR, pdf=False)
+    assert again == [] and skipped == codes[:2]
+    # a week later the fourth is late too: only it gets a letter
+    later, skipped = issue_apology_letters(ws, conn, cal, date(2026, 3, 9), ACTOR, pdf=False)
+    assert [m.dossier_code for m in later] == [codes[3]] and skipped == codes[:2]
+    rows = conn.execute("SELECT dossier_code, COUNT(*) FROM apologies GROUP BY 1").fetchall()
+    assert {r[0]: r[1] for r in rows} == {codes[0]: 1, codes[1]: 1, codes[3]: 1}
+
+
+def test_apology_two_runs_at_once(ws: Workspace, conn) -> None:  # type: ignore[no-untyped-def]
+    cat, cal = load_catalogue(ws), load_calendar(ws)
+    for i in range(4):
+        lc.receive(ws, conn, cat, cal, procedure_code="2.000815", owner_id=OWNER,
+                   channel="direct", actor=ACTOR, at=_dt(f"2026-01-0{5 + i} 09:00"))
+    results: list[list[str]] = []
+
+    def run() -> None:
+        c = db.connect(ws.db_path)
+        try:
+            made, _ = issue_apology_letters(ws, c, cal, date(2026, 2, 2), ACTOR, pdf=False)
+            results.append([m.dossier_code for m in made])
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    produced = sorted(c for r in results for c in r)
+    assert len(produced) == 4 and len(set(produced)) == 4  # each letter exactly once
+    assert conn.execute("SELECT COUNT(*) FROM apologies").fetchone()[0] == 4
+
+
+# --------------------------------------------------------------------------------------
+# CSV import
+
+HEADER = ("Mã hồ sơ,Mã thủ tục,Tên thủ tục,Lĩnh vực,Hình thức nộp,Số giấy tờ chủ hồ sơ,"
+          "Chủ hồ sơ,Ngày tiếp nhận,Ngày hẹn trả,Ngày có kết quả")
+ROWS = [
+    # line 2: good, due computed (Thu 12/2/2026, 3 days -> 24/02), resolved early
+    "000.00.07.H47-260212-0001,1.004873,,,Trực tiếp,001085012345,Nguyễn Văn An,"
+    "12/02/2026 09:15,,23/02/2026 15:00",
+    # line 3: good, online, due given, pending; a new owner created from the row
+    "000.00.07.H47-260213-0001,1.001193,,,Trực tuyến,036190000123,Trần Thị Bình,"
+    "13/02/2026 08:00,23/02/2026,",
+    # line 4: bad dossier code
+    "H47-260213-9,1.001193,,,Trực tuyến,001085012345,Nguyễn Văn An,13/02/2026 08:00,,",
+    # line 5: unknown channel
+    "000.00.07.H47-260213-0002,1.001193,,,Fax,001085012345,Nguyễn Văn An,13/02/2026,,",
+    # line 6: impossible date
+    "000.00.07.H47-260213-0003,1.001193,,,Trực tiếp,001085012345,Nguyễn Văn An,32/13/2026,,",
+    # line 7: resolved before received
+    "000.00.07.H47-260213-0004,1.001193,,,Bưu chính,001085012345,Nguyễn Văn An,"
+    "13/02/2026 10:00,,12/02/2026 10:00",
+    # line 8: procedure unknown to the catalogue and no name/field/due in the file
+    "000.00.07.H47-260213-0005,9.999999,,,Trực tiếp,001085012345,Nguyễn Văn An,13/02/2026,,",
+    # line 9: bad citizen ID
+    "000.00.07.H47-260213-0006,1.001193,,,Trực tiếp,12345,Nguyễn Văn An,13/02/2026,,",
+    # line 10: good although not in the catalogue: the file names it, its field and due
+    "000.00.07.H47-260213-0007,9.999999,Thủ tục của tỉnh,Văn hóa,Dịch vụ bưu chính công ích,"
+    "001085012345,Nguyễn Văn An,13/02/2026 14:00,27/02/2026,",
+    # line 11: same code as line 2
+    "000.00.07.H47-260212-0001,1.004873,,,Trực tiếp,001085012345,Nguyễn Văn An,"
+    "12/02/2026 09:15,,",
+    # line 12: owner not in the warehouse and no name
+    "000.00.07.H47-260213-0008,1.001193,,,Trực tiếp,001190000777,,13/02/2026,,",
+    # line 13: wrong number of cells
+    "000.00.07.H47-260213-0009,1.001193,Trực tiếp",
+]
+
+
+def _csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_bad_rows_and_idempotent_reimport(ws: Workspace, tmp_path: Path) -> None:
+    conn = db.connect(ws.db_path)
+    add_owner(conn, OWNER, "Nguyễn Văn An", ACTOR)
+    cat, cal = load_catalogue(ws), load_calendar(ws)
+    mapping = load_mapping(ROOT / "examples" / "import-mapping.toml")
+    csv_file = _csv(tmp_path / "export.csv", ROWS)
+    rep = import_csv(conn, csv_file, mapping, cat, cal, ACTOR)
+    assert sorted(rep.inserted) == ["000.00.07.H47-260212-0001", "000.00.07.H47-260213-0001",
+                                    "000.00.07.H47-260213-0007"]
+    bad = {b.line: b.reason for b in rep.bad}
+    assert sorted(bad) == [4, 5, 6, 7, 8, 9, 11, 12, 13]
+    assert "không đúng dạng" in bad[4]
+    assert "Fax" in bad[5]
+    assert "32/13/2026" in bad[6]
+    assert "trước thời điểm" in bad[7]
+    assert "9.999999" in bad[8]
+    assert "12 chữ số" in bad[9]
+    assert "trùng với dòng 2" in bad[11]
+    assert "không ghi tên" in bad[12]
+    assert "cột" in bad[13]
+    r1 = lc.get_record(conn, "000.00.07.H47-260212-0001")
+    assert (r1.due_date, r1.outcome, r1.channel) == ("2026-02-24", "early", "direct")
+    r2 = lc.get_record(conn, "000.00.07.H47-260213-0001")
+    assert (r2.due_date, r2.status, r2.owner_name) == ("2026-02-23", "pending",
+                                                       "Trần Thị Bình")
+    r3 = lc.get_record(conn, "000.00.07.H47-260213-0007")
+    assert (r3.field, r3.channel, r3.processing_days) == ("Văn hóa", "post", None)
+
+    def snapshot() -> list[tuple[object, ...]]:
+        return [tuple(r) for r in conn.execute("SELECT * FROM dossiers ORDER BY code")]
+
+    before = snapshot()
+    again = import_csv(conn, csv_file, mapping, cat, cal, ACTOR)
+    assert again.inserted == [] and again.updated == [] and len(again.unchanged) == 3
+    assert [b.line for b in again.bad] == [b.line for b in rep.bad]
+    assert snapshot() == before  # re-importing the same file changes nothing
+
+    # a later export: line 3 now has its result
+    rows = list(ROWS)
+    rows[1] = rows[1].rstrip(",") + ",24/02/2026 09:00"
+    later = import_csv(conn, _csv(tmp_path / "export2.csv", rows), mapping, cat, cal, ACTOR)
+    assert later.updated == ["000.00.07.H47-260213-0001"]
+    assert lc.get_record(conn, "000.00.07.H47-260213-0001").outcome == "late"
+    conn.close()
+
+
+def test_cli_import_reports_lines(ws: Workspace, tmp_path: Path) -> None:
+    conn = db.connect(ws.db_path)
+    add_owner(conn, OWNER, "Nguyễn Văn An", ACTOR)
+    conn.close()
+    csv_file = _csv(tmp_path / "export.csv", ROWS[:3])
+    args = ["-w", str(ws.root), "dossier", "import", str(csv_file), "--mapping",
+            str(ROOT / "examples" / "import-mapping.toml")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    assert "Thêm mới 2 hồ sơ" in res.output and "Dòng 4" in res.output
+    res = CliRunner().invoke(main, [*args, "--json"])
+    data = json.loads(res.output)
+    assert data["inserted"] == 0 and data["unchanged"] == 2 and data["bad"][0]["line"] == 4
+
+
+# --------------------------------------------------------------------------------------
+# CLI: receive prints form 01 (the one LibreOffice render of this file)
+
+
+def test_cli_receive_json_and_receipt(ws: Workspace, tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["-w", str(ws.root)]
+    assert runner.invoke(main, [*base, "owner", "add", OWNER, "--name", "Nguyễn Văn An"]
+                         ).exit_code == 0
+    res = runner.invoke(main, [*base, "dossier", "receive", "--procedure", "1.004873",
+                               "--owner", OWNER, "--channel", "direct",
+                               "--at", "2026-02-13 09:15", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["code"] == "000.00.07.H47-260213-0001"
+    assert data["due_date"] == "2026-02-25" and data["status"] == "pending"
+    pdf = Path(data["receipt"]["pdf"])
+    docx = Path(data["receipt"]["docx"])
+    layout_check(docx)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          check=True, text=True).stdout
+    assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text
+    assert data["code"] in text
+    assert "ngày 25 tháng 02 năm 2026" in " ".join(text.split())  # appointment
+    with pikepdf.open(pdf) as p:  # signed-ready: the empty signature field is there
+        fields = p.Root.AcroForm.Fields
+        assert any(f.get("/FT") == "/Sig" for f in fields)
+
+    res = runner.invoke(main, [*base, "dossier", "resolve", data["code"], "--result",
+                               str(result_pdf(tmp_path / "kq.pdf")), "--at",
+                               "2026-02-26 09:00", "--no-stamp", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["outcome"] == "late"
+    res = runner.invoke(main, [*base, "overdue", "--on", "2026-03-02"])
+    assert res.exit_code == 0 and "Không có hồ sơ quá hạn" in res.output
+
+    res = runner.invoke(main, [*base, "dossier", "receive", "-p", "1.001193", "-o", OWNER,
+                               "-c", "online", "--at", "2026-02-14 21:00", "--no-print",
+                               "--json"])
+    late_code = json.loads(res.output)["code"]
+    assert json.loads(res.output)["due_date"] == "2026-02-24"  # Saturday, online
+    args = [*base, "overdue", "--on", "2026-03-02", "--letters", "--no-pdf", "--json"]
+    first = json.loads(runner.invoke(main, args).output)
+    assert [o["code"] for o in first["overdue"]] == [late_code]
+    assert [x["dossier_code"] for x in first["letters"]] == [late_code]
+    second = json.loads(runner.invoke(main, args).output)
+    assert second["letters"] == [] and second["already_had"] == [late_code]
+    assert second["overdue"][0]["apology"]["new_due"] == "2026-03-05"

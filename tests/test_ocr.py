@@ -1,0 +1,364 @@
+"""motcua.ocr with real Tesseract, OCRmyPDF and poppler on synthetic scans."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import unicodedata
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pikepdf
+import pikepdf.pdfa
+import pytest
+from PIL import Image
+
+from motcua.errors import BadInputFile, TransientError
+from motcua.ocr import OcrOutcome, OcrSettings, PageText, make_archival
+from motcua.ocr.plugin import clean_text, with_density
+from tests import scans
+
+DOSSIER = "000.00.07.H47-250716-0001"
+CITIZEN_ID = "001087012345"
+
+
+def pdftotext(pdf: Path) -> list[str]:
+    """Per-page text as a clerk copying text or another indexer would get it."""
+    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout
+    return out.decode("utf-8").split("\f")
+
+
+def fonts_in(
+    resources: pikepdf.Dictionary, seen: set[tuple[int, int]]
+) -> Iterator[pikepdf.Dictionary]:
+    yield from resources.get("/Font", {}).values()
+    for xobj in resources.get("/XObject", {}).values():
+        if xobj.get("/Subtype") == "/Form" and "/Resources" in xobj and xobj.objgen not in seen:
+            seen.add(xobj.objgen)
+            yield from fonts_in(xobj.Resources, seen)
+
+
+def assert_pdfa2b_structure(path: Path) -> None:
+    """PDF/A-2b by structure, not only by the claim in the metadata."""
+    with pikepdf.open(path) as pdf:
+        intents = pdf.Root.get("/OutputIntents")
+        assert intents is not None and len(intents) >= 1
+        intent = intents[0]
+        assert intent.S == "/GTS_PDFA1"
+        icc = intent.DestOutputProfile
+        assert isinstance(icc, pikepdf.Stream) and int(icc.N) in (1, 3, 4)
+        assert icc.read_bytes()[36:40] == b"acsp"  # ICC profile signature
+        meta = pdf.open_metadata()
+        assert meta.get("pdfaid:part") == "2"
+        assert meta.get("pdfaid:conformance") == "B"
+        assert "/Encrypt" not in pdf.trailer
+        fonts = 0
+        for page in pdf.pages:
+            for font in fonts_in(page.resources, set()):
+                fonts += 1
+                descendants = font.get("/DescendantFonts")
+                desc = (descendants[0] if descendants is not None else font).get("/FontDescriptor")
+                assert desc is not None, f"font {font.get('/BaseFont')} has no descriptor"
+                assert any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")), (
+                    f"font {font.get('/BaseFont')} is not embedded"
+                )
+        assert fonts >= 1, "no text layer font at all"
+        report = pikepdf.pdfa.check(pdf, "2b")
+        assert report.verdict == "pass", [str(f) for f in report.findings]
+
+
+# --- the generator and the measure ----------------------------------------------------
+
+
+def test_levenshtein_matches_plain_dynamic_programming() -> None:
+    import random
+
+    def dp(a: str, b: str) -> int:
+        prev = list(range(len(b) + 1))
+        for i, ca in enumerate(a, 1):
+            cur = [i]
+            for j, cb in enumerate(b, 1):
+                cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+            prev = cur
+        return prev[-1]
+
+    rng = random.Random(5)
+    for _ in range(500):
+        a = "".join(rng.choice("aăâđ ơ") for _ in range(rng.randint(0, 70)))
+        b = "".join(rng.choice("aăâđ ơ") for _ in range(rng.randint(0, 70)))
+        assert scans.levenshtein(a, b) == dp(a, b)
+    assert scans.cer("hồ sơ", "ho so") == pytest.approx(40.0)
+    # Decomposed marks and line breaks are not errors.
+    assert scans.cer("quyết định\nsố", unicodedata.normalize("NFD", "quyết  định số")) == 0.0
+
+
+def test_scans_are_deterministic_and_carry_given_strings() -> None:
+    a = scans.render_page("office", 3, extra_lines=[f"Mã hồ sơ: {DOSSIER}"], max_lines=5)
+    b = scans.render_page("office", 3, extra_lines=[f"Mã hồ sơ: {DOSSIER}"], max_lines=5)
+    assert a.jpeg == b.jpeg and a.text == b.text
+    assert DOSSIER in a.text and 0.3 <= abs(a.skew_deg) <= 1.0
+    assert a.image.size == (2480, 3508)
+    with Image.open(io.BytesIO(a.jpeg)) as im:
+        assert im.info["dpi"] == (300, 300)
+    poor = scans.render_page("poor", 3, max_lines=2)
+    assert poor.dpi == 200 and 1.0 <= abs(poor.skew_deg) <= 2.0
+
+
+def test_helpers() -> None:
+    assert clean_text("118\u20442025/NĐ-CP ho\u0323") == "118/2025/NĐ-CP họ"
+    jpeg = scans.render_page("clean", 1, max_lines=1).jpeg
+    assert Image.open(io.BytesIO(with_density(jpeg, 200))).info["dpi"] == (200, 200)
+    bare = jpeg[:2] + jpeg[20:]  # SOI + data without the JFIF segment
+    assert Image.open(io.BytesIO(with_density(bare, 150))).info["dpi"] == (150, 150)
+
+
+# --- a scanned PDF: clean, office, office with IDs ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scanned(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, Path, list[scans.ScanPage], OcrOutcome]:
+    tmp = tmp_path_factory.mktemp("scanned")
+    pages = [
+        scans.render_page("clean", 21, header=False),
+        scans.render_page("office", 22, header=False),
+        scans.render_page(
+            "office",
+            23,
+            header=False,
+            extra_lines=[f"Mã hồ sơ: {DOSSIER}", f"Số định danh cá nhân: {CITIZEN_ID}"],
+            max_lines=12,
+        ),
+    ]
+    source = scans.write_pdf(pages, tmp / "scan.pdf")
+    before = source.read_bytes()
+    out = tmp / "archival.pdf"
+    outcome = make_archival(source, "application/pdf", out, OcrSettings(jobs=2))
+    assert source.read_bytes() == before  # the original is never touched
+    return source, out, pages, outcome
+
+
+def test_scanned_pdf_becomes_pdfa2b_with_text_layer(scanned) -> None:
+    _, out, _pages, outcome = scanned
+    assert_pdfa2b_structure(out)
+    assert len(outcome.pages) == 3
+    assert all(p.ocr_done for p in outcome.pages)
+    assert [p.page_no for p in outcome.pages] == [1, 2, 3]
+    assert outcome.seconds > 0
+
+
+def test_scan_images_are_kept_byte_for_byte(scanned) -> None:
+    _, out, pages, _ = scanned
+    with pikepdf.open(out) as pdf:
+        raw = [img.read_raw_bytes() for page in pdf.pages for img in page.get_images().values()]
+        assert [float(v) for v in pdf.pages[0].mediabox] == pytest.approx(
+            [0, 0, 595.3, 841.9], abs=0.5
+        )
+    assert raw == [p.jpeg for p in pages]
+
+
+def test_extracted_text_is_accurate_and_in_order(scanned) -> None:
+    _, out, pages, outcome = scanned
+    extracted = pdftotext(out)
+    assert scans.cer(pages[0].text, extracted[0]) < 1.0  # clean
+    assert scans.cer(pages[1].text, extracted[1]) < 2.0  # office, skewed
+    assert scans.cer(pages[2].text, extracted[2]) < 2.0
+    assert DOSSIER in extracted[2] and CITIZEN_ID in extracted[2]
+    # The text handed to the pipeline is Tesseract's own, NFC.
+    for page, known in zip(outcome.pages, pages, strict=True):
+        assert page.text == unicodedata.normalize("NFC", page.text)
+        assert scans.cer(known.text, page.text) < 2.0
+    assert DOSSIER in outcome.pages[2].text
+
+
+def test_confidence_recorded_per_page(scanned) -> None:
+    _, _, _, outcome = scanned
+    for page in outcome.pages:
+        assert page.confidence is not None and 80.0 < page.confidence <= 100.0
+        assert not page.needs_rescan
+
+
+def test_unreadable_page_is_flagged(tmp_path: Path) -> None:
+    bad = scans.render_page("poor", 11, header=False, max_lines=12, noise_sigma=45, dpi=120)
+    good = scans.render_page("clean", 12, header=False, max_lines=3)
+    source = scans.write_pdf([good, bad], tmp_path / "mixed.pdf")
+    outcome = make_archival(source, "application/pdf", tmp_path / "out.pdf", OcrSettings(jobs=2))
+    first, second = outcome.pages
+    assert not first.needs_rescan
+    assert second.needs_rescan and second.confidence is not None and second.confidence < 70.0
+
+
+# --- born-digital and mixed PDFs --------------------------------------------------------
+
+
+def born_digital_pdf(path: Path, paragraphs: list[str]) -> Path:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(
+        TTFont("LiberationSerif", str(scans.FONT_DIR / "LiberationSerif-Regular.ttf"))
+    )
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("LiberationSerif", 13)
+    y = 780.0
+    for line in paragraphs:
+        c.drawString(72, y, line)
+        y -= 18
+    c.showPage()
+    c.save()
+    return path
+
+
+def test_born_digital_pdf_is_not_ocred(tmp_path: Path) -> None:
+    lines = [
+        "QUYẾT ĐỊNH",
+        f"Về việc giải quyết hồ sơ {DOSSIER}",
+        "Căn cứ Nghị định số 118/2025/NĐ-CP ngày 09/6/2025 của Chính phủ;",
+        "Ủy ban nhân dân xã Đa Lộc quyết định cấp bản sao trích lục khai sinh.",
+    ]
+    source = born_digital_pdf(tmp_path / "digital.pdf", lines)
+    outcome = make_archival(source, "application/pdf", tmp_path / "out.pdf", OcrSettings())
+    (page,) = outcome.pages
+    assert not page.ocr_done and page.confidence is None and not page.needs_rescan
+    assert scans.cer("\n".join(lines), page.text) == 0.0
+    assert_pdfa2b_structure(tmp_path / "out.pdf")
+
+
+def test_mixed_pdf_ocrs_only_the_scanned_page(tmp_path: Path) -> None:
+    digital = born_digital_pdf(tmp_path / "digital.pdf", ["Tờ khai đăng ký khai sinh"])
+    scan = scans.render_page("office", 31, header=False, max_lines=4)
+    scanned_pdf = scans.write_pdf([scan], tmp_path / "scan.pdf")
+    with pikepdf.open(digital) as pdf, pikepdf.open(scanned_pdf) as other:
+        pdf.pages.extend(other.pages)
+        pdf.save(tmp_path / "mixed.pdf")
+    outcome = make_archival(
+        tmp_path / "mixed.pdf", "application/pdf", tmp_path / "out.pdf", OcrSettings()
+    )
+    assert [p.ocr_done for p in outcome.pages] == [False, True]
+    assert outcome.pages[0].text == "Tờ khai đăng ký khai sinh"
+    assert scans.cer(scan.text, outcome.pages[1].text) < 2.0
+
+
+# --- image inputs ---------------------------------------------------------------------
+
+
+def check_image_output(out: Path, known: list[scans.ScanPage], outcome: OcrOutcome) -> None:
+    assert_pdfa2b_structure(out)
+    assert len(outcome.pages) == len(known)
+    extracted = pdftotext(out)
+    for page, text, scan in zip(outcome.pages, extracted, known, strict=False):
+        assert page.ocr_done
+        assert scans.cer(scan.text, text) < 2.0
+    with pikepdf.open(out) as pdf:
+        for page, scan in zip(pdf.pages, known, strict=True):
+            (img,) = page.get_images().values()
+            # Resolution kept: the full pixel grid on an A4 page.
+            assert (int(img.Width), int(img.Height)) == scan.image.size
+            assert float(page.mediabox[2]) == pytest.approx(595.3, abs=1.0)
+
+
+def test_jpeg_input_is_embedded_without_recompression(tmp_path: Path) -> None:
+    scan = scans.render_page("office", 41, header=False, max_lines=6)
+    source = scans.write_jpeg(scan, tmp_path / "page.jpg")
+    out = tmp_path / "out.pdf"
+    outcome = make_archival(source, "image/jpeg", out, OcrSettings())
+    check_image_output(out, [scan], outcome)
+    with pikepdf.open(out) as pdf:
+        (img,) = pdf.pages[0].get_images().values()
+        assert img.Filter == "/DCTDecode" and img.read_raw_bytes() == scan.jpeg
+
+
+def test_png_input(tmp_path: Path) -> None:
+    scan = scans.render_page("clean", 42, header=False, max_lines=6)
+    source = scans.write_png(scan, tmp_path / "page.png")
+    out = tmp_path / "out.pdf"
+    check_image_output(out, [scan], make_archival(source, "image/png", out, OcrSettings()))
+
+
+def test_multipage_tiff_input(tmp_path: Path) -> None:
+    pages = [scans.render_page("clean", 43 + i, header=False, max_lines=5) for i in range(2)]
+    source = scans.write_tiff(pages, tmp_path / "pages.tif")
+    out = tmp_path / "out.pdf"
+    check_image_output(out, pages, make_archival(source, "image/tiff", out, OcrSettings(jobs=2)))
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_turned_page_is_shown_upright(tmp_path: Path, turn: int) -> None:
+    scan = scans.render_page("clean", 44, header=False, max_lines=6)
+    source = tmp_path / "turned.jpg"
+    scan.image.rotate(turn, expand=True).save(source, quality=85, dpi=(300, 300))
+    out = tmp_path / "out.pdf"
+    outcome = make_archival(source, "image/jpeg", out, OcrSettings())
+    with pikepdf.open(out) as pdf:
+        # PIL turns counter-clockwise; /Rotate turns the view clockwise.
+        assert int(pdf.pages[0].obj.get("/Rotate", 0)) == turn
+    assert scans.cer(scan.text, pdftotext(out)[0]) < 1.0
+    assert scans.cer(scan.text, outcome.pages[0].text) < 1.0
+    assert not outcome.pages[0].needs_rescan
+
+
+# --- failures -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "media_type", "content"),
+    [
+        ("truncated.pdf", "application/pdf", None),
+        ("garbage.pdf", "application/pdf", b"%PDF-1.7\n" + b"\x00garbage" * 200),
+        ("garbage.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 300),
+        ("garbage.jpg", "image/jpeg", b"\xff\xd8\xff\xe0" + b"\x13" * 300),
+        ("truncated.jpg", "image/jpeg", scans.render_page("clean", 53, max_lines=2).jpeg[:90000]),
+    ],
+)
+def test_corrupt_input_raises_bad_input_file(
+    tmp_path: Path, name: str, media_type: str, content: bytes | None
+) -> None:
+    source = tmp_path / name
+    if content is None:
+        whole = scans.write_pdf(
+            [scans.render_page("clean", 51, max_lines=2)], tmp_path / "whole.pdf"
+        )
+        content = whole.read_bytes()[: len(whole.read_bytes()) // 3]
+    source.write_bytes(content)
+    with pytest.raises(BadInputFile) as info:
+        make_archival(source, media_type, tmp_path / "out.pdf", OcrSettings())
+    assert info.value.message and info.value.detail
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_encrypted_pdf_raises_bad_input_file(tmp_path: Path) -> None:
+    plain = born_digital_pdf(tmp_path / "plain.pdf", ["Bí mật"])
+    with pikepdf.open(plain) as pdf:
+        pdf.save(tmp_path / "locked.pdf", encryption=pikepdf.Encryption(owner="a", user="b"))
+    with pytest.raises(BadInputFile):
+        make_archival(
+            tmp_path / "locked.pdf", "application/pdf", tmp_path / "out.pdf", OcrSettings()
+        )
+
+
+def test_timeout_is_transient(tmp_path: Path) -> None:
+    source = scans.write_jpeg(scans.render_page("office", 52, max_lines=20), tmp_path / "p.jpg")
+    with pytest.raises(TransientError):
+        make_archival(source, "image/jpeg", tmp_path / "out.pdf", OcrSettings(timeout_seconds=0.3))
+
+
+# --- in a process pool, as the pipeline runs it ----------------------------------------
+
+
+def test_runs_in_process_pool_workers(tmp_path: Path) -> None:
+    docs = [scans.render_page("clean", 60 + i, header=False, max_lines=4) for i in range(2)]
+    sources = [scans.write_jpeg(d, tmp_path / f"{i}.jpg") for i, d in enumerate(docs)]
+    with ProcessPoolExecutor(2) as pool:
+        futures = [
+            pool.submit(make_archival, s, "image/jpeg", tmp_path / f"{i}.pdf", OcrSettings(jobs=2))
+            for i, s in enumerate(sources)
+        ]
+        outcomes = [f.result(timeout=300) for f in futures]
+    for outcome, doc in zip(outcomes, docs, strict=True):
+        (page,) = outcome.pages
+        assert isinstance(page, PageText) and page.ocr_done
+        assert scans.cer(doc.text, page.text) < 1.0

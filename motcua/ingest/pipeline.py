@@ -200,24 +200,21 @@ def recover(ws: Workspace, conn: sqlite3.Connection) -> int:
     return reclaimed
 
 
-def _worker_init() -> None:
-    # Ctrl+C in a terminal reaches the whole process group: the parent decides when to
-    # stop (finishing in-flight files), so workers and their Tesseract children ignore
-    # it, and SIGTERM too (a forked worker would otherwise run the parent's handler).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
 PR_SET_PDEATHSIG = 1
 
 
 def _init_worker(parent_pid: int) -> None:
     """Runs first in every OCR worker process."""
+    # Ctrl+C in a terminal reaches the whole process group: the parent decides when to
+    # stop (finishing in-flight files), so workers and their Tesseract children ignore
+    # it, and SIGTERM too (a forked worker would otherwise run the parent's handler).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Tesseract's OpenMP threads would fight the pool for the same cores.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     # A forked worker inherits the write end of its own task queue, so it never sees
-    # EOF when the parent is SIGKILLed and would linger forever: ask the kernel to
-    # kill it with its parent instead.
+    # EOF when the parent is SIGKILLed and would linger forever (holding the parent's
+    # stdout open, too): ask the kernel to kill it with its parent instead.
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
@@ -318,7 +315,8 @@ class Pipeline:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs, initializer=_init_worker, initargs=(os.getpid(),))
         cfg = self.ws.config.ocr
         settings = OcrSettings(
             language=cfg.language,

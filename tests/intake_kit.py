@@ -134,7 +134,7 @@ def store_problems(ws: Workspace) -> list[str]:
     problems: list[str] = []
     conn = db.connect(ws.db_path)
     try:
-        stored = {str(p.relative_to(ws.root)) for sub in ("originals", "archival")
+        stored = {str(p.relative_to(ws.root)) for sub in ("originals", "archival", "stamped")
                   for p in (ws.store / sub).rglob("*") if p.is_file()}
         referenced: set[str] = set()
         for row in conn.execute("SELECT id, state, original_path, sha256, archival_path,"
@@ -152,6 +152,17 @@ def store_problems(ws: Workspace) -> list[str]:
                     problems.append(f"missing {path}")
                 elif sha256_file(full) != digest:
                     problems.append(f"corrupt {path}")
+        for row in conn.execute("SELECT d.id, s.stamped_path, s.stamped_sha256 FROM documents d"
+                                " LEFT JOIN stamps s ON s.document_id = d.id"):
+            if row["stamped_path"] is None:
+                problems.append(f"document {row['id']} has no digitization stamp")
+                continue
+            referenced.add(row["stamped_path"])
+            full = ws.absolute(row["stamped_path"])
+            if not full.exists():
+                problems.append(f"missing {row['stamped_path']}")
+            elif sha256_file(full) != row["stamped_sha256"]:
+                problems.append(f"corrupt {row['stamped_path']}")
         problems += [f"orphan {p}" for p in sorted(stored - referenced)]
         for state, n in conn.execute(
                 "SELECT state, COUNT(*) FROM intake WHERE state IN ('pending', 'processing',"

@@ -9,13 +9,17 @@ import sys
 from pathlib import Path
 
 import pikepdf
+import pikepdf.pdfa
 import pytest
 from click.testing import CliRunner
 
 from motcua import db
+from motcua.archive import audit
+from motcua.archive.stamp import KIND_SCAN, get_stamp, read_xmp_fields
 from motcua.archive.store import sha256_file
 from motcua.cli import main
-from motcua.ingest import ingest_paths
+from motcua.ingest import ingest_paths, process_pending
+from motcua.ingest.pipeline import MAX_ATTEMPTS
 from motcua.workspace import Workspace, init_workspace
 from tests import scans
 
@@ -41,7 +45,7 @@ def fonts_of(obj: pikepdf.Object) -> list[pikepdf.Object]:
 def stored_files(ws: Workspace) -> set[str]:
     return {
         str(p.relative_to(ws.root))
-        for sub in ("originals", "archival")
+        for sub in ("originals", "archival", "stamped")
         for p in (ws.store / sub).rglob("*") if p.is_file()
     }
 
@@ -50,6 +54,7 @@ def referenced_files(conn: db.sqlite3.Connection) -> set[str]:
     paths: set[str] = set()
     for row in conn.execute("SELECT original_path, archival_path FROM documents"):
         paths.update(p for p in row if p)
+    paths.update(row[0] for row in conn.execute("SELECT stamped_path FROM stamps"))
     return paths
 
 
@@ -66,6 +71,11 @@ def assert_consistent(ws: Workspace) -> None:
                                 " FROM documents"):
             assert sha256_file(ws.absolute(row[0])) == row[1]
             assert sha256_file(ws.absolute(row[2])) == row[3]
+        unstamped = conn.execute("SELECT COUNT(*) FROM documents WHERE id NOT IN"
+                                 " (SELECT document_id FROM stamps)").fetchone()[0]
+        assert unstamped == 0
+        for path, digest in conn.execute("SELECT stamped_path, stamped_sha256 FROM stamps"):
+            assert sha256_file(ws.absolute(path)) == digest
     leftovers = [p for p in ws.tmp.rglob("*") if p.is_file()]
     assert leftovers == []
 
@@ -150,6 +160,24 @@ def test_scans_become_searchable_pdfa(ws: Workspace) -> None:
     assert ("citizen_id", CITIZEN_ID) in ids
     pages = conn.execute("SELECT * FROM pages ORDER BY document_id, page_no").fetchall()
     assert len(pages) == 3 and all(p["confidence"] > 50 for p in pages)
+
+    # Every archived scan is stamped "BẢN SỐ HÓA" with its dossier code and operator, the
+    # stamped copy is still PDF/A-2b, and the ingest is in the audit log.
+    for name, doc in docs.items():
+        stamp = get_stamp(conn, doc["id"])
+        assert stamp is not None, name
+        assert stamp.fields.kind == KIND_SCAN
+        assert stamp.fields.code == doc["dossier_code"]
+        assert stamp.fields.operator == ws.config.ingest.operator
+        stamped = ws.absolute(stamp.stamped_path)
+        assert sha256_file(stamped) == stamp.stamped_sha256
+        assert read_xmp_fields(stamped) == stamp.fields
+        assert pikepdf.pdfa.validate_written(stamped, "2b").passed
+        assert "BẢN SỐ HÓA" in pdftotext(stamped)
+        ingested = [e for e in audit.entries(conn, f"document:{doc['id']}")
+                    if e.action == "ingest"]
+        assert len(ingested) == 1 and ingested[0].details["sha256"] == doc["sha256"]
+    assert audit.verify(conn) == []
 
     # Text a user would copy out of the archived PDF reads in order.
     clean_text = pdftotext(ws.absolute(docs["giay-to.jpg"]["archival_path"]))
@@ -242,7 +270,7 @@ def test_bad_inputs_are_quarantined_and_the_batch_goes_on(ws: Workspace) -> None
 
 
 @pytest.mark.parametrize("step", ["original-renamed", "stored", "archival-renamed", "archived",
-                                  "index-committed", "done"])
+                                  "stamped", "index-committed", "done"])
 def test_killed_between_steps_resumes_without_duplicates(ws: Workspace, step: str) -> None:
     page = scans.render_page("clean", seed=21, max_lines=5)
     data = page.jpeg
@@ -265,3 +293,94 @@ def test_killed_between_steps_resumes_without_duplicates(ws: Workspace, step: st
     assert_consistent(ws)
     hits = json.loads(run_cli(ws, "search", "Gia Lộc", "--json").stdout)
     assert len({h["document_id"] for h in hits}) == 1
+
+
+def test_assign_files_and_restamps_an_unassigned_scan(ws: Workspace) -> None:
+    page = scans.render_page("clean", seed=31, header=False, max_lines=4)
+    jpg = scans.write_jpeg(page, ws.inbox / "chua-gan.jpg")
+    data = jpg.read_bytes()
+    (outcome,) = ingest_paths(ws, [jpg])
+    assert outcome.state == "done" and outcome.document_id is not None
+    doc_id = outcome.document_id
+    conn = db.connect(ws.db_path)
+    before = get_stamp(conn, doc_id)
+    assert before is not None and before.fields.code == ""  # not filed under a dossier yet
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["-w", str(ws.root), "assign", str(doc_id), DOSSIER])
+    assert result.exit_code == 0, result.output
+    after = get_stamp(conn, doc_id)
+    assert after is not None and after.fields.code == DOSSIER
+    assert read_xmp_fields(ws.absolute(after.stamped_path)).dossier_code == DOSSIER
+    assert [e.details for e in audit.entries(conn, f"document:{doc_id}")
+            if e.action == "assign"] == [{"dossier_code": DOSSIER}]
+
+    # The clerk's file at hand finds its record; re-stamping on request works too.
+    kept = ws.root / "ban-giu-lai.jpg"
+    kept.write_bytes(data)
+    result = runner.invoke(main, ["-w", str(ws.root), "stamp", str(kept)])
+    assert result.exit_code == 0, result.output
+    assert "BẢN SỐ HÓA" in result.output
+    result = runner.invoke(main, ["-w", str(ws.root), "stamp", "--missing"])
+    assert result.exit_code == 0 and "Mọi tài liệu đã có dấu số hóa." in result.output
+    result = runner.invoke(main, ["-w", str(ws.root), "stamp", str(ws.root / "motcua.toml")])
+    assert result.exit_code != 0 and "chưa được số hóa" in result.output
+    assert_consistent(ws)
+
+
+def _set_ocr_timeout(ws: Workspace, seconds: float) -> Workspace:
+    config = ws.config_path.read_text(encoding="utf-8")
+    lines = [f"timeout_seconds = {seconds}" if line.startswith("timeout_seconds") else line
+             for line in config.splitlines()]
+    ws.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return init_workspace(ws.root)
+
+
+def _make_due(ws: Workspace) -> None:
+    with db.connect(ws.db_path) as conn:
+        conn.execute("UPDATE intake SET next_attempt_at = '2000-01-01T00:00:00+00:00'"
+                     " WHERE state = 'retry'")
+
+
+def test_transient_failure_is_retried_with_backoff_then_archived(ws: Workspace) -> None:
+    page = scans.render_page("office", seed=41, max_lines=20)
+    jpg = scans.write_jpeg(page, ws.inbox / "cham.jpg")
+    # A real timeout: Tesseract cannot read a full page in a tenth of a second.
+    slow = _set_ocr_timeout(ws, 0.1)
+    (first,) = ingest_paths(slow, [jpg])
+    assert first.state == "retry" and "thử lại" in first.message
+    with db.connect(ws.db_path) as conn:
+        row = conn.execute("SELECT * FROM intake").fetchone()
+        assert row["attempts"] == 1 and row["next_attempt_at"] > db.now()
+        assert "OCR" in row["last_error"] or "deadline" in row["last_error"].lower()
+    assert jpg.exists()  # the inbox copy stays until the archive holds the file
+    assert process_pending(slow) == []  # back-off: not due yet
+
+    fixed = _set_ocr_timeout(ws, 600)
+    _make_due(fixed)
+    (second,) = process_pending(fixed)
+    assert second.state == "done", second
+    assert not jpg.exists()
+    with db.connect(ws.db_path) as conn:
+        assert conn.execute("SELECT attempts FROM intake").fetchone()[0] == 2
+    assert_consistent(ws)
+
+
+def test_gives_up_after_max_attempts_into_quarantine(ws: Workspace) -> None:
+    page = scans.render_page("office", seed=42, max_lines=20)
+    jpg = scans.write_jpeg(page, ws.inbox / "luon-loi.jpg")
+    data = jpg.read_bytes()
+    slow = _set_ocr_timeout(ws, 0.1)
+    outcomes = ingest_paths(slow, [jpg])
+    for _ in range(MAX_ATTEMPTS - 1):
+        _make_due(slow)
+        outcomes = process_pending(slow)
+    (last,) = outcomes
+    assert last.state == "quarantined", last
+    assert f"Đã thử xử lý {MAX_ATTEMPTS} lần" in last.message
+    assert (ws.quarantine / "luon-loi.jpg").read_bytes() == data  # nothing lost
+    assert (ws.quarantine / "luon-loi.jpg.reason.txt").exists()
+    with db.connect(ws.db_path) as conn:
+        # Our copy left the store with its unfinished record.
+        assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 0
+    assert stored_files(ws) == set()

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pikepdf
+import pytest
 
 from motcua.workspace import init_workspace
 from tests.intake_kit import (
@@ -33,7 +34,8 @@ def _encrypted(tmp: Path) -> bytes:
     return out.read_bytes()
 
 
-def test_hostile_inputs_while_running(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["native", "poll"])
+def test_hostile_inputs_while_running(tmp_path: Path, mode: str) -> None:
     ws = init_workspace(tmp_path / "ws")
     outside = tmp_path / "ngoai"
     outside.mkdir()
@@ -42,7 +44,8 @@ def test_hostile_inputs_while_running(tmp_path: Path) -> None:
     (outside / "thu-muc" / "trong.jpg").write_bytes(tiny_scan(78))
 
     watcher = WatchProcess(ws, "--stable-seconds", "1", "--incomplete-grace", "4",
-                           "--rescan-minutes", "0.05")
+                           "--rescan-minutes", "0.05",
+                           "--poll" if mode == "poll" else "--no-poll")
     wait_for(lambda: "Đang theo dõi" in watcher.output(), 60, "watcher start", watcher)
     good = {"tot-1.jpg": tiny_scan(1)}
     (ws.inbox / "tot-1.jpg").write_bytes(good["tot-1.jpg"])
@@ -62,6 +65,9 @@ def test_hostile_inputs_while_running(tmp_path: Path) -> None:
     (ws.inbox / "lien-ket.jpg").symlink_to(outside / "that.jpg")
     (ws.inbox / "thu-muc-lien-ket").symlink_to(outside / "thu-muc")
     os.mkfifo(ws.inbox / "ong.pdf")
+    # A hidden folder made while running (a Mac's .Trashes, a NAS's .snapshot): not ours.
+    (ws.inbox / ".Trashes").mkdir()
+    (ws.inbox / ".Trashes" / "rac.jpg").write_bytes(tiny_scan(15))
 
     # Deleted before it is taken.
     (ws.inbox / "xoa.jpg").write_bytes(tiny_scan(14))
@@ -128,6 +134,7 @@ def test_hostile_inputs_while_running(tmp_path: Path) -> None:
         assert by_name[name] == ["refused"], name  # recorded once, not followed
         assert os.path.lexists(ws.inbox / name)
     assert by_name.get("xoa.jpg", ["vanished"]) == ["vanished"]
+    assert "rac.jpg" not in by_name and (ws.inbox / ".Trashes" / "rac.jpg").exists()
     assert by_name["thay.pdf"] == ["done"]
     assert (outside / "that.jpg").exists() and (outside / "thu-muc" / "trong.jpg").exists()
     assert store_problems(ws) == []

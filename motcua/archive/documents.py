@@ -75,8 +75,19 @@ def parse_date(value: str, label: str = "ngày") -> str:
 
 
 def resolve_document(conn: sqlite3.Connection, ref: str) -> int:
-    """A document by its id, a result code, or a unique prefix (≥ 8) of its SHA-256."""
+    """A document by its id, a result code, a unique prefix (≥ 8) of its SHA-256, or the
+    path of a file whose bytes are archived (the scan a clerk still has at hand)."""
     ref = ref.strip()
+    candidate = Path(ref)
+    if not ref.isdigit() and candidate.is_file():
+        from motcua.archive.store import sha256_file
+
+        row = conn.execute("SELECT id FROM documents WHERE sha256 = ?",
+                           (sha256_file(candidate),)).fetchone()
+        if row:
+            return int(row[0])
+        raise UserError(f"Tệp “{ref}” chưa được số hóa (không có trong kho lưu trữ).",
+                        f"file {ref!r} not archived")
     if ref.isdigit():
         row = conn.execute("SELECT id FROM documents WHERE id = ?", (int(ref),)).fetchone()
         if row:

@@ -6,7 +6,9 @@
     hash      -> same bytes already archived: 'duplicate'
     store     -> original durably in the store, documents row 'stored'
     ocr       -> (worker process) archival PDF/A in tmp
-    archive   -> PDF/A durably in the store, text and identifiers, documents 'archived'
+    archive   -> PDF/A durably in the store, text and identifiers, documents 'archived',
+                 an 'ingest' entry in the audit log
+    stamp     -> the stamped copy ("BẢN SỐ HÓA", QR) durably in the store, a `stamps` row
     index     -> search index committed, documents 'indexed', intake 'done'
     release   -> the inbox copy is removed only now
 
@@ -35,9 +37,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from motcua import db
-from motcua.archive import records, store
+from motcua.archive import audit, records, store
 from motcua.archive.extract import find_identifiers, is_dossier_code
 from motcua.archive.indexing import index_document
+from motcua.archive.stamp import get_stamp, stamp_document
 from motcua.errors import BadInputFile, MotcuaError, TransientError
 from motcua.index import SearchEngine, open_engine
 from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
@@ -72,13 +75,14 @@ ProgressFn = Callable[[Outcome], None]
 
 
 def is_ignored(path: Path) -> bool:
+    """Names that are never documents, in the file's name or in any folder above it
+    (`.Trashes/`, `.snapshot/`, `@eaDir/`); give paths relative to the inbox."""
     name = path.name.lower()
+    parts = [part.lower() for part in path.parts if part not in ("/", ".", "..")]
     return (
-        name.startswith(".")
-        or name.startswith("~$")
+        any(part.startswith((".", "~$")) or part in IGNORED_DIRS for part in parts)
         or name in IGNORED_NAMES
         or name.endswith(IGNORED_SUFFIXES)
-        or any(part.lower() in IGNORED_DIRS for part in path.parts)
     )
 
 
@@ -93,12 +97,11 @@ def expand(paths: Iterable[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir() and not path.is_symlink():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not is_ignored(Path(root) / d))
+                dirs[:] = sorted(d for d in dirs if not is_ignored(Path(d)))
                 for name in sorted(files):
-                    candidate = Path(root) / name
-                    if not is_ignored(candidate):
-                        yield candidate
-        elif not is_ignored(path):
+                    if not is_ignored(Path(name)):
+                        yield Path(root) / name
+        elif not is_ignored(Path(path.name)):
             yield path
 
 
@@ -277,7 +280,7 @@ class Pipeline:
 
         try:
             while True:
-                if more is not None and not queue and len(in_flight) < self.jobs \
+                if more is not None and not queue and len(in_flight) <= self.jobs \
                         and not should_stop():
                     # Due rows are never in flight here: those are 'processing'.
                     fresh = more()
@@ -285,7 +288,10 @@ class Pipeline:
                     queue.extend(fresh)
                 if not ((queue and not should_stop()) or in_flight):
                     break
-                while queue and len(in_flight) < self.jobs and not should_stop():
+                # One file more than there are workers waits in the pool's queue, so a
+                # worker starts on it the moment it finishes, while this process stores,
+                # stamps and indexes the finished file.
+                while queue and len(in_flight) <= self.jobs and not should_stop():
                     intake_id = queue.popleft()
                     step = self._prepare(intake_id)
                     if isinstance(step, Outcome):
@@ -383,6 +389,11 @@ class Pipeline:
             return self._quarantine(intake_id, source, exc)
         except (TransientError, OSError, sqlite3.OperationalError) as exc:
             return self._retry(intake_id, exc)
+        except Exception as exc:
+            # A library choking on a strange file must cost that file a retry (and, in
+            # the end, quarantine), never the whole run and every file after it.
+            log.exception("unexpected failure preparing intake %d", intake_id)
+            return self._retry(intake_id, exc)
 
     def _take(self, row: sqlite3.Row, source: Path) -> _Job | Outcome:
         intake_id = row["id"]
@@ -397,8 +408,28 @@ class Pipeline:
                 reason_vi="symlink hoặc không phải tệp thường",
                 last_error="not a regular file (symlink, fifo, device or directory)",
             )
-        media_type = media_type_of(source)
+        if self._in_inbox(source) and not source.parent.resolve().is_relative_to(
+                self.ws.inbox.resolve()):
+            return self._set_state(
+                intake_id, "refused",
+                "Tệp nằm trong một thư mục liên kết (symlink) nên không được nhận; hãy chép "
+                "tệp thật vào thư mục nhận.",
+                reason_vi="nằm trong thư mục liên kết tượng trưng",
+                last_error="reached through a symlinked folder",
+            )
         st = source.stat()
+        if row["size"] is not None and (st.st_size, st.st_mtime_ns) != (row["size"],
+                                                                          row["mtime_ns"]):
+            # Written to again since it was queued: the writer is not done. Look again
+            # after the stability delay (not counted as an attempt); it is taken once
+            # size and mtime stay as recorded.
+            log.info("%s changed since it was queued; waiting for it to settle", source)
+            when = datetime.now(UTC) + timedelta(seconds=self.ws.config.ingest.stable_seconds)
+            return self._set_state(
+                intake_id, "retry", "Tệp vẫn đang được ghi; sẽ nhận khi ghi xong.",
+                size=st.st_size, mtime_ns=st.st_mtime_ns, attempts=row["attempts"] - 1,
+                next_attempt_at=when.isoformat(timespec="seconds"))
+        media_type = media_type_of(source)
         sha256 = store.sha256_file(source)
         self.conn.execute(
             "UPDATE intake SET sha256 = ?, size = ?, mtime_ns = ? WHERE id = ?",
@@ -470,19 +501,24 @@ class Pipeline:
             self._store_archival(job, result)
             return self._index_and_release(job)
         except BadInputFile as exc:
-            # The OCR found the content unusable: the user's file goes to quarantine and
-            # our copy of it leaves the store, so no half-archived document remains.
-            doc = records.by_id(self.conn, job.document_id)
-            with db.transaction(self.conn):
-                records.forget(self.conn, job.document_id)
-            if doc is not None:
-                self.ws.absolute(doc["original_path"]).unlink(missing_ok=True)
+            # The OCR found the content unusable: the user's file goes to quarantine.
+            self._drop_unarchived(job.document_id)
             return self._quarantine(job.intake_id, job.source, exc)
         except (TransientError, OSError, sqlite3.OperationalError) as exc:
             return self._retry(job.intake_id, exc)
         except Exception as exc:
             log.exception("unexpected failure on intake %d", job.intake_id)
             return self._retry(job.intake_id, exc)
+
+    def _drop_unarchived(self, document_id: int) -> None:
+        """Our copy of a file that will not be archived leaves the store, so that no
+        half-archived document remains; the user's file is what goes to quarantine."""
+        doc = records.by_id(self.conn, document_id)
+        if doc is None or doc["state"] != "stored":
+            return
+        with db.transaction(self.conn):
+            records.forget(self.conn, document_id)
+        self.ws.absolute(doc["original_path"]).unlink(missing_ok=True)
 
     def _store_archival(self, job: _Job, result: OcrOutcome) -> None:
         relpath = store.archival_relpath(job.sha256)
@@ -503,11 +539,35 @@ class Pipeline:
                 self.conn, job.document_id, archival_path=relpath, archival_sha256=digest,
                 pages=pages, identifiers=identifiers, dossier_code=dossier,
                 dossier_source=source_kind, ocr_seconds=result.seconds)
+            doc = records.by_id(self.conn, job.document_id)
+            assert doc is not None
+            audit.record(self.conn, "ingest", f"document:{job.document_id}",
+                         self.ws.config.ingest.operator, {
+                             "original_name": doc["original_name"], "sha256": job.sha256,
+                             "archival_sha256": digest, "pages": len(pages),
+                             "dossier_code": dossier, "source": str(job.source)})
         log.info("archived document %d (%d pages, %.1fs OCR)", job.document_id, len(pages),
                  result.seconds)
         _crash_point("archived")
 
+    def _stamp(self, job: _Job) -> None:
+        """The digitization stamp on the archival copy, unless it has one already.
+
+        A stamp that cannot be made never holds back the archive: the scan and its
+        PDF/A are safe, the document is indexed, and `motcua stamp` can make it later.
+        """
+        if get_stamp(self.conn, job.document_id) is not None:
+            return
+        try:
+            stamp_document(self.ws, self.conn, job.document_id)
+        except Exception as exc:
+            log.error("document %d: stamp failed (%s: %s); it stays unstamped",
+                      job.document_id, type(exc).__name__, exc)
+            return
+        _crash_point("stamped")
+
     def _index_and_release(self, job: _Job) -> Outcome:
+        self._stamp(job)
         try:
             index_document(self.conn, self.engine, job.document_id)
         except MotcuaError:
@@ -569,6 +629,8 @@ class Pipeline:
             give_up = BadInputFile(
                 f"Đã thử xử lý {row['attempts']} lần nhưng không thành công ({message}). "
                 "Hãy kiểm tra tệp hoặc báo cho cán bộ kỹ thuật.", detail)
+            if row["document_id"] is not None:
+                self._drop_unarchived(row["document_id"])
             return self._quarantine(intake_id, source, give_up)
         delay = BACKOFF_SECONDS * 2 ** (row["attempts"] - 1)
         when = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")

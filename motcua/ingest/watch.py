@@ -43,7 +43,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
+from watchdog.observers.polling import PollingObserverVFS
 
 from motcua import db
 from motcua.errors import UserError
@@ -135,6 +135,13 @@ class _EventCollector(FileSystemEventHandler):
     def pending(self) -> bool:
         with self.lock:
             return bool(self.files or self.dirs)
+
+
+def _parent_inside(path: Path, inbox_real: Path) -> bool:
+    try:
+        return path.parent.resolve().is_relative_to(inbox_real)
+    except OSError:
+        return False
 
 
 def check_layout(ws: Workspace) -> None:
@@ -254,6 +261,10 @@ class Watcher:
         path = self._in_inbox(path_str)
         if path is None or self.ignored(path):
             return
+        if not _parent_inside(path, self.inbox_real):
+            # Reached through a symlinked folder: the link itself is refused on record
+            # when it is seen; what lies behind it is not ours to take (or to delete).
+            return
         key = str(path)
         try:
             st = path.lstat()
@@ -361,7 +372,11 @@ class Watcher:
         if not self.inbox.is_dir():
             return
         interval = max(0.5, min(2.0, self.stable_seconds / 2))
-        observer: BaseObserver = PollingObserver(timeout=interval) if self.poll else Observer()
+        # Polling with lstat: a symlinked folder is seen as a link (and refused on record),
+        # never walked into, as watchdog's default PollingObserver (os.stat) would.
+        observer: BaseObserver = (
+            PollingObserverVFS(os.lstat, os.scandir, polling_interval=interval)
+            if self.poll else Observer())
         # The real path: an inbox that is a symlink to a mount point is watched where it
         # points (events map back through `_in_inbox`); links inside are not followed.
         self.inbox_real = self.ws.inbox.resolve()

@@ -330,9 +330,10 @@ def show(ctx: click.Context, target: str, as_json: bool) -> None:
 @handle_errors
 def assign(ctx: click.Context, document_id: int, dossier: str) -> None:
     """Gán tài liệu DOCUMENT_ID vào hồ sơ DOSSIER."""
-    from motcua.archive import records
+    from motcua.archive import audit, records
     from motcua.archive.extract import is_dossier_code
     from motcua.archive.indexing import index_document
+    from motcua.archive.stamp import stamp_document
     from motcua.errors import UserError
     from motcua.index import open_engine
 
@@ -346,12 +347,44 @@ def assign(ctx: click.Context, document_id: int, dossier: str) -> None:
             raise UserError(f"Không có tài liệu số {document_id}.", "no such document")
         with db.transaction(conn):
             records.assign_dossier(conn, document_id, dossier, "manual")
+            audit.record(conn, "assign", f"document:{document_id}", _actor(ws),
+                         {"dossier_code": dossier})
+        # The stamp and its QR print the dossier code: make them say the new one.
+        stamp_document(ws, conn, document_id)
         engine = open_engine(ws.index_dir, ws.config.index.engine)
         try:
             index_document(conn, engine, document_id)
         finally:
             engine.close()
     click.echo(f"Đã gán tài liệu {document_id} vào hồ sơ {dossier}.")
+
+
+@main.command()
+@click.argument("documents", nargs=-1)
+@click.option("--missing", is_flag=True, help="Đóng dấu mọi tài liệu chưa có dấu số hóa.")
+@click.pass_context
+@handle_errors
+def stamp(ctx: click.Context, documents: tuple[str, ...], missing: bool) -> None:
+    """Đóng (lại) dấu số hóa cho tài liệu DOCUMENTS (số tài liệu, mã kết quả, SHA-256 hoặc tệp)."""
+    from motcua.archive.documents import resolve_document
+    from motcua.archive.stamp import stamp_document
+    from motcua.errors import UserError
+
+    ws = get_workspace(ctx)
+    with open_db(ws) as conn:
+        ids = [resolve_document(conn, ref) for ref in documents]
+        if missing:
+            ids += [r[0] for r in conn.execute(
+                "SELECT id FROM documents WHERE archival_path IS NOT NULL AND id NOT IN"
+                " (SELECT document_id FROM stamps) ORDER BY id")]
+        if not ids and not missing:
+            raise UserError("Hãy nêu tài liệu cần đóng dấu, hoặc dùng --missing.",
+                            "nothing to stamp")
+        if not ids:
+            click.echo("Mọi tài liệu đã có dấu số hóa.")
+        for document_id in dict.fromkeys(ids):
+            rec = stamp_document(ws, conn, document_id)
+            click.echo(f"Đã đóng dấu “{rec.kind}” cho tài liệu {document_id}: {rec.stamped_path}")
 
 
 @main.command()
@@ -939,12 +972,18 @@ def _templates_ws(ctx: click.Context, required: bool) -> Workspace | None:
               default=None, help="Ký số PDF bằng chứng thư PKCS#12 (.p12/.pfx).")
 @click.option("--password", "password", envvar="MOTCUA_SIGN_PASSWORD", default=None,
               help="Mật khẩu của tệp .p12 (hoặc biến môi trường MOTCUA_SIGN_PASSWORD).")
+@click.option("--archive/--no-archive", "archive", default=True,
+              help="Lưu văn bản đã có số vào kho và chỉ mục tìm kiếm (mặc định: có).")
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
 @click.pass_context
 @handle_errors
 def render_cmd(ctx: click.Context, kind: str, spec_path: Path, output: Path, number: str | None,
-               sign_p12: Path | None, password: str | None, as_json: bool) -> None:
-    """Soạn văn bản KIND từ tệp nội dung SPEC (YAML/JSON): DOCX và PDF/A có ô ký số."""
+               sign_p12: Path | None, password: str | None, archive: bool,
+               as_json: bool) -> None:
+    """Soạn văn bản KIND từ tệp nội dung SPEC (YAML/JSON): DOCX và PDF/A có ô ký số.
+
+    Văn bản đã có số được lưu vào kho (nguyên bản PDF) và chỉ mục tìm kiếm; bản dự thảo
+    (chưa có số) thì không."""
     from motcua.errors import UserError
     from motcua.templates import load_spec, render
 
@@ -961,13 +1000,35 @@ def render_cmd(ctx: click.Context, kind: str, spec_path: Path, output: Path, num
     spec = load_spec(kind, spec_path)
     result = render(ws, spec, output, number=num, sign_p12=sign_p12,
                     sign_password=password.encode() if password else None)
+    document_id = None
+    if archive and ws is not None and result.number is not None:
+        document_id = _archive_issued(ws, result)
     if as_json:
-        _echo_json(result.metadata())
+        _echo_json(result.metadata() | {"document_id": document_id})
         return
     click.echo(f"Đã soạn {result.type_name.lower()} {result.number_symbol or ''}".rstrip())
     click.echo(f"  DOCX: {result.docx}")
     click.echo(f"  PDF/A: {result.pdf} ({result.page_count} trang, ô ký số ở trang "
                f"{result.field_page}{', đã ký số' if result.signed else ''})")
+    if document_id is not None:
+        click.echo(f"  Đã lưu vào kho: tài liệu số {document_id} (tìm được bằng motcua search)")
+
+
+def _archive_issued(ws: Workspace, result: Any) -> int:
+    """The rendered PDF into the archive, with its metadata, and into the search index."""
+    from motcua.archive.documents import add_issued
+
+    with open_db(ws) as conn:
+        document_id = add_issued(ws, conn, result.pdf, _actor(ws), kind=result.kind, meta={
+            "type_code": result.number_symbol.split("/", 1)[-1].split("-", 1)[0] or None,
+            "name": f"{result.type_name} số {result.number_symbol}",
+            "number_symbol": result.number_symbol,
+            "issue_date": result.issue_date.isoformat(),
+            "issuing_body": result.issuing_body,
+            "summary": result.summary,
+        })
+        _index_quietly(ws, conn, document_id)
+    return document_id
 
 
 @main.group("templates")
@@ -1220,15 +1281,14 @@ def dossier_import_cmd(ctx: click.Context, csv_file: Path, mapping_file: Path,
 def overdue_cmd(ctx: click.Context, letters: bool, on_text: str | None, reason: str | None,
                 days: int | None, no_pdf: bool, as_json: bool) -> None:
     """Liệt kê hồ sơ đang giải quyết đã quá ngày hẹn trả."""
-    from datetime import date as _date
-
     from motcua.archive import lifecycle as lc
     from motcua.reports.forms import issue_apology_letters
     from motcua.reports.periods import parse_day
 
     ws = get_workspace(ctx)
     catalogue, calendar = _lifecycle_env(ws)
-    today = parse_day(on_text, "Ngày xét") if on_text else _date.today()
+    # today on the centre's wall clock ([warehouse] timezone), not the machine's
+    today = parse_day(on_text, "Ngày xét") if on_text else lc.local_today(ws)
     with open_db(ws) as conn:
         lc.sync_lifecycle(conn, catalogue, calendar)
         late = lc.overdue(conn, today)
@@ -1252,7 +1312,8 @@ def overdue_cmd(ctx: click.Context, letters: bool, on_text: str | None, reason: 
     click.echo(f"{len(late)} hồ sơ quá hạn tính đến ngày {today:%d/%m/%Y}:")
     for r in late:
         apology = has_letter[r.code]
-        note = f"đã xin lỗi ngày {_vi_day(apology.issued_on)}" if apology else "chưa xin lỗi"
+        note = (f"đã xin lỗi ngày {_vi_day(apology.issued_on)}" if apology and apology.done
+                else "văn bản xin lỗi chưa tạo xong" if apology else "chưa xin lỗi")
         click.echo(f"  {r.code}  {r.procedure_name}  {r.owner_name or r.owner_id}  "
                    f"hẹn {_vi_day(r.due_date)}  quá {r.days_late(today)} ngày  ({note})")
     if letters:

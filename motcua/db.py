@@ -245,11 +245,21 @@ CREATE TABLE apologies (
 CREATE INDEX apologies_issued ON apologies(issued_on);
 """
 
+# Documents the centre issued from its templates, archived so that staff can search them.
+TEMPLATES_0002 = """
+CREATE TABLE issued_documents (
+    document_id INTEGER PRIMARY KEY REFERENCES documents(id),
+    kind TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
     ("templates_0001", TEMPLATES_0001),
     ("lifecycle_0001", LIFECYCLE_0001),
+    ("templates_0002", TEMPLATES_0002),
 ]
 
 

@@ -10,6 +10,7 @@ APT_PACKAGES=(
     poppler-utils                                               # pdftotext, pdftoppm (tests, bench)
     fonts-liberation2 fonts-noto-core                           # Times-metric serif with every Vietnamese glyph
     libreoffice-writer-nogui                                    # DOCX -> PDF/A for issued documents
+    python3-uno                                                 # keeps one LibreOffice warm (UNO bridge)
     chromium chromium-driver                                    # the web page's browser tests
     python3-venv python3-dev
 )
@@ -26,6 +27,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "motcua setup: installing system packages: ${missing[*]}"
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's uno module is built for the system interpreter: the warm LibreOffice's bridge
+# (motcua/templates/_uno_bridge.py) runs under /usr/bin/python3, not under .venv's Python.
+if ! /usr/bin/python3 -c "import uno" 2>/dev/null; then
+    echo "motcua setup: /usr/bin/python3 cannot import uno (python3-uno); without it every" \
+         "PDF starts a cold LibreOffice and the template tests fail" >&2
+    exit 1
 fi
 
 PYTHON="${PYTHON:-python3}"

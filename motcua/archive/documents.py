@@ -229,6 +229,84 @@ def _pdf_pages_text(path: Path) -> list[str]:
     return pages
 
 
+@dataclass(frozen=True)
+class _BornDigital:
+    """A born-digital file durably in the store (or found there already)."""
+
+    sha256: str
+    relpath: str
+    media_type: str
+    page_texts: tuple[str, ...]
+    page_count: int | None
+    document_id: int | None  # the existing record of the same bytes, if any
+
+
+def _store_born_digital(ws: Workspace, conn: sqlite3.Connection, file: Path) -> _BornDigital:
+    """Copy a born-digital file (a signed result, an issued document) into the store byte
+    for byte, with a PDF's text read by pdftotext (no OCR: the text is in the file)."""
+    import pikepdf
+
+    data_sha = hashlib.sha256(file.read_bytes()).hexdigest()
+    existing = conn.execute("SELECT id FROM documents WHERE sha256 = ?", (data_sha,)).fetchone()
+    media = "application/pdf" if file.suffix.lower() == ".pdf" else "application/octet-stream"
+    rel = store.original_relpath(data_sha, file.suffix or ".bin")
+    if existing is not None:
+        return _BornDigital(data_sha, rel, media, (), None, int(existing["id"]))
+    page_texts: list[str] = []
+    page_count: int | None = None
+    if media == "application/pdf":
+        try:
+            with pikepdf.open(file) as pdf:
+                page_count = len(pdf.pages)
+        except pikepdf.PdfError as exc:
+            raise UserError(
+                f"Tệp {file.name} không phải PDF hợp lệ; hãy xuất lại tệp.", str(exc),
+            ) from exc
+        page_texts = _pdf_pages_text(file)
+    store.durable_copy(file, ws.root / rel, ws.tmp, data_sha)
+    return _BornDigital(data_sha, rel, media, tuple(page_texts), page_count, None)
+
+
+def _insert_born_digital(conn: sqlite3.Connection, file: Path, born: _BornDigital,
+                         dossier_code: str | None) -> int:
+    """The document row ('archived': the file is its own archival form) and its pages."""
+    now = db.now()
+    cur = conn.execute(
+        "INSERT INTO documents (sha256, original_name, media_type, size, original_path,"
+        " page_count, dossier_code, dossier_source, state, ingested_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'archived', ?, ?)",
+        (born.sha256, file.name, born.media_type, file.stat().st_size, born.relpath,
+         born.page_count if born.page_count is not None else len(born.page_texts) or None,
+         dossier_code, "manual" if dossier_code else None, now, now),
+    )
+    document_id = int(cur.lastrowid or 0)
+    for no, text in enumerate(born.page_texts, start=1):
+        conn.execute("INSERT INTO pages (document_id, page_no, text, confidence,"
+                     " ocr_done) VALUES (?, ?, ?, NULL, 0)", (document_id, no, text))
+    return document_id
+
+
+def add_issued(ws: Workspace, conn: sqlite3.Connection, pdf: Path, actor: str, *,
+               kind: str, meta: dict[str, str | None]) -> int:
+    """Archive a document the centre issued (rendered from a template) byte for byte, so
+    that staff find their own decisions and plans by search. Returns its document id;
+    the same bytes archived again return the existing record."""
+    born = _store_born_digital(ws, conn, pdf)
+    if born.document_id is not None:
+        return born.document_id
+    with db.transaction(conn):
+        document_id = _insert_born_digital(conn, pdf, born, None)
+        conn.execute("INSERT INTO issued_documents (document_id, kind, issued_at)"
+                     " VALUES (?, ?, ?)", (document_id, kind, db.now()))
+        fields_given: dict[str, Any] = {k: (v or None) for k, v in meta.items()
+                                        if k in EDITABLE}
+        _write_meta(conn, DocumentMeta(document_id=document_id, **fields_given))
+        audit.record(conn, "issued.add", f"document:{document_id}", actor,
+                     {"kind": kind, "sha256": born.sha256, "file": pdf.name,
+                      "number_symbol": meta.get("number_symbol")})
+    return document_id
+
+
 def add_result(ws: Workspace, conn: sqlite3.Connection, file: Path, dossier_code: str,
                actor: str, meta: dict[str, str | None] | None = None,
                known_types: dict[str, str] | None = None) -> AddedResult:
@@ -239,41 +317,23 @@ def add_result(ws: Workspace, conn: sqlite3.Connection, file: Path, dossier_code
     The row is 'archived' with no separate archival copy: the result is its own archival
     form. The metadata owner defaults to the dossier's owner.
     """
-    import pikepdf
-
     if not file.is_file():
         raise UserError(f"Không tìm thấy tệp kết quả {file}.", f"no file {file}")
     dossier = conn.execute("SELECT code, owner_id FROM dossiers WHERE code = ?",
                            (dossier_code,)).fetchone()
     if dossier is None:
         raise UserError(f"Không có hồ sơ mã {dossier_code}.", f"no dossier {dossier_code}")
-    data_sha = hashlib.sha256(file.read_bytes()).hexdigest()
-    existing = conn.execute("SELECT id, dossier_code FROM documents WHERE sha256 = ?",
-                            (data_sha,)).fetchone()
-    new_file = existing is None
-    page_texts: list[str] = []
-    page_count: int | None = None
-    media = "application/pdf" if file.suffix.lower() == ".pdf" else "application/octet-stream"
-    rel = store.original_relpath(data_sha, file.suffix or ".bin")
-    if new_file:
-        if media == "application/pdf":
-            try:
-                with pikepdf.open(file) as pdf:
-                    page_count = len(pdf.pages)
-            except pikepdf.PdfError as exc:
-                raise UserError(
-                    f"Tệp kết quả {file.name} không phải PDF hợp lệ; hãy xuất lại tệp.",
-                    str(exc),
-                ) from exc
-            page_texts = _pdf_pages_text(file)
-        store.durable_copy(file, ws.root / rel, ws.tmp, data_sha)
+    born = _store_born_digital(ws, conn, file)
+    data_sha, rel, new_file = born.sha256, born.relpath, born.document_id is None
     with db.transaction(conn):
-        if existing is not None:
-            document_id = int(existing["id"])
-            if existing["dossier_code"] not in (None, dossier_code):
+        if born.document_id is not None:
+            document_id = born.document_id
+            existing_dossier = conn.execute("SELECT dossier_code FROM documents WHERE id = ?",
+                                            (document_id,)).fetchone()[0]
+            if existing_dossier not in (None, dossier_code):
                 raise UserError(
-                    f"Tệp này đã được lưu trong hồ sơ {existing['dossier_code']}.",
-                    f"document {document_id} belongs to {existing['dossier_code']}",
+                    f"Tệp này đã được lưu trong hồ sơ {existing_dossier}.",
+                    f"document {document_id} belongs to {existing_dossier}",
                 )
             current = get_meta(conn, document_id)
             if current.role == "result" and current.result_code:
@@ -281,19 +341,7 @@ def add_result(ws: Workspace, conn: sqlite3.Connection, file: Path, dossier_code
             conn.execute("UPDATE documents SET dossier_code = ?, dossier_source = 'manual',"
                          " updated_at = ? WHERE id = ?", (dossier_code, db.now(), document_id))
         else:
-            now = db.now()
-            cur = conn.execute(
-                "INSERT INTO documents (sha256, original_name, media_type, size, original_path,"
-                " page_count, dossier_code, dossier_source, state, ingested_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'manual', 'archived', ?, ?)",
-                (data_sha, file.name, media, file.stat().st_size, rel,
-                 page_count if page_count is not None else len(page_texts) or None,
-                 dossier_code, now, now),
-            )
-            document_id = int(cur.lastrowid or 0)
-            for no, text in enumerate(page_texts, start=1):
-                conn.execute("INSERT INTO pages (document_id, page_no, text, confidence,"
-                             " ocr_done) VALUES (?, ?, ?, NULL, 0)", (document_id, no, text))
+            document_id = _insert_born_digital(conn, file, born, dossier_code)
         n = int(conn.execute("SELECT COALESCE(MAX(result_no), 0) FROM document_meta m"
                              " JOIN documents d ON d.id = m.document_id"
                              " WHERE d.dossier_code = ? AND m.role = 'result'",

@@ -1,4 +1,5 @@
-"""Runs under the system Python that has LibreOffice's `uno` module (Debian: python3-uno).
+"""Runs under the system Python that has LibreOffice's `uno` module (Debian: python3-uno,
+importable by /usr/bin/python3 only, not by the .venv's pyenv interpreter).
 
 It connects to one warm `soffice --headless --accept=pipe,...` and converts DOCX files
 to PDF/A-2b on request. Protocol: one JSON object per line on stdin
@@ -82,6 +83,9 @@ def main() -> int:
             if doc is not None:
                 with contextlib.suppress(Exception):
                     doc.close(True)
+    # stdin closed without "quit": the caller exited or died; do not leave soffice behind
+    with contextlib.suppress(Exception):
+        desktop.terminate()
     return 0
 
 

@@ -1,21 +1,26 @@
 """LibreOffice behind a thin wrapper: DOCX -> PDF/A-2b.
 
 `WarmOffice` keeps one headless soffice running (its own profile under /tmp) and
-drives it through a small UNO bridge process (`_uno_bridge.py`, run by the system
-Python that has LibreOffice's `uno` module, Debian package python3-uno). A cold
-start costs seconds; a warm conversion a fraction of that. `cold_convert` is the
-plain `soffice --convert-to` path: the fallback when no `uno` is available, and the
-baseline of bench/render.py. Both run as root without a display.
+drives it through a small UNO bridge process (`_uno_bridge.py`). Debian's `uno`
+module (package python3-uno) is built for the system interpreter /usr/bin/python3
+and cannot be imported by the .venv's own (pyenv) Python, so the bridge runs under
+/usr/bin/python3 (or $MOTCUA_UNO_PYTHON) with the venv's Python variables removed
+from its environment. A cold start costs seconds; a warm conversion a fraction of
+that. `cold_convert` is the plain `soffice --convert-to` path: the fallback when no
+`uno` is available, and the baseline of bench/render.py. Both run as root without
+a display.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
 import selectors
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -44,7 +49,7 @@ def soffice_binary() -> str:
 
 
 def uno_python() -> str | None:
-    """An interpreter that can `import uno`, or None."""
+    """An interpreter that can `import uno` (run as the bridge will be), or None."""
     candidates = [os.environ.get(UNO_PYTHON_ENV, ""), "/usr/bin/python3",
                   "/usr/lib/libreoffice/program/python"]
     for cand in candidates:
@@ -52,7 +57,7 @@ def uno_python() -> str | None:
             continue
         try:
             ok = subprocess.run([cand, "-c", "import uno"], capture_output=True,
-                                timeout=30).returncode == 0
+                                timeout=30, env=_bridge_env()).returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             ok = False
         if ok:
@@ -65,6 +70,19 @@ def _env() -> dict[str, str]:
     env.pop("DISPLAY", None)
     env.setdefault("HOME", tempfile.gettempdir())
     env["SAL_USE_VCLPLUGIN"] = "svp"
+    return env
+
+
+# Variables of the calling (venv / pyenv) Python that would point the system Python at
+# the wrong standard library or site-packages.
+_FOREIGN_PYTHON_VARS = ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONUSERBASE",
+                        "VIRTUAL_ENV", "PYENV_VERSION", "__PYVENV_LAUNCHER__")
+
+
+def _bridge_env() -> dict[str, str]:
+    env = _env()
+    for name in _FOREIGN_PYTHON_VARS:
+        env.pop(name, None)
     return env
 
 
@@ -95,6 +113,18 @@ def cold_convert(docx: Path, pdf: Path, *, timeout: float = 180.0,
             shutil.rmtree(prof, ignore_errors=True)
 
 
+def _end_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL, the process group `proc` leads (start_new_session=True)."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 class WarmOffice:
     """One long-lived soffice + UNO bridge; `convert` is thread-safe (serialised)."""
 
@@ -107,7 +137,9 @@ class WarmOffice:
         self._soffice: subprocess.Popen[bytes] | None = None
         self._bridge: subprocess.Popen[str] | None = None
         self._profile: Path | None = None
+        self._bridge_log: IO[bytes] | None = None
         self.conversions = 0
+        self.starts = 0
 
     @property
     def available(self) -> bool:
@@ -127,16 +159,32 @@ class WarmOffice:
              "--nolockcheck", f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=_env(), start_new_session=True)
+        self._bridge_log = tempfile.TemporaryFile(prefix="motcua-uno-bridge-")  # noqa: SIM115
         self._bridge = subprocess.Popen(
             [self.python, str(BRIDGE), pipe, str(self.start_timeout)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, env=_env(), start_new_session=True)
-        answer = self._read(self.start_timeout)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._bridge_log,
+            text=True, env=_bridge_env(), start_new_session=True)
+        try:
+            answer = self._read(self.start_timeout)
+        except (TimeoutError, EOFError, OSError) as exc:
+            detail = f"bridge ({self.python}) did not start: {exc}; {self._bridge_stderr()}"
+            self.close()
+            raise TransientError("Không khởi động được LibreOffice chạy sẵn.", detail) from exc
         if not answer.get("ready"):
             self.close()
             raise TransientError("Không khởi động được LibreOffice.",
                                  f"bridge: {answer.get('error')}")
-        log.debug("warm LibreOffice ready (pid %s)", self._soffice.pid)
+        self.starts += 1
+        log.debug("warm LibreOffice ready (pid %s, bridge %s)", self._soffice.pid, self.python)
+
+    def _bridge_stderr(self) -> str:
+        if self._bridge_log is None:
+            return ""
+        try:
+            self._bridge_log.seek(0)
+            return self._bridge_log.read()[-2000:].decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
 
     def _read(self, timeout: float) -> dict[str, Any]:
         assert self._bridge is not None and self._bridge.stdout is not None
@@ -194,12 +242,14 @@ class WarmOffice:
     def close(self) -> None:
         bridge, soffice = self._bridge, self._soffice
         self._bridge = self._soffice = None
+        asked = False  # the bridge told soffice to terminate
         if bridge is not None:
             try:
                 if bridge.poll() is None and bridge.stdin is not None:
                     bridge.stdin.write(json.dumps({"quit": True}) + "\n")
                     bridge.stdin.flush()
                     bridge.wait(timeout=10)
+                    asked = bridge.returncode == 0
             except (OSError, subprocess.TimeoutExpired, ValueError):
                 pass
             if bridge.poll() is None:
@@ -207,13 +257,17 @@ class WarmOffice:
                 bridge.wait()
         if soffice is not None:
             try:
-                soffice.wait(timeout=10)
+                soffice.wait(timeout=10 if asked else 1)
             except subprocess.TimeoutExpired:
-                soffice.kill()
-                soffice.wait()
+                # the launcher (a shell script, then oosplash) and soffice.bin share the
+                # session started for them: end that group, not just the launcher
+                _end_group(soffice)
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
+        if self._bridge_log is not None:
+            self._bridge_log.close()
+            self._bridge_log = None
 
     def __enter__(self) -> WarmOffice:
         self.start()

@@ -255,8 +255,9 @@ def _build_table(doc: Any, table: dict[str, Any], profile: rules.PageProfile) ->
         para = cell.paragraphs[0]
         para.style = doc.styles["MC Cell Head"]
         para.add_run(label)
-    X.repeat_header(t.rows[0])
+    X.repeat_header(t.rows[0])  # the header row repeats at the top of every page
     for r, row in enumerate(rows, start=1):
+        X.keep_row_together(t.rows[r])  # a data row never splits across two pages
         total = r == len(rows) and (row[0] or "").strip().lower().startswith("tổng")
         for c, value in enumerate(row):
             para = t.rows[r].cells[c].paragraphs[0]
@@ -295,12 +296,17 @@ def _paren(text: str) -> str:
     return text if not text or text.startswith("(") else f"({text})"
 
 
+def _unit(spec: Spec) -> str:
+    """The drafting unit in the symbol of a document without a type code (UBND-TTPVHCC)."""
+    return str(spec.data.get("unit") or "") if spec.kind == "xin-loi" else ""
+
+
 def build_context(spec: Spec, agency_cfg: AgencyConfig, number: int | None,
                   tpl: DocxTemplate) -> dict[str, Any]:
     d = spec.data
     info = KIND_INFO[spec.kind]
     agency = _agency(agency_cfg, d.get("agency") or {})
-    unit = d.get("unit", "") if spec.kind == "xin-loi" else ""
+    unit = _unit(spec)
     ctx: dict[str, Any] = {
         "agency": agency,
         "number_line": rules.number_line(number, info.type_code, agency["abbreviation"], unit),
@@ -612,6 +618,47 @@ def _page_count(pdf: Path) -> int:
         return len(p.pages)
 
 
+def _register(ws: Workspace, spec: Spec, agency_cfg: AgencyConfig, number: int | str,
+              document: str) -> tuple[numbering.TakenNumber, bool]:
+    """Take ("auto") or record (an int) the document's number in the workspace register,
+    keyed and symbolised exactly as the document prints it."""
+    info = KIND_INFO[spec.kind]
+    agency = _agency(agency_cfg, spec.data.get("agency") or {})
+    scheme, year, unit = numbering.scheme_of(ws), int(spec.data["date"].year), _unit(spec)
+    conn = db.connect(ws.db_path)
+    try:
+        if number == "auto":
+            return numbering.take_number(
+                conn, type_code=info.type_code, issuing_body=agency["issuing_body"],
+                body_abbreviation=agency["abbreviation"], year=year, scheme=scheme,
+                document=document, unit=unit), False
+        assert isinstance(number, int)
+        return numbering.record_number(
+            conn, number, type_code=info.type_code, issuing_body=agency["issuing_body"],
+            body_abbreviation=agency["abbreviation"], year=year, scheme=scheme,
+            document=document, unit=unit)
+    finally:
+        conn.close()
+
+
+def _release(ws: Workspace, taken: numbering.TakenNumber) -> None:
+    conn = db.connect(ws.db_path)
+    try:
+        numbering.release_number(conn, taken)
+    except Exception:  # the render error is the one to report
+        log.exception("could not release number %s", taken.text)
+    finally:
+        conn.close()
+
+
+def _record_document(ws: Workspace, taken: numbering.TakenNumber, document: str) -> None:
+    conn = db.connect(ws.db_path)
+    try:
+        numbering.set_document(conn, taken, document)
+    finally:
+        conn.close()
+
+
 def render(ws: Workspace | None, spec: Spec, out: Path, *, number: int | str | None = None,
            agency: AgencyConfig | None = None, converter: Converter | None = None,
            sign_p12: Path | None = None, sign_password: bytes | None = None,
@@ -627,46 +674,44 @@ def render(ws: Workspace | None, spec: Spec, out: Path, *, number: int | str | N
     agency_cfg = agency or (ws.config.agency if ws is not None else AgencyConfig())
     if number is None:
         number = spec.data.get("number")
-    taken: numbering.TakenNumber | None = None
-    if number == "auto":
-        if not info.numbered:
-            number = None
-        else:
-            if ws is None:
-                raise UserError("Cần một kho làm việc để lấy số tự động (--number auto).",
-                                "auto number without workspace")
-            ov = spec.data.get("agency") or {}
-            conn = db.connect(ws.db_path)
-            try:
-                taken = numbering.take_number(
-                    conn, type_code=info.type_code or "CV",
-                    issuing_body=(ov.get("issuing_body") or agency_cfg.issuing_body).upper(),
-                    body_abbreviation=ov.get("abbreviation") or agency_cfg.abbreviation,
-                    year=spec.data["date"].year, scheme=numbering.scheme_of(ws),
-                    document=str(out), unit=spec.data.get("unit", "") if not info.type_code
-                    else "")
-            finally:
-                conn.close()
-            number = taken.number
-    if isinstance(number, str):
+    if not info.numbered:
+        number = None  # a receipt carries a dossier code, not a number
+    if number == "auto" and ws is None:
+        raise UserError("Cần một kho làm việc để lấy số tự động (--number auto).",
+                        "auto number without workspace")
+    if (isinstance(number, str) and number != "auto") or isinstance(number, bool):
         raise UserError(f"Số văn bản “{number}” không hợp lệ: dùng số nguyên hoặc “auto”.",
                         f"bad number {number}")
-    if not info.numbered:
-        number = None
     base = out.with_suffix("") if out.suffix.lower() in (".docx", ".pdf") else out
     out_docx, out_pdf = base.with_suffix(".docx"), base.with_suffix(".pdf")
     tpl_path = template or find_template(ws, info.template)
-    ctx = render_docx(spec, agency_cfg, out_docx, number=number, template=tpl_path)
-    conv = converter or shared_converter()
-    conv.convert(out_docx, out_pdf)
-    sig = ctx["sign"]
-    box = sign.locate_field(out_pdf, sig["title"], sig["name"])
-    sign.add_signature_field(out_pdf, box)
-    signed = False
-    if sign_p12 is not None:
-        sign.sign_pdf(out_pdf, out_pdf, sign_p12, sign_password,
-                      location=ctx["agency"]["place_name"])
-        signed = True
+    taken: numbering.TakenNumber | None = None
+    chosen = False  # a hand-chosen number recorded by this call (released on failure)
+    if ws is not None and number is not None:
+        taken, chosen = _register(ws, spec, agency_cfg, number, str(out_pdf.resolve()))
+        number = taken.number
+    assert number is None or isinstance(number, int)
+    try:
+        ctx = render_docx(spec, agency_cfg, out_docx, number=number, template=tpl_path)
+        conv = converter or shared_converter()
+        conv.convert(out_docx, out_pdf)
+        sig = ctx["sign"]
+        box = sign.locate_field(out_pdf, sig["title"], sig["name"])
+        sign.add_signature_field(out_pdf, box)
+        signed = False
+        if sign_p12 is not None:
+            sign.sign_pdf(out_pdf, out_pdf, sign_p12, sign_password,
+                          location=ctx["agency"]["place_name"])
+            signed = True
+    except BaseException:
+        if chosen and taken is not None and ws is not None:
+            _release(ws, taken)
+        raise
+    if taken is not None and ws is not None:
+        _record_document(ws, taken, str(out_pdf.resolve()))
+    printed = ctx["number_line"].removeprefix("Số: ").strip()
+    if taken is not None and printed != taken.text:  # the register and the page must agree
+        log.error("register recorded %s but the document prints %s", taken.text, printed)
     agency_ctx = ctx["agency"]
     return RenderResult(
         kind=spec.kind, docx=out_docx, pdf=out_pdf, signed=signed, type_name=info.type_name,

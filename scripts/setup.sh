@@ -42,6 +42,12 @@ if [ ! -x .venv/bin/python ]; then
     echo "motcua setup: creating .venv with $($PYTHON --version)"
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[dev]'
+# pip's build chatter goes to a log, shown only if the install fails.
+pip_log=.venv/pip-install.log
+if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+       .venv/bin/python -m pip install -q -e '.[dev]'; } >"$pip_log" 2>&1; then
+    cat "$pip_log" >&2
+    echo "motcua setup: installing the Python package failed (log: $pip_log)" >&2
+    exit 1
+fi
 echo "motcua setup: done ($(.venv/bin/motcua --version))"

@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from motcua import db
 from motcua.archive.catalogue import Procedure
@@ -19,6 +20,7 @@ from motcua.archive.workdays import WorkCalendar
 
 AGENCY = "000.00.07.H47"
 CHANNELS = ("online", "direct", "post")
+CENTRE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # the default [warehouse] timezone
 
 
 @dataclass
@@ -57,7 +59,7 @@ def generate(procedures: list[Procedure], calendar: WorkCalendar, *, n: int,
         if not calendar.is_working_day(day) and channel != "online" and rnd.random() < 0.7:
             channel = "online"  # mostly online at weekends, but not only
         received = datetime(day.year, day.month, day.day, rnd.randrange(7, 18),
-                            rnd.randrange(60), rnd.randrange(60)).astimezone()
+                            rnd.randrange(60), rnd.randrange(60), tzinfo=CENTRE_TZ)
         seq = per_day.get(day, 0) + 1
         per_day[day] = seq
         code = f"{AGENCY}-{day:%y%m%d}-{seq:04d}"
@@ -81,8 +83,8 @@ def generate(procedures: list[Procedure], calendar: WorkCalendar, *, n: int,
             if rnd.random() < 0.25 and due is not None:
                 rday = due  # exactly on the due date
             hh = rnd.randrange(7, 18)
-            resolved = datetime(rday.year, rday.month, rday.day, hh, rnd.randrange(60)
-                                ).astimezone()
+            resolved = datetime(rday.year, rday.month, rday.day, hh, rnd.randrange(60),
+                                tzinfo=CENTRE_TZ)
             if resolved < received:
                 resolved = received + timedelta(minutes=30)
         owner = out.owners[rnd.randrange(len(out.owners))]["id"]
@@ -117,9 +119,12 @@ def generate(procedures: list[Procedure], calendar: WorkCalendar, *, n: int,
         if due is not None and (resolved is None or resolved.date() > due) and \
                 rnd.random() < 0.5:
             issued = due + timedelta(days=1)
+            # every 25th reservation was left unfinished by a run that died: no letter yet
+            done = len(out.apologies) % 25 != 24
             out.apologies.append({"dossier_code": code, "original_due": due.isoformat(),
                                   "new_due": (due + timedelta(days=5)).isoformat(),
-                                  "issued_on": issued.isoformat()})
+                                  "issued_on": issued.isoformat(),
+                                  "docx_path": f"issued/xin-loi/{code}.docx" if done else None})
     return out
 
 
@@ -156,6 +161,6 @@ def load(conn: sqlite3.Connection, gen: Generated) -> None:
               r["created_at"] if r["status"] == "attached" else None) for r in gen.reuses])
         conn.executemany(
             "INSERT INTO apologies (dossier_code, original_due, new_due, reason, issued_on,"
-            " actor, created_at) VALUES (?, ?, ?, 'Chậm do xác minh', ?, 'test', ?)",
-            [(a["dossier_code"], a["original_due"], a["new_due"], a["issued_on"], now)
-             for a in gen.apologies])
+            " docx_path, actor, created_at) VALUES (?, ?, ?, 'Chậm do xác minh', ?, ?, 'test', ?)",
+            [(a["dossier_code"], a["original_due"], a["new_due"], a["issued_on"],
+              a["docx_path"], now) for a in gen.apologies])

@@ -1,14 +1,22 @@
 """Dossier lifecycle: working-day calendar, receive / resolve, overdue and apology letters
-(form 04, once per dossier), CSV import. Real SQLite, real templates; only form 01 of the
-CLI test goes through LibreOffice (the letters here are rendered as DOCX only)."""
+(form 04, once per dossier, also after a run that died), CSV import (bad rows, unreadable
+lines, re-import over local work), the centre's time zone on a UTC machine. Real SQLite,
+real templates, real processes; the CLI test renders form 01 and one form 04 through
+LibreOffice (the other letters here are rendered as DOCX only)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+import textwrap
 import threading
-from datetime import date, datetime
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pikepdf
 import pytest
@@ -23,8 +31,10 @@ from motcua.archive.dossiers import new_dossier
 from motcua.archive.owners import add_owner
 from motcua.archive.workdays import Rule, WorkCalendar, load_calendar, parse_holidays_file
 from motcua.cli import main
-from motcua.errors import UserError
+from motcua.errors import TransientError, UserError
 from motcua.reports.forms import issue_apology_letters
+from motcua.reports.numbers import quarter_numbers
+from motcua.reports.periods import explicit_period
 from motcua.templates import layout_check
 from motcua.workspace import Workspace, init_workspace
 
@@ -32,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OWNER = "001085012345"
 OWNER2 = "036190000123"
 ACTOR = "test"
+VN = ZoneInfo("Asia/Ho_Chi_Minh")  # the default [warehouse] timezone
 
 
 @pytest.fixture
@@ -49,7 +60,26 @@ def conn(ws: Workspace):  # type: ignore[no-untyped-def]
 
 
 def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone()
+    """A moment on the centre's wall clock (never the machine's time zone)."""
+    return datetime.fromisoformat(text).replace(tzinfo=VN)
+
+
+@pytest.fixture
+def machine_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run with the process in UTC, as on the servers (the centre stays in Vietnam)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    assert datetime(2026, 2, 13, 6).astimezone().utcoffset() == timedelta(0)
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def run_cli(ws: Workspace, *args: str, tz: str = "UTC") -> subprocess.CompletedProcess[str]:
+    """The real `motcua` command in its own process, with TZ set for it."""
+    env = os.environ | {"TZ": tz}
+    return subprocess.run([sys.executable, "-m", "motcua", "-w", str(ws.root), *args],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
 
 
 def result_pdf(path: Path) -> Path:
@@ -188,6 +218,73 @@ def test_receive_resolve_outcomes(ws: Workspace, conn, tmp_path: Path) -> None: 
     assert {"dossier.receive", "dossier.resolve"} <= actions
 
 
+# --------------------------------------------------------------------------------------
+# The centre's time zone on a machine that runs in UTC
+
+
+def test_receipt_at_6am_vietnam_on_a_utc_machine(ws: Workspace, conn, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                  machine_utc: None) -> None:
+    """06:00 in Vietnam is 23:00 the day before in UTC: code, received_on and due date
+    must follow the centre's day (Friday 13/02/2026), not the machine's (Thursday)."""
+    cat, cal = load_catalogue(ws), load_calendar(ws)
+    assert cal.tz == VN
+    at = lc.parse_datetime("2026-02-13T06:00+07:00")
+    assert at.astimezone(VN).date() == date(2026, 2, 13)
+    rec = lc.receive(ws, conn, cat, cal, procedure_code="1.004873", owner_id=OWNER,
+                     channel="online", actor=ACTOR, at=at).record
+    assert rec.code == "000.00.07.H47-260213-0001"
+    assert (rec.received_on, rec.due_date) == ("2026-02-13", "2026-02-25")  # not the 24th
+    assert rec.received_at == "2026-02-13T06:00:00+07:00"
+    # a time without offset is the centre's wall clock, whatever the machine's zone
+    naive = lc.parse_datetime("13/02/2026 06:30")
+    rec2 = lc.receive(ws, conn, cat, cal, procedure_code="1.004873", owner_id=OWNER2,
+                      channel="direct", actor=ACTOR, at=naive).record
+    assert (rec2.code, rec2.received_at) == ("000.00.07.H47-260213-0002",
+                                             "2026-02-13T06:30:00+07:00")
+    # the same instant written in UTC lands on the same Vietnamese day
+    rec3 = lc.receive(ws, conn, cat, cal, procedure_code="1.004873", owner_id=OWNER,
+                      channel="online", actor=ACTOR,
+                      at=lc.parse_datetime("2026-02-12T23:45:00+00:00")).record
+    assert (rec3.received_on, rec3.received_at) == ("2026-02-13", "2026-02-13T06:45:00+07:00")
+    # resolved at 06:10 Vietnam time on the due date: on time, not a day early
+    done = lc.resolve(ws, conn, rec.code, result_pdf(tmp_path / "kq.pdf"), ACTOR,
+                      lc.parse_datetime("2026-02-25T06:10+07:00"))
+    assert (done.record.resolved_on, done.outcome) == ("2026-02-25", "on_time")
+    # dossiers without a due date yet (made by `dossier new`) get one from the same day
+    made = new_dossier(ws, conn, cat, procedure_code="1.004873", owner_id=OWNER,
+                       channel="online", actor=ACTOR,
+                       received_at=datetime(2026, 2, 12, 23, 30, tzinfo=ZoneInfo("UTC")))
+    assert lc.sync_lifecycle(conn, cat, cal) == 1
+    synced = lc.get_record(conn, made.dossier.code)
+    assert (synced.received_on, synced.due_date) == ("2026-02-13", "2026-02-25")
+    # "now" is the centre's now
+    assert lc.local_now(ws).utcoffset() == timedelta(hours=7)
+
+
+def test_cli_on_a_utc_machine(ws: Workspace) -> None:
+    """The real command with TZ=UTC in its environment: receipt at 06:00 Vietnam time,
+    and `overdue` without --on takes today in Vietnam."""
+    assert run_cli(ws, "owner", "add", OWNER, "--name", "Nguyễn Văn An").returncode == 0
+    res = run_cli(ws, "dossier", "receive", "-p", "1.004873", "-o", OWNER, "-c", "direct",
+                  "--at", "2026-02-13 06:00", "--no-print", "--json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["code"] == "000.00.07.H47-260213-0001"
+    assert (data["received_on"], data["due_date"]) == ("2026-02-13", "2026-02-25")
+    assert data["received_at"] == "2026-02-13T06:00:00+07:00"
+    res = run_cli(ws, "dossier", "receive", "-p", "1.004873", "-o", OWNER, "-c", "online",
+                  "--at", "2026-02-13T06:00+07:00", "--no-print")
+    assert res.returncode == 0, res.stderr
+    assert "06:00 13/02/2026" in res.stdout and "25/02/2026" in res.stdout
+    # a zone 19 hours behind Vietnam: the machine's date differs most of the day
+    for machine in ("UTC", "Etc/GMT+12"):
+        before = datetime.now(VN).date().isoformat()
+        res = run_cli(ws, "overdue", "--json", tz=machine)
+        after = datetime.now(VN).date().isoformat()
+        assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout)["on"] in (before, after), machine
+
+
 def test_sync_gives_due_dates_to_warehouse_dossiers(ws: Workspace, conn) -> None:  # type: ignore[no-untyped-def]
     cat, cal = load_catalogue(ws), load_calendar(ws)
     made = new_dossier(ws, conn, cat, procedure_code="1.004227", owner_id=OWNER,
@@ -260,6 +357,73 @@ def test_apology_two_runs_at_once(ws: Workspace, conn) -> None:  # type: ignore[
     produced = sorted(c for r in results for c in r)
     assert len(produced) == 4 and len(set(produced)) == 4  # each letter exactly once
     assert conn.execute("SELECT COUNT(*) FROM apologies").fetchone()[0] == 4
+
+
+CRASH_AFTER_RESERVE = """
+import os, signal, sys
+from datetime import date
+from pathlib import Path
+from motcua import db
+from motcua.archive import lifecycle as lc
+from motcua.workspace import load_workspace
+
+ws = load_workspace(Path(sys.argv[1]))
+conn = db.connect(ws.db_path)
+with lc.apology_run(ws) as run:
+    for rec in lc.overdue(conn, date(2026, 3, 2)):
+        assert lc.reserve_apology(conn, rec, issued_on=date(2026, 3, 2),
+                                  new_due=date(2026, 3, 5), reason="x", actor="crash",
+                                  run=run) is not None
+    print("reserved", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # dies before rendering and complete_apology
+"""
+
+
+def test_apology_reserved_by_a_run_that_died_is_rendered_later(ws: Workspace, conn) -> None:  # type: ignore[no-untyped-def]
+    cat, cal = load_catalogue(ws), load_calendar(ws)
+    codes = [lc.receive(ws, conn, cat, cal, procedure_code="1.004873", owner_id=owner,
+                        channel="direct", actor=ACTOR, at=_dt(at)).record.code
+             for at, owner in [("2026-02-12 09:00", OWNER), ("2026-02-13 09:00", OWNER2)]]
+    today = date(2026, 3, 2)
+    # a real process reserves both letters, then is killed before writing them
+    crash = subprocess.run([sys.executable, "-c", textwrap.dedent(CRASH_AFTER_RESERVE),
+                            str(ws.root)], capture_output=True, text=True, cwd=ROOT,
+                           timeout=120)
+    assert crash.returncode == -9 and "reserved" in crash.stdout, crash.stderr
+    for code in codes:
+        left = lc.get_apology(conn, code)
+        assert left is not None and left.docx_path is None and not left.done
+    # an unfinished reservation is not a letter in the report
+    period = explicit_period(date(2026, 2, 1), date(2026, 3, 14))
+    assert quarter_numbers(conn, period).apologies == 0
+
+    # while a run holds the lock, a reservation without a file may be a letter being
+    # rendered: it is not taken over, and a second run waits for the first
+    with lc.apology_run(ws) as run:
+        assert run.lock_path.is_file()
+        rec = lc.get_record(conn, codes[0])
+        assert lc.reserve_apology(conn, rec, issued_on=today, new_due=today, reason="x",
+                                  actor=ACTOR) is None
+        with pytest.raises(TransientError, match="tiến trình khác"):
+            issue_apology_letters(ws, conn, cal, today, ACTOR, pdf=False, lock_wait=0.3)
+
+    # the next run takes both over and renders them, once each
+    made, skipped = issue_apology_letters(ws, conn, cal, today, ACTOR, pdf=False)
+    assert [m.dossier_code for m in made] == codes and skipped == []
+    for code in codes:
+        done = lc.get_apology(conn, code)
+        assert done is not None and done.done and (ws.root / done.docx_path).is_file()
+        assert (done.issued_on, done.new_due) == ("2026-03-02", "2026-03-05")
+        assert done.reason == lc.DEFAULT_APOLOGY_REASON  # the reclaiming run's reason
+    text = "\n".join(p.text for p in Document(str(ws.root / made[0].docx)).paragraphs)
+    assert codes[0] in text and "Kính gửi: Ông/Bà Nguyễn Văn An" in text
+    reclaims = conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'apology.reclaim'"
+                            ).fetchone()[0]
+    assert reclaims == 2
+    assert quarter_numbers(conn, period).apologies == 2
+    again, skipped = issue_apology_letters(ws, conn, cal, today, ACTOR, pdf=False)
+    assert again == [] and skipped == codes
+    assert conn.execute("SELECT COUNT(*) FROM apologies").fetchone()[0] == 2
 
 
 # --------------------------------------------------------------------------------------
@@ -351,6 +515,141 @@ def test_import_bad_rows_and_idempotent_reimport(ws: Workspace, tmp_path: Path) 
     conn.close()
 
 
+def _row(code: str, proc: str, channel: str, owner: str, received: str, due: str = "",
+         result: str = "", name: str = "Nguyễn Văn An") -> str:
+    return f"{code},{proc},,,{channel},{owner},{name},{received},{due},{result}"
+
+
+def test_reimport_keeps_local_work(ws: Workspace, conn, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A later export of the provincial system never undoes what was done here: blank
+    cells erase nothing, dossiers received here keep their values, results recorded here
+    stay; the file only fills what is empty (and updates imported dossiers it states)."""
+    cat, cal = load_catalogue(ws), load_calendar(ws)
+    mapping = load_mapping(ROOT / "examples" / "import-mapping.toml")
+    here = lc.receive(ws, conn, cat, cal, procedure_code="1.004873", owner_id=OWNER,
+                      channel="direct", actor=ACTOR, at=_dt("2026-02-12 09:15")).record
+    lc.resolve(ws, conn, here.code, result_pdf(tmp_path / "a.pdf"), ACTOR,
+               _dt("2026-02-23 15:00"))
+    pending = lc.receive(ws, conn, cat, cal, procedure_code="1.001193", owner_id=OWNER2,
+                         channel="online", actor=ACTOR, at=_dt("2026-02-13 08:00")).record
+    assert pending.due_date == "2026-02-23"
+    imp = ["000.00.07.H47-260213-0007", "000.00.07.H47-260213-0008",
+           "000.00.07.H47-260213-0009"]
+    first = [
+        _row(imp[0], "1.001193", "Trực tiếp", OWNER, "13/02/2026 09:00", "27/02/2026"),
+        _row(imp[1], "1.001193", "Trực tiếp", OWNER, "13/02/2026 09:30", "27/02/2026"),
+        _row(imp[2], "1.004873", "Trực tiếp", OWNER, "13/02/2026 10:00"),  # due: 25/02
+    ]
+    rep = import_csv(conn, _csv(tmp_path / "e1.csv", first), mapping, cat, cal, ACTOR)
+    assert sorted(rep.inserted) == imp and rep.bad == []
+    assert lc.get_record(conn, imp[2]).due_date == "2026-02-25"
+    # an imported dossier resolved here
+    lc.resolve(ws, conn, imp[0], result_pdf(tmp_path / "b.pdf"), ACTOR, _dt("2026-02-26 10:00"))
+
+    def row_of(code: str) -> tuple[object, ...]:
+        return tuple(conn.execute("SELECT * FROM dossiers WHERE code = ?", (code,)).fetchone())
+
+    kept = {code: row_of(code) for code in (here.code, imp[0], imp[1])}
+    second = [
+        # received here and resolved here: the export has it pending, another channel
+        # and another receipt time; blank name, field and due date
+        _row(here.code, "1.004873", "Trực tuyến", OWNER, "12/02/2026 10:00"),
+        # received here, pending here: the province has its result (and another due date)
+        _row(pending.code, "1.001193", "Trực tuyến", OWNER2, "13/02/2026 08:00",
+             "25/02/2026", "24/02/2026 09:00", "Trần Thị Bình"),
+        # imported, resolved here: still pending in the export
+        first[0],
+        # imported with a due date; the new export leaves it blank
+        _row(imp[1], "1.001193", "Trực tiếp", OWNER, "13/02/2026 09:30"),
+        # imported; the export corrects the receipt time: the computed due date follows
+        _row(imp[2], "1.004873", "Trực tiếp", OWNER, "16/02/2026 10:00"),
+    ]
+    later = import_csv(conn, _csv(tmp_path / "e2.csv", second), mapping, cat, cal, ACTOR)
+    assert later.bad == [] and later.inserted == []
+    assert sorted(later.updated) == sorted([pending.code, imp[2]])
+    assert sorted(later.unchanged) == sorted([here.code, imp[0], imp[1]])
+    assert {code: row_of(code) for code in kept} == kept  # nothing undone
+    r = lc.get_record(conn, here.code)
+    assert (r.channel, r.received_at, r.resolved_at, r.due_date, r.outcome) == (
+        "direct", "2026-02-12T09:15:00+07:00", "2026-02-23T15:00:00+07:00", "2026-02-24",
+        "early")
+    assert (r.procedure_name, r.field) == ("Cấp Giấy xác nhận tình trạng hôn nhân", "Hộ tịch")
+    p = lc.get_record(conn, pending.code)
+    assert (p.channel, p.due_date, p.resolved_at, p.outcome) == (
+        "online", "2026-02-23", "2026-02-24T09:00:00+07:00", "late")
+    assert lc.get_record(conn, imp[0]).resolved_at == "2026-02-26T10:00:00+07:00"
+    assert lc.get_record(conn, imp[1]).due_date == "2026-02-27"
+    moved = lc.get_record(conn, imp[2])  # Mon 16/02 is Tết: deemed 23, +3 -> 26/02
+    assert (moved.received_on, moved.due_date) == ("2026-02-16", "2026-02-26")
+    # and importing the second file again changes nothing
+    again = import_csv(conn, _csv(tmp_path / "e2.csv", second), mapping, cat, cal, ACTOR)
+    assert again.updated == [] and len(again.unchanged) == 5
+    # a result time the file gives is checked against the receipt recorded here
+    fresh = lc.receive(ws, conn, cat, cal, procedure_code="1.001193", owner_id=OWNER,
+                       channel="direct", actor=ACTOR, at=_dt("2026-02-13 10:00")).record
+    clash = [_row(fresh.code, "1.001193", "Trực tiếp", OWNER, "11/02/2026 08:00", "",
+                  "12/02/2026 10:00")]
+    bad = import_csv(conn, _csv(tmp_path / "e3.csv", clash), mapping, cat, cal, ACTOR).bad
+    assert [b.line for b in bad] == [2] and "đã ghi trong kho" in bad[0].reason
+    assert lc.get_record(conn, fresh.code).resolved_at is None
+
+
+def test_import_goes_on_after_unreadable_lines(ws: Workspace, tmp_path: Path) -> None:
+    """Bytes invalid in the file's encoding and a malformed CSV record spoil only their
+    own record: it is reported with its line number, the rows after it load."""
+    conn = db.connect(ws.db_path)
+    add_owner(conn, OWNER, "Nguyễn Văn An", ACTOR)
+    cat, cal = load_catalogue(ws), load_calendar(ws)
+    mapping = load_mapping(ROOT / "examples" / "import-mapping.toml")
+    codes = [f"000.00.07.H47-260213-000{i}" for i in range(1, 7)]
+
+    def line(code: str, name: str = "Nguyễn Văn An") -> bytes:
+        return _row(code, "1.001193", "Trực tiếp", OWNER, "13/02/2026 08:00",
+                    name=name).encode("utf-8")
+
+    data = b"\n".join([
+        HEADER.encode("utf-8"),                                   # 1
+        line(codes[0]),                                           # 2 good
+        line(codes[1], "Tr\xe1n Th\xff B\xecnh").replace(b"Tr\xc3\xa1n", b"Tr\xe1n"),
+        line(codes[2]),                                           # 4 good
+        line(codes[3], "x" * 200_000),                            # 5 cell over the limit
+        line(codes[4], '"Nguyễn\nVăn An"'),                       # 6-7 good, multi-line
+        line(codes[5]).replace(b"Nguy\xe1\xbb\x85n", b"Nguy\xe1\xbbn"),  # 8 cut char
+        _row("000.00.07.H47-260213-0010", "1.001193", "Trực tiếp", OWNER,
+             "13/02/2026 09:00").encode("utf-8"),                 # 9 good
+    ]) + b"\n"
+    (tmp_path / "export.csv").write_bytes(data)
+    rep = import_csv(conn, tmp_path / "export.csv", mapping, cat, cal, ACTOR)
+    assert sorted(rep.inserted) == sorted([codes[0], codes[2], codes[4],
+                                           "000.00.07.H47-260213-0010"])
+    bad = {b.line: b for b in rep.bad}
+    assert sorted(bad) == [3, 5, 8], rep.bad
+    assert "utf-8-sig" in bad[3].reason and "0xE1" in bad[3].reason
+    assert bad[3].code == codes[1]
+    assert "CSV" in bad[5].reason and "field limit" in bad[5].reason
+    assert "utf-8-sig" in bad[8].reason and bad[8].code == codes[5]
+    assert lc.get_record(conn, codes[4]).owner_name == "Nguyễn Văn An"
+    # the same file again: the good rows are unchanged, the same lines are reported
+    again = import_csv(conn, tmp_path / "export.csv", mapping, cat, cal, ACTOR)
+    assert len(again.unchanged) == 4 and [b.line for b in again.bad] == [3, 5, 8]
+
+    # UTF-16 (lines cannot be split as bytes): rows up to the bad bytes load, the line
+    # is reported, and so is the end of the file that could not be read
+    m16 = tmp_path / "mapping16.toml"
+    m16.write_text((ROOT / "examples" / "import-mapping.toml").read_text(encoding="utf-8")
+                   .replace('encoding = "utf-8-sig"', 'encoding = "utf-16"'), encoding="utf-8")
+    text_ok = "\n".join([HEADER, _row("000.00.07.H47-260214-0001", "1.001193", "Trực tuyến",
+                                      OWNER, "14/02/2026 08:00"), ""])
+    broken = (text_ok.encode("utf-16") + "000.00.07.H47-260214-0002,".encode("utf-16-le")
+              + b"\x00\xdc" + "\n".encode("utf-16-le"))
+    (tmp_path / "export16.csv").write_bytes(broken)
+    rep16 = import_csv(conn, tmp_path / "export16.csv", load_mapping(m16), cat, cal, ACTOR)
+    assert rep16.inserted == ["000.00.07.H47-260214-0001"]
+    assert [b.line for b in rep16.bad] == [3]
+    assert "utf-16" in rep16.bad[0].reason and "phần còn lại" in rep16.bad[0].reason
+    conn.close()
+
+
 def test_cli_import_reports_lines(ws: Workspace, tmp_path: Path) -> None:
     conn = db.connect(ws.db_path)
     add_owner(conn, OWNER, "Nguyễn Văn An", ACTOR)
@@ -407,10 +706,20 @@ def test_cli_receive_json_and_receipt(ws: Workspace, tmp_path: Path) -> None:
                                "--json"])
     late_code = json.loads(res.output)["code"]
     assert json.loads(res.output)["due_date"] == "2026-02-24"  # Saturday, online
-    args = [*base, "overdue", "--on", "2026-03-02", "--letters", "--no-pdf", "--json"]
+    args = [*base, "overdue", "--on", "2026-03-02", "--letters", "--json"]
     first = json.loads(runner.invoke(main, args).output)
     assert [o["code"] for o in first["overdue"]] == [late_code]
     assert [x["dossier_code"] for x in first["letters"]] == [late_code]
+    # form 04 as the signed-ready PDF/A too, with its title's diacritics intact
+    letter_pdf = ws.root / first["letters"][0]["pdf"]
+    letter = " ".join(subprocess.run(["pdftotext", "-layout", str(letter_pdf), "-"],
+                                     capture_output=True, check=True, text=True).stdout.split())
+    assert "VĂN BẢN XIN LỖI" in letter
+    assert "Về việc chậm trả kết quả giải quyết hồ sơ" in letter
+    assert late_code in letter.replace("- ", "-")  # the code may wrap after a hyphen
+    with pikepdf.open(letter_pdf) as p:
+        assert any(f.get("/FT") == "/Sig" for f in p.Root.AcroForm.Fields)
+    layout_check(ws.root / first["letters"][0]["docx"])
     second = json.loads(runner.invoke(main, args).output)
     assert second["letters"] == [] and second["already_had"] == [late_code]
     assert second["overdue"][0]["apology"]["new_due"] == "2026-03-05"

@@ -2,7 +2,8 @@
 
 Columns (migration `lifecycle_0001`) added to `dossiers`:
 
-* `received_on`: local date of receipt (YYYY-MM-DD, the centre's wall clock);
+* `received_on`: local date of receipt (YYYY-MM-DD, the centre's wall clock: the
+  `[warehouse] timezone`, default Asia/Ho_Chi_Minh, never the machine's time zone);
 * `processing_days`: the procedure's legal processing time in working days, as it was
   when the dossier was received (a later catalogue edit does not move old due dates);
 * `due_date`: the appointment date printed on the receipt (form 01), see `workdays`;
@@ -14,28 +15,38 @@ date, late ("quá hạn") after it. A pending dossier is overdue once its due da
 passed. A dossier with no due date (unknown procedure) is never counted late.
 
 Apology letters (form 04) are rows of `apologies`, one per dossier at most: a letter is
-reserved in the table before it is rendered, so it is never produced twice, even by two
-processes at once. Rendering is done by `motcua.reports.forms` (templates sit to the right
-of the archive and may not be imported from here).
+reserved in the table before it is rendered and completed with its file paths after, so
+it is never produced twice, even by two processes at once. Runs that render letters hold
+the workspace's apology lock (`apology_run`); a reservation still without a file when a
+run holds the lock was left by a run that died, and is taken over and rendered.
+A letter counts as issued once its file is recorded (`docx_path IS NOT NULL`). Rendering
+is done by `motcua.reports.forms` (templates sit to the right of the archive and may not
+be imported from here).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
 import re
 import sqlite3
+import time as _time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 
 from motcua import db
-from motcua.archive import audit
+from motcua.archive import audit, settings
 from motcua.archive.catalogue import Catalogue
 from motcua.archive.documents import add_result
 from motcua.archive.dossiers import CHANNELS, new_dossier
 from motcua.archive.reuse import AutoReuseOutcome
 from motcua.archive.workdays import WorkCalendar
-from motcua.errors import UserError
+from motcua.errors import TransientError, UserError
 from motcua.workspace import Workspace
 
 OUTCOME_VI = {"early": "trước hạn", "on_time": "đúng hạn", "late": "quá hạn"}
@@ -83,16 +94,37 @@ def lifecycle_settings(ws: Workspace) -> LifecycleSettings:
 # Time
 
 
-def local_now() -> datetime:
-    return datetime.now().astimezone()
+def centre_tz(ws: Workspace) -> tzinfo:
+    """The centre's time zone, `[warehouse] timezone` (the machine may run in UTC)."""
+    zone = settings.local_now(ws).tzinfo
+    assert zone is not None
+    return zone
+
+
+def local_now(ws: Workspace) -> datetime:
+    """Now on the centre's wall clock."""
+    return settings.local_now(ws)
+
+
+def local_today(ws: Workspace) -> date:
+    """Today on the centre's wall clock."""
+    return settings.local_now(ws).date()
+
+
+def centre_time(ws: Workspace, moment: datetime) -> datetime:
+    """`moment` in the centre's time zone; a naive datetime is the centre's local time."""
+    zone = centre_tz(ws)
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
-def parse_datetime(text: str, label: str = "thời điểm") -> datetime:
+def parse_datetime(text: str, label: str = "thời điểm", tz: tzinfo | None = None) -> datetime:
     """`2025-07-16 08:30`, `2025-07-16T08:30:00+07:00`, `16/07/2025 08:30` or a bare date
-    (midnight). A time without offset is the centre's local time."""
+    (midnight). A time without offset is the centre's local time: it is returned naive
+    (`receive` / `resolve` place it in the centre's zone), or in `tz` when given. A time
+    with an offset keeps it, or is converted to `tz`. Never the machine's time zone."""
     value = text.strip()
     parsed: datetime | None = None
     m = _DMY.match(value)
@@ -108,7 +140,9 @@ def parse_datetime(text: str, label: str = "thời điểm") -> datetime:
         raise UserError(
             f"Giá trị “{text}” của {label} không hợp lệ; hãy viết dạng 2025-07-16 08:30 "
             "hoặc 16/07/2025 08:30.", f"bad datetime {text!r}")
-    return parsed.astimezone()
+    if tz is None:
+        return parsed
+    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed.astimezone(tz)
 
 
 def _day(value: str | None) -> date | None:
@@ -205,7 +239,7 @@ def sync_lifecycle(conn: sqlite3.Connection, catalogue: Catalogue,
             proc = known.get(row["procedure_code"])
             if proc is None:
                 continue
-            received = datetime.fromisoformat(row["received_at"])
+            received = calendar.local(datetime.fromisoformat(row["received_at"]))
             due = calendar.due_date(received, proc.processing_days)
             conn.execute("UPDATE dossiers SET received_on = ?, processing_days = ?,"
                          " due_date = ? WHERE code = ?",
@@ -231,17 +265,19 @@ def receive(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
             auto_reuse_mode: str = "attach") -> Received:
     """Register a dossier at the counter (or back-fill one received on paper with `at`):
     the warehouse gives the code and runs automatic reuse; the due date follows from the
-    procedure's legal processing time in working days."""
+    procedure's legal processing time in working days. Every date (the code's YYMMDD,
+    `received_on`, the due date) is a day of the centre's time zone; a naive `at` is the
+    centre's local time."""
     if channel not in CHANNELS:
         raise UserError(
             f"Kênh tiếp nhận “{channel}” không hợp lệ; chọn online (trực tuyến), "
             "direct (trực tiếp) hoặc post (bưu chính).", f"bad channel {channel!r}")
     procedure = catalogue.get(procedure_code)
-    received = (at or local_now()).astimezone()
+    received = centre_time(ws, at) if at is not None else local_now(ws)
     made = new_dossier(ws, conn, catalogue, procedure_code=procedure.code,
                        owner_id=owner_id.strip(), channel=channel, actor=actor,
                        auto_reuse_mode=auto_reuse_mode, code=code, received_at=received)
-    due = calendar.due_date(received, procedure.processing_days)
+    due = calendar.due_date(received.date(), procedure.processing_days)
     with db.transaction(conn):
         conn.execute("UPDATE dossiers SET received_on = ?, processing_days = ?, due_date = ?"
                      " WHERE code = ?", (received.date().isoformat(), procedure.processing_days,
@@ -269,16 +305,17 @@ def resolve(ws: Workspace, conn: sqlite3.Connection, code: str, result_file: Pat
     """Store the result in the warehouse (`documents.add_result`) and record the
     resolution time; the outcome follows from the due date."""
     rec = get_record(conn, code)
+    zone = centre_tz(ws)
     if rec.resolved_at:
         raise UserError(
-            f"Hồ sơ {rec.code} đã được giải quyết lúc {_vi_datetime(rec.resolved_at)} "
+            f"Hồ sơ {rec.code} đã được giải quyết lúc {_vi_datetime(rec.resolved_at, zone)} "
             f"({OUTCOME_VI[rec.outcome or 'on_time']}). Thêm kết quả khác bằng "
             "“motcua result add”.", f"dossier {rec.code} already resolved")
-    resolved = (at or local_now()).astimezone()
-    if rec.received_at and resolved < datetime.fromisoformat(rec.received_at):
+    resolved = centre_time(ws, at) if at is not None else local_now(ws)
+    if rec.received_at and resolved < centre_time(ws, datetime.fromisoformat(rec.received_at)):
         raise UserError(
             f"Thời điểm giải quyết {resolved:%H:%M %d/%m/%Y} trước thời điểm tiếp nhận hồ sơ "
-            f"({_vi_datetime(rec.received_at)}).", "resolved before received")
+            f"({_vi_datetime(rec.received_at, zone)}).", "resolved before received")
     added = add_result(ws, conn, result_file, rec.code, actor)
     with db.transaction(conn):
         conn.execute("UPDATE dossiers SET resolved_at = ?, resolved_on = ? WHERE code = ?"
@@ -292,8 +329,11 @@ def resolve(ws: Workspace, conn: sqlite3.Connection, code: str, result_file: Pat
     return Resolved(after, added.result_code, added.document_id)
 
 
-def _vi_datetime(iso: str) -> str:
-    return f"{datetime.fromisoformat(iso):%H:%M ngày %d/%m/%Y}"
+def _vi_datetime(iso: str, zone: tzinfo) -> str:
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(zone)
+    return f"{moment:%H:%M ngày %d/%m/%Y}"
 
 
 # --------------------------------------------------------------------------------------
@@ -319,8 +359,13 @@ class Apology:
     pdf_path: str | None
     created_at: str
 
+    @property
+    def done(self) -> bool:
+        """The letter was written (a reservation alone is not a letter)."""
+        return self.docx_path is not None
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"done": self.done}
 
 
 def get_apology(conn: sqlite3.Connection, code: str) -> Apology | None:
@@ -330,9 +375,58 @@ def get_apology(conn: sqlite3.Connection, code: str) -> Apology | None:
     return Apology(*row) if row else None
 
 
+APOLOGY_LOCK = "motcua-apologies.lock"
+
+
+@dataclass(frozen=True)
+class ApologyRun:
+    """Proof that this process holds the workspace's apology lock (see `apology_run`)."""
+
+    lock_path: Path
+
+
+@contextmanager
+def apology_run(ws: Workspace, wait_seconds: float = 600.0) -> Iterator[ApologyRun]:
+    """The exclusive right to render apology letters in this workspace: a flock on
+    `<workspace>/motcua-apologies.lock`, which the kernel frees when the process dies.
+
+    While it is held no other run is rendering, so a reservation without a file is one a
+    crashed run left behind, and `reserve_apology(..., run=...)` may take it over. A second
+    run waits for the first (up to `wait_seconds`), then finds its letters done."""
+    path = ws.root / APOLOGY_LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = _time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                    raise
+                if _time.monotonic() >= deadline:
+                    raise TransientError(
+                        "Một tiến trình khác đang tạo văn bản xin lỗi (Mẫu 04) trên kho này; "
+                        "hãy thử lại sau ít phút.",
+                        f"apology lock {path} still held after {wait_seconds:.0f} s") from exc
+                _time.sleep(0.05)
+        try:
+            yield ApologyRun(path)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def reserve_apology(conn: sqlite3.Connection, rec: LifecycleRecord, *, issued_on: date,
-                    new_due: date, reason: str, actor: str) -> Apology | None:
-    """Claim the one letter of a late dossier. None if it already has one."""
+                    new_due: date, reason: str, actor: str,
+                    run: ApologyRun | None = None) -> Apology | None:
+    """Claim the one letter of a late dossier. None if it already has one.
+
+    With `run` (the apology lock is held), a reservation whose letter was never written
+    (docx_path IS NULL: the run that made it died before `complete_apology`) is taken
+    over with today's issue date and new appointment, and its letter is rendered again.
+    Without `run` such a reservation counts as taken (another run may be rendering it)."""
     if rec.due_date is None:
         raise UserError(f"Hồ sơ {rec.code} chưa có ngày hẹn trả nên không thể xin lỗi "
                         "vì quá hạn.", "no due date")
@@ -342,9 +436,19 @@ def reserve_apology(conn: sqlite3.Connection, rec: LifecycleRecord, *, issued_on
             " issued_on, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (rec.code, rec.due_date, new_due.isoformat(), reason, issued_on.isoformat(), actor,
              db.now()))
+        action = "apology.issue"
         if cur.rowcount == 0:
-            return None
-        audit.record(conn, "apology.issue", f"dossier:{rec.code}", actor,
+            if run is None:
+                return None
+            cur = conn.execute(
+                "UPDATE apologies SET new_due = ?, reason = ?, issued_on = ?, actor = ?,"
+                " created_at = ? WHERE dossier_code = ? AND docx_path IS NULL",
+                (new_due.isoformat(), reason, issued_on.isoformat(), actor, db.now(),
+                 rec.code))
+            if cur.rowcount == 0:
+                return None
+            action = "apology.reclaim"
+        audit.record(conn, action, f"dossier:{rec.code}", actor,
                      {"original_due": rec.due_date, "new_due": new_due.isoformat(),
                       "issued_on": issued_on.isoformat()})
     return get_apology(conn, rec.code)

@@ -46,6 +46,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pikepdf
 import pikepdf.pdfa as pdfa
@@ -131,8 +132,9 @@ def parse_qr_text(text: str) -> StampFields:
     return StampFields(valid_to=values.get("HL", ""), **kwargs)
 
 
-def now_local() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+def now_local(timezone: str = "Asia/Ho_Chi_Minh") -> str:
+    """Now in the centre's time zone (the server may run in UTC)."""
+    return datetime.now(ZoneInfo(timezone)).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------------------------------

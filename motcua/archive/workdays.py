@@ -21,6 +21,11 @@ Due-date rule (configurable in motcua.toml, `[lifecycle]`):
   (deemed) receipt day (`count_from = "next"`); with `count_from = "same"` the receipt day
   itself is day 1. The due date is the N-th counted working day.
 * N = 0 (same-day procedures): due on the (deemed) receipt day.
+
+Days are days of the centre's wall clock: the calendar carries the centre's time zone
+(`[warehouse] timezone`, default Asia/Ho_Chi_Minh), and a datetime is turned into a day
+in that zone (the machine itself often runs in UTC). A naive datetime is already the
+centre's local time.
 """
 
 from __future__ import annotations
@@ -28,18 +33,21 @@ from __future__ import annotations
 import bisect
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import holidays
 
+from motcua.archive.settings import local_now
 from motcua.errors import UserError
 from motcua.workspace import Workspace
 
 HOLIDAYS_FILE = "holidays.toml"
 COUNT_FROM = ("next", "same")
+DEFAULT_TZ: tzinfo = ZoneInfo("Asia/Ho_Chi_Minh")
 
 HOLIDAYS_TEMPLATE = """\
 # Lịch ngày làm việc của Bộ phận Một cửa (working-day calendar corrections).
@@ -76,6 +84,7 @@ class WorkCalendar:
     extra_work: frozenset[date] = frozenset()
     rule: Rule = Rule()
     names: dict[date, str] = field(default_factory=dict, compare=False, hash=False)
+    tz: tzinfo = DEFAULT_TZ  # the centre's time zone: datetimes become days in it
     _years: dict[int, tuple[frozenset[date], frozenset[date]]] = field(
         default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -126,10 +135,18 @@ class WorkCalendar:
             day = self.next_working_day(day)
         return day
 
+    def local(self, moment: datetime) -> datetime:
+        """`moment` on the centre's wall clock (a naive datetime already is)."""
+        return moment.replace(tzinfo=self.tz) if moment.tzinfo is None \
+            else moment.astimezone(self.tz)
+
+    def day_of(self, moment: date | datetime) -> date:
+        """The centre's day of a moment (a date is returned as it is)."""
+        return self.local(moment).date() if isinstance(moment, datetime) else moment
+
     def due_date(self, received: date | datetime, processing_days: int) -> date:
         """Due date for a dossier received on `received` with N working days."""
-        # A datetime is the centre's wall-clock time: its own date is the receipt day.
-        day = received.date() if isinstance(received, datetime) else received
+        day = self.day_of(received)
         start = self.deemed_receipt_day(day)
         if processing_days == 0:
             return start
@@ -214,7 +231,15 @@ def lifecycle_rule(ws: Workspace) -> Rule:
                 deem_next_working_day=bool(raw.get("deem_next_working_day", True)))
 
 
-def parse_holidays_file(text: str, path: Path, rule: Rule = Rule()) -> WorkCalendar:
+def centre_timezone(ws: Workspace) -> tzinfo:
+    """The `[warehouse] timezone` of the workspace (validated by `settings.local_now`)."""
+    zone = local_now(ws).tzinfo
+    assert zone is not None
+    return zone
+
+
+def parse_holidays_file(text: str, path: Path, rule: Rule = Rule(),
+                        tz: tzinfo = DEFAULT_TZ) -> WorkCalendar:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -232,7 +257,7 @@ def parse_holidays_file(text: str, path: Path, rule: Rule = Rule()) -> WorkCalen
         raise UserError(
             f"Tệp {path.name}: ngày {day:%d/%m/%Y} vừa là ngày nghỉ vừa là ngày làm việc.",
             f"{day} in both lists")
-    return WorkCalendar(frozenset(off), frozenset(work), rule, {**off, **work})
+    return WorkCalendar(frozenset(off), frozenset(work), rule, {**off, **work}, tz)
 
 
 def holidays_path(ws: Workspace) -> Path:
@@ -240,9 +265,11 @@ def holidays_path(ws: Workspace) -> Path:
 
 
 def load_calendar(ws: Workspace) -> WorkCalendar:
-    """The workspace calendar; writes a commented `holidays.toml` the first time."""
+    """The workspace calendar, in the centre's time zone; writes a commented
+    `holidays.toml` the first time."""
     path = holidays_path(ws)
     rule = lifecycle_rule(ws)
+    tz = centre_timezone(ws)
     if not path.exists():
         path.write_text(HOLIDAYS_TEMPLATE, encoding="utf-8")
-    return parse_holidays_file(path.read_text(encoding="utf-8"), path, rule)
+    return parse_holidays_file(path.read_text(encoding="utf-8"), path, rule, tz)

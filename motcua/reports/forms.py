@@ -65,7 +65,8 @@ def receipt_data(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
                  rec: lc.LifecycleRecord) -> dict[str, Any]:
     """Form 01 content for a received dossier."""
     settings = lc.lifecycle_settings(ws)
-    received = datetime.fromisoformat(rec.received_at) if rec.received_at else lc.local_now()
+    received = lc.centre_time(ws, datetime.fromisoformat(rec.received_at)) if rec.received_at \
+        else lc.local_now(ws)
     due = date.fromisoformat(rec.due_date) if rec.due_date else received.date()
     reused = {r["type_code"] for r in reuses_of(conn, rec.code) if r["status"] == "attached"}
     documents: list[dict[str, Any]] = []
@@ -133,12 +134,14 @@ class IssuedLetter:
 def issue_apology_letters(ws: Workspace, conn: sqlite3.Connection, calendar: WorkCalendar,
                           today: date, actor: str, *, reason: str | None = None,
                           extension_days: int | None = None, pdf: bool = True,
-                          converter: Converter | None = None
+                          converter: Converter | None = None, lock_wait: float = 600.0
                           ) -> tuple[list[IssuedLetter], list[str]]:
     """Form 04 for each overdue dossier that has no letter yet.
 
-    Returns (letters produced now, codes skipped because they already had one). The
-    letter is reserved in `apologies` before rendering; a failed render frees it again.
+    Returns (letters produced now, codes skipped because they already had one). The run
+    holds the workspace's apology lock; each letter is reserved in `apologies` before
+    rendering and completed after. A failed render frees the reservation again; one left
+    by a run that died is taken over and rendered here.
     """
     settings = lc.lifecycle_settings(ws)
     reason = reason or settings.apology_reason
@@ -146,22 +149,23 @@ def issue_apology_letters(ws: Workspace, conn: sqlite3.Connection, calendar: Wor
     new_due = calendar.add_working_days(today, days)
     made: list[IssuedLetter] = []
     skipped: list[str] = []
-    for rec in lc.overdue(conn, today):
-        claimed = lc.reserve_apology(conn, rec, issued_on=today, new_due=new_due,
-                                     reason=reason, actor=actor)
-        if claimed is None:
-            skipped.append(rec.code)
-            continue
-        out = issued_dir(ws, "xin-loi") / _safe(rec.code)
-        try:
-            done = render_form(ws, "xin-loi", apology_data(rec, issued_on=today,
-                                                           new_due=new_due, reason=reason),
-                               out, pdf=pdf, converter=converter)
-        except BaseException as exc:
-            lc.cancel_apology(conn, rec.code, actor, repr(exc))
-            raise
-        rel_docx = ws.relative(done.docx)
-        rel_pdf = ws.relative(done.pdf) if done.pdf else None
-        lc.complete_apology(conn, rec.code, rel_docx, rel_pdf)
-        made.append(IssuedLetter(rec.code, new_due.isoformat(), rel_docx, rel_pdf))
+    with lc.apology_run(ws, lock_wait) as run:
+        for rec in lc.overdue(conn, today):
+            claimed = lc.reserve_apology(conn, rec, issued_on=today, new_due=new_due,
+                                         reason=reason, actor=actor, run=run)
+            if claimed is None:
+                skipped.append(rec.code)
+                continue
+            out = issued_dir(ws, "xin-loi") / _safe(rec.code)
+            try:
+                done = render_form(ws, "xin-loi", apology_data(rec, issued_on=today,
+                                                               new_due=new_due, reason=reason),
+                                   out, pdf=pdf, converter=converter)
+            except BaseException as exc:
+                lc.cancel_apology(conn, rec.code, actor, repr(exc))
+                raise
+            rel_docx = ws.relative(done.docx)
+            rel_pdf = ws.relative(done.pdf) if done.pdf else None
+            lc.complete_apology(conn, rec.code, rel_docx, rel_pdf)
+            made.append(IssuedLetter(rec.code, new_due.isoformat(), rel_docx, rel_pdf))
     return made, skipped

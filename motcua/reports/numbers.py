@@ -34,7 +34,8 @@ Digitization, for the dossiers received within P (new ones, not carried over):
 For the dossiers resolved within P:
   e_results             dossiers with at least one result stored in the warehouse
                         (an electronic result, code <dossier>-KQ<n>).
-Apology letters: letters (form 04) issued within P (issued_on in [S, E]).
+Apology letters: letters (form 04) issued within P (issued_on in [S, E]) whose file was
+written (a reservation left by a run that died is not a letter until it is rendered).
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ WHERE x.resolved_on BETWEEN :start AND :end
 GROUP BY 1
 """
 
-APOLOGIES_SQL = "SELECT COUNT(*) FROM apologies WHERE issued_on BETWEEN :start AND :end"
+APOLOGIES_SQL = ("SELECT COUNT(*) FROM apologies WHERE issued_on BETWEEN :start AND :end"
+                 " AND docx_path IS NOT NULL")
 
 # Indicators: the resolved dossiers of the period, one row each (processing time).
 RESOLVED_ROWS_SQL = """

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from motcua.archive.settings import local_now
 from motcua.reports.chart import on_time_chart
 from motcua.reports.numbers import (
     CSV_COLUMNS,
@@ -198,7 +199,7 @@ def render_quarterly(ws: Workspace, numbers: QuarterNumbers, out: Path, *,
     chart = on_time_chart(list(numbers.rows), numbers.total,
                           base.with_name(base.name + "-bieu-do.png"))
     spec = validate("bao-cao", report_spec(ws, numbers, chart,
-                                           issue_date=issue_date or date.today()))
+                                           issue_date=issue_date or local_now(ws).date()))
     written_csv = write_csv(numbers, csv_path) if csv_path else None
     if pdf:
         result = render(ws, spec, base, number=number, converter=converter)

@@ -165,7 +165,12 @@ def release_number(conn: sqlite3.Connection, taken: TakenNumber) -> None:
 
 def take_for_workspace(ws: Workspace, type_code: str, *, year: int | None = None,
                        document: str = "", unit: str = "") -> TakenNumber:
+    from motcua.archive.settings import local_now
+
     agency = ws.config.agency
+    # The year of the centre's calendar: at 01:00 on 1 January in Hà Nội it is still the
+    # old year in UTC.
+    year = year or local_now(ws).year
     conn = db.connect(ws.db_path)
     try:
         return take_number(conn, type_code=type_code, issuing_body=agency.issuing_body,

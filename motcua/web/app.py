@@ -15,10 +15,11 @@ import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.applications import Starlette
@@ -102,8 +103,8 @@ INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
 # ---- formatting filters -----------------------------------------------------
 
 
-def vi_datetime(value: str | None) -> str:
-    """An ISO timestamp (UTC in the database) as local `dd/mm/yyyy HH:MM`."""
+def vi_datetime(value: str | None, zone: tzinfo | None = None) -> str:
+    """An ISO timestamp (UTC in the database) as `dd/mm/yyyy HH:MM` in the centre's zone."""
     if not value:
         return ""
     try:
@@ -112,7 +113,8 @@ def vi_datetime(value: str | None) -> str:
         return value
     if moment.tzinfo is None:
         return moment.strftime("%d/%m/%Y %H:%M")
-    return moment.astimezone().strftime("%d/%m/%Y %H:%M")
+    # Staff read the centre's time, whatever zone the server runs in.
+    return moment.astimezone(zone or DEFAULT_ZONE).strftime("%d/%m/%Y %H:%M")
 
 
 def vi_date(value: str | date | None) -> str:
@@ -144,7 +146,10 @@ def vi_size(size: int | None) -> str:
     return f"{vi_decimal(size / (1024 * 1024))} MB"
 
 
-def _templates() -> Jinja2Templates:
+DEFAULT_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _templates(zone: tzinfo = DEFAULT_ZONE) -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
@@ -152,8 +157,8 @@ def _templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(vi_datetime=vi_datetime, vi_date=vi_date, vi_decimal=vi_decimal,
-                       vi_size=vi_size)
+    env.filters.update(vi_datetime=lambda value: vi_datetime(value, zone), vi_date=vi_date,
+                       vi_decimal=vi_decimal, vi_size=vi_size)
     env.globals.update(INTAKE_STATES=INTAKE_STATES, DOCUMENT_STATES=DOCUMENT_STATES,
                        DOSSIER_SOURCES=DOSSIER_SOURCES, IDENTIFIER_KINDS=IDENTIFIER_KINDS,
                        CHANNELS=CHANNELS, MEDIA_TYPES=MEDIA_TYPES, OWNER_KINDS=OWNER_KINDS)
@@ -305,7 +310,9 @@ def create_app(ws: Workspace, *, allowed_hosts: Sequence[str] = DEFAULT_ALLOWED_
     `allowed_hosts` are the names the page may be reached by (Host header);
     `("*",)` allows any, for a deployment behind the centre's own proxy.
     """
-    templates = _templates()
+    from motcua.archive.settings import local_now
+
+    templates = _templates(local_now(ws).tzinfo or DEFAULT_ZONE)
 
     def path_for(request: Request, name: str, **params: Any) -> str:
         quoted = {k: quote(str(v), safe="") for k, v in params.items()}

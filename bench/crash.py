@@ -9,7 +9,8 @@ by a SIGKILL:
 * the other half kill themselves at a named step of the pipeline
   (MOTCUA_TEST_CRASH_AT): between the original's rename into the store and its
   commit, after the commit, between the PDF/A's rename and its commit, after the
-  index commit, after the final commit but before the inbox copy is removed. Timing
+  stamped copy's commit, after the index commit, after the final commit but before
+  the inbox copy is removed. Timing
   a kill from outside cannot hit those gaps reliably; this can.
 
 Then one last `motcua watch --until-idle` run, and the checks: every input archived
@@ -47,7 +48,7 @@ from tests.intake_kit import (  # noqa: E402
     tiny_scan,
 )
 
-CRASH_POINTS = ("original-renamed", "stored", "archival-renamed", "archived",
+CRASH_POINTS = ("original-renamed", "stored", "archival-renamed", "archived", "stamped",
                 "index-committed", "done")
 DOSSIERS = ("000.00.07.H47-250716-0001", "000.00.07.H47-250716-0002")
 

@@ -296,7 +296,7 @@ def import_bag(ws: Workspace, conn: sqlite3.Connection, bag_path: Path, actor: s
         for info in doc["files"].values():
             store.durable_copy(root / PurePosixPath(info["bag_path"]),
                                ws.root / _safe_store_path(info["store_path"]),
-                               ws.tmp, info["sha256"])
+                               store.process_tmp(ws.tmp), info["sha256"])
             n_files += 1
     new_owners = new_dossiers = new_docs = skipped = 0
     new_ids: list[int] = []

@@ -263,7 +263,7 @@ def _store_born_digital(ws: Workspace, conn: sqlite3.Connection, file: Path) -> 
                 f"Tệp {file.name} không phải PDF hợp lệ; hãy xuất lại tệp.", str(exc),
             ) from exc
         page_texts = _pdf_pages_text(file)
-    store.durable_copy(file, ws.root / rel, ws.tmp, data_sha)
+    store.durable_copy(file, ws.root / rel, store.process_tmp(ws.tmp), data_sha)
     return _BornDigital(data_sha, rel, media, tuple(page_texts), page_count, None)
 
 

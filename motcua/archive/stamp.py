@@ -425,8 +425,8 @@ def stamp_document(ws: Workspace, conn: sqlite3.Connection, document_id: int,
     source, sha = _source_of(ws, conn, document_id)
     fields = stamp_fields(conn, document_id, operator,
                           local_now(ws).isoformat(timespec="seconds"))
-    ws.tmp.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=ws.tmp, prefix=".stamp-", suffix=".pdf")
+    fd, tmp_name = tempfile.mkstemp(dir=store.process_tmp(ws.tmp), prefix=".stamp-",
+                                    suffix=".pdf")
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -92,6 +92,15 @@ def durable_copy(source: Path, dest: Path, tmp_dir: Path, expected_sha256: str |
         tmp.unlink(missing_ok=True)
 
 
+def process_tmp(tmp_root: Path) -> Path:
+    """This process's scratch folder, `tmp/<pid>/`: what a killed process leaves there is
+    removed by the next run's recovery (`motcua.ingest.pipeline.recover`), and nothing a
+    live process is still writing ever is."""
+    path = tmp_root / str(os.getpid())
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def durable_move_into_store(produced: Path, dest: Path) -> str:
     """Move a file we produced (already in the store's tmp dir) into place durably."""
     with produced.open("rb+") as fh:

@@ -384,3 +384,19 @@ def test_gives_up_after_max_attempts_into_quarantine(ws: Workspace) -> None:
         # Our copy left the store with its unfinished record.
         assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 0
     assert stored_files(ws) == set()
+
+
+def test_missing_ocr_model_stops_before_any_file_is_touched(ws: Workspace) -> None:
+    config = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(config.replace('language = "vie"', 'language = "vie+xyz"'),
+                              encoding="utf-8")
+    jpg = scans.write_jpeg(scans.render_page("clean", seed=43, max_lines=3),
+                           ws.inbox / "cho.jpg")
+    data = jpg.read_bytes()
+    result = run_cli(ws, "ingest", str(ws.inbox), check=False)
+    assert result.returncode == 1
+    assert "chưa có mô hình ngôn ngữ xyz" in result.stderr + result.stdout
+    assert jpg.read_bytes() == data  # left where it was, not quarantined
+    assert list(ws.quarantine.iterdir()) == []
+    with db.connect(ws.db_path) as conn:
+        assert [r[0] for r in conn.execute("SELECT state FROM intake")] == ["pending"]

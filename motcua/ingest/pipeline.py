@@ -45,7 +45,7 @@ from motcua.errors import BadInputFile, MotcuaError, TransientError
 from motcua.index import SearchEngine, open_engine
 from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
 from motcua.ingest.quarantine import quarantine_file
-from motcua.ocr import OcrOutcome, OcrSettings, make_archival
+from motcua.ocr import OcrOutcome, OcrSettings, check_language, make_archival
 from motcua.workspace import Workspace
 
 log = logging.getLogger("motcua.ingest")
@@ -266,6 +266,7 @@ class Pipeline:
         Rows not taken stay 'pending' for the next run. `more` (the watcher's) is asked
         for new due rows whenever the queue runs dry, so the pool stays busy across
         files that arrive while others are being OCR'd."""
+        check_language(self.ws.config.ocr.language)
         recover(self.ws, self.conn)
         self.tmp.mkdir(parents=True, exist_ok=True)
         intake_ids = list(intake_ids)

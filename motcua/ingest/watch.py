@@ -49,6 +49,7 @@ from motcua import db
 from motcua.errors import UserError
 from motcua.ingest.pipeline import Outcome, Pipeline, due_ids, is_ignored, recover, register
 from motcua.ingest.status import lock_path
+from motcua.ocr import check_language
 from motcua.workspace import Workspace
 
 log = logging.getLogger("motcua.watch")
@@ -498,6 +499,7 @@ class Watcher:
     def run(self) -> int:
         """Watch until stopped (or, with `until_idle`, until nothing is left); return 0."""
         check_layout(self.ws)
+        check_language(self.ws.config.ocr.language)
         lock = _WorkspaceLock(self.ws)
         lock.acquire()
         previous = {sig: signal.signal(sig, self._on_signal)

@@ -10,6 +10,7 @@ text layer of a skewed page out of order (CER 10% office / 35% poor, issue 2).
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import logging
 import math
@@ -27,7 +28,7 @@ import img2pdf
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
-from motcua.errors import BadInputFile, TransientError
+from motcua.errors import BadInputFile, TransientError, UserError
 from motcua.ocr import plugin
 from motcua.ocr.plugin import OcrTimeout, PageOcr, TesseractFailed, clean_text
 
@@ -73,6 +74,37 @@ class PageText:
 class OcrOutcome:
     pages: tuple[PageText, ...]
     seconds: float
+
+
+@functools.cache
+def installed_languages() -> frozenset[str]:
+    """The language models this machine's Tesseract has (asked once per process).
+
+    Read from `tesseract --list-langs` itself: pytesseract's parser drops models whose
+    name is capitalised, such as Debian's script model `Vietnamese`."""
+    try:
+        proc = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True,
+                              timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UserError(
+            "Chưa cài Tesseract (công cụ nhận dạng chữ). Hãy chạy scripts/setup.sh.",
+            f"tesseract --list-langs failed: {exc}",
+        ) from exc
+    lines = proc.stdout.splitlines()[1:]  # the first line names the tessdata folder
+    return frozenset(line.strip() for line in lines if line.strip())
+
+
+def check_language(language: str) -> None:
+    """Fail before any file is touched if a configured OCR model is missing, rather than
+    sending every scan of the day to retry and then to quarantine."""
+    missing = [lang for lang in language.split("+") if lang not in installed_languages()]
+    if missing:
+        raise UserError(
+            f"Tesseract chưa có mô hình ngôn ngữ {', '.join(missing)} ([ocr] language = "
+            f"“{language}” trong motcua.toml). Hãy cài gói tesseract-ocr-vie (chạy "
+            "scripts/setup.sh) hoặc sửa cấu hình.",
+            f"tesseract lacks language(s) {missing}; has {sorted(installed_languages())}",
+        )
 
 
 def make_archival(

@@ -228,9 +228,24 @@ def test_downloads_serve_store_files_with_types(client: TestClient, archive: Arc
     assert archival.headers["x-content-type-options"] == "nosniff"
     minutes = client.get(f"/documents/{archive.minutes_id}/original")
     assert minutes.headers["content-type"] == "application/pdf"
-    # No stamped copy yet: a polite 404, not a crash.
+    # The ingest stamped it "BẢN SỐ HÓA".
     stamped = client.get(f"/documents/{archive.form_id}/stamped")
-    assert stamped.status_code == 404 and "Không tìm thấy bản có dấu số hóa" in stamped.text
+    assert stamped.status_code == 200 and stamped.content.startswith(b"%PDF-")
+    # A document whose stamp could not be made: a polite 404, not a crash.
+    with _conn(archive.ws) as conn:
+        row = conn.execute("SELECT * FROM stamps WHERE document_id = ?",
+                           (archive.form_id,)).fetchone()
+        assert stamped.content == archive.ws.absolute(row["stamped_path"]).read_bytes()
+        conn.execute("DELETE FROM stamps WHERE document_id = ?", (archive.form_id,))
+        conn.commit()
+        try:
+            missing = client.get(f"/documents/{archive.form_id}/stamped")
+            assert missing.status_code == 404
+            assert "Không tìm thấy bản có dấu số hóa" in missing.text
+        finally:
+            conn.execute(f"INSERT INTO stamps ({', '.join(row.keys())}) VALUES"
+                         f" ({', '.join('?' * len(row.keys()))})", tuple(row))
+            conn.commit()
     with _conn(archive.ws) as conn:
         views = conn.execute("SELECT details FROM audit_log WHERE action = 'view' AND subject = ?",
                              (f"document:{archive.form_id}",)).fetchall()

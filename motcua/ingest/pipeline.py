@@ -270,7 +270,7 @@ class Pipeline:
         recover(self.ws, self.conn)
         self.tmp.mkdir(parents=True, exist_ok=True)
         intake_ids = list(intake_ids)
-        queue = deque(intake_ids)
+        queue = deque(self._largest_first(intake_ids))
         in_flight: dict[Future[OcrOutcome], _Job] = {}
         outcomes: dict[int, Outcome] = {}
 
@@ -284,7 +284,7 @@ class Pipeline:
                 if more is not None and not queue and len(in_flight) <= self.jobs \
                         and not should_stop():
                     # Due rows are never in flight here: those are 'processing'.
-                    fresh = more()
+                    fresh = self._largest_first(more())
                     intake_ids.extend(fresh)
                     queue.extend(fresh)
                 if not ((queue and not should_stop()) or in_flight):
@@ -298,9 +298,7 @@ class Pipeline:
                     if isinstance(step, Outcome):
                         done(step)
                     elif step is not None:
-                        # The last file may use every free core for its pages.
-                        pages_jobs = 1 if queue else self.jobs - len(in_flight)
-                        in_flight[self._submit(step, pages_jobs)] = step
+                        in_flight[self._submit(step, self.jobs)] = step
                 if in_flight:
                     finished, _ = wait(in_flight, return_when=FIRST_COMPLETED,
                                        timeout=None if more is None else 1.0)
@@ -313,6 +311,16 @@ class Pipeline:
                 self._engine.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
         return [outcomes[i] for i in dict.fromkeys(intake_ids) if i in outcomes]
+
+    def _largest_first(self, intake_ids: list[int]) -> list[int]:
+        """Big files first, so that no long file is left running alone on one core at the
+        end of a batch while the others idle (longest-processing-time-first)."""
+        if len(intake_ids) < 2:
+            return intake_ids
+        marks = ",".join("?" * len(intake_ids))
+        sizes = dict(self.conn.execute(
+            f"SELECT id, COALESCE(size, 0) FROM intake WHERE id IN ({marks})", intake_ids))
+        return sorted(intake_ids, key=lambda i: -sizes.get(i, 0))
 
     def _submit(self, job: _Job, pages_jobs: int) -> Future[OcrOutcome]:
         if self._pool is not None and getattr(self._pool, "_broken", False):

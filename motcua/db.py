@@ -254,12 +254,19 @@ CREATE TABLE issued_documents (
 );
 """
 
+# Who holds a 'processing' row: boot id and start time of `claimed_by`, so that a new
+# process that got a dead one's PID after a reboot does not look like its owner.
+INGEST_0002 = """
+ALTER TABLE intake ADD COLUMN claim_token TEXT;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
     ("templates_0001", TEMPLATES_0001),
     ("lifecycle_0001", LIFECYCLE_0001),
     ("templates_0002", TEMPLATES_0002),
+    ("ingest_0002", INGEST_0002),
 ]
 
 

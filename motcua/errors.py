@@ -34,3 +34,8 @@ class BadInputFile(MotcuaError):
 
 class TransientError(MotcuaError):
     """A tool crashed, the disk is full, a lock is held: retry later with back-off."""
+
+
+class MachineFault(TransientError):
+    """The machine, not the file, is the problem (disk full, quota): retried until it is
+    mended, never counted against the file and never a reason for quarantine."""

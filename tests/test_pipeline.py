@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pikepdf
@@ -19,7 +20,7 @@ from motcua.archive.stamp import KIND_SCAN, get_stamp, read_xmp_fields
 from motcua.archive.store import sha256_file
 from motcua.cli import main
 from motcua.ingest import ingest_paths, process_pending
-from motcua.ingest.pipeline import MAX_ATTEMPTS
+from motcua.ingest.pipeline import MAX_ATTEMPTS, process_token, recover, register
 from motcua.workspace import Workspace, init_workspace
 from tests import scans
 
@@ -400,3 +401,64 @@ def test_missing_ocr_model_stops_before_any_file_is_touched(ws: Workspace) -> No
     assert list(ws.quarantine.iterdir()) == []
     with db.connect(ws.db_path) as conn:
         assert [r[0] for r in conn.execute("SELECT state FROM intake")] == ["pending"]
+
+
+def test_row_of_a_dead_process_whose_pid_came_back_is_reclaimed(ws: Workspace) -> None:
+    """After a power cut the new watcher can get the very PID the dead one had; a reboot
+    cannot be staged in a test, so the row is written as that dead process left it."""
+    jpg = scans.write_jpeg(scans.render_page("clean", seed=44, max_lines=3),
+                           ws.inbox / "sau-mat-dien.jpg")
+    with db.connect(ws.db_path) as conn:
+        intake_id = register(conn, jpg)
+        # Claimed by this very PID, but in an earlier boot: a different token.
+        conn.execute("UPDATE intake SET state = 'processing', claimed_by = ?, claim_token ="
+                     " 'an-earlier-boot/123', attempts = 1 WHERE id = ?",
+                     (os.getpid(), intake_id))
+        assert recover(ws, conn) == 1
+        assert conn.execute("SELECT state FROM intake WHERE id = ?",
+                            (intake_id,)).fetchone()[0] == "pending"
+        # A row this process holds now is left alone.
+        conn.execute("UPDATE intake SET state = 'processing', claimed_by = ?, claim_token = ?"
+                     " WHERE id = ?", (os.getpid(), process_token(os.getpid()), intake_id))
+        assert recover(ws, conn) == 0
+        conn.execute("UPDATE intake SET state = 'pending' WHERE id = ?", (intake_id,))
+    (outcome,) = process_pending(ws)
+    assert outcome.state == "done"
+    assert_consistent(ws)
+
+
+@pytest.fixture
+def full_store(ws: Workspace) -> Iterator[Workspace]:
+    """The workspace's store on a real 64 KiB tmpfs: the disk is full for a real scan."""
+    ws.store.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                              str(ws.store)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield ws
+    finally:
+        subprocess.run(["umount", "-l", str(ws.store)], check=False)
+
+
+def test_full_disk_is_retried_until_mended_never_quarantined(full_store: Workspace) -> None:
+    ws = full_store
+    jpg = scans.write_jpeg(scans.render_page("office", seed=45, max_lines=20),
+                           ws.inbox / "o-dia-day.jpg")
+    data = jpg.read_bytes()
+    assert len(data) > 64 * 1024
+    outcomes = ingest_paths(ws, [jpg])
+    for _ in range(MAX_ATTEMPTS + 1):  # more than a file's own faults are allowed
+        (outcome,) = outcomes
+        assert outcome.state == "retry" and "Ổ đĩa đã đầy" in outcome.message, outcome
+        _make_due(ws)
+        outcomes = process_pending(ws)
+    assert jpg.read_bytes() == data and list(ws.quarantine.iterdir()) == []
+    with db.connect(ws.db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 0
+
+    subprocess.run(["umount", "-l", str(ws.store)], check=True)  # space freed
+    _make_due(ws)
+    (outcome,) = process_pending(ws)
+    assert outcome.state == "done", outcome
+    assert_consistent(ws)

@@ -14,13 +14,14 @@ Layout under <workspace>/store:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from motcua.errors import TransientError
+from motcua.errors import MachineFault, TransientError
 
 CHUNK = 1 << 20
 
@@ -84,8 +85,14 @@ def durable_copy(source: Path, dest: Path, tmp_dir: Path, expected_sha256: str |
         fsync_dir(dest.parent)
         return written
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise MachineFault(
+                "Ổ đĩa của kho lưu trữ đã đầy. Hãy giải phóng dung lượng; tệp vẫn nằm nguyên "
+                "trong thư mục nhận và sẽ được xử lý lại.",
+                f"disk full writing {dest}: {exc}",
+            ) from exc
         raise TransientError(
-            "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy hoặc không có quyền); sẽ thử lại.",
+            "Không ghi được tệp vào kho lưu trữ (không có quyền hoặc lỗi đĩa); sẽ thử lại.",
             f"{type(exc).__name__}: {exc}",
         ) from exc
     finally:

@@ -79,3 +79,22 @@ def setup_logging(ws: Workspace, *, verbose: bool = False) -> Path:
                 handler, logging.FileHandler):
             handler.setLevel(console_level)
     return path
+
+
+def hand_over_rotation() -> None:
+    """In a forked OCR worker: write to the log file without ever rotating it.
+
+    A worker inherits the parent's RotatingFileHandler; if each process rotated on its
+    own, lines would be lost or land in the wrong file. A WatchedFileHandler appends one
+    line per write (atomic under O_APPEND) and reopens the file after the parent has
+    rotated it.
+    """
+    logger = logging.getLogger("motcua")
+    for handler in list(logger.handlers):
+        if isinstance(handler, logging.handlers.RotatingFileHandler):
+            watched = logging.handlers.WatchedFileHandler(handler.baseFilename,
+                                                          encoding="utf-8")
+            watched.setFormatter(handler.formatter)
+            watched.setLevel(handler.level)
+            logger.removeHandler(handler)
+            logger.addHandler(watched)

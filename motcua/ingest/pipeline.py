@@ -22,6 +22,7 @@ cores stay busy across files, not only across pages of one file.
 from __future__ import annotations
 
 import ctypes
+import errno
 import logging
 import os
 import shutil
@@ -41,9 +42,10 @@ from motcua.archive import audit, records, store
 from motcua.archive.extract import find_identifiers, is_dossier_code
 from motcua.archive.indexing import index_document
 from motcua.archive.stamp import get_stamp, stamp_document
-from motcua.errors import BadInputFile, MotcuaError, TransientError
+from motcua.errors import BadInputFile, MachineFault, MotcuaError, TransientError
 from motcua.index import SearchEngine, open_engine
 from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
+from motcua.ingest.logs import hand_over_rotation
 from motcua.ingest.quarantine import quarantine_file
 from motcua.ocr import OcrOutcome, OcrSettings, check_language, make_archival
 from motcua.workspace import Workspace
@@ -53,6 +55,7 @@ log = logging.getLogger("motcua.ingest")
 CRASH_ENV = "MOTCUA_TEST_CRASH_AT"
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 600.0
 
 # Names a scanner, an OS or an office suite leaves behind: never documents.
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
@@ -181,13 +184,32 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def process_token(pid: int) -> str | None:
+    """Who `pid` is: the boot and the process's start time. After a power cut the new
+    watcher may well get the PID the dead one had (systemd starts things in the same
+    order at every boot); the token tells them apart. None where /proc is not there."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    # Fields after the command name in parentheses; the start time is field 22 of stat.
+    return f"{boot}/{stat.rsplit(')', 1)[1].split()[19]}"
+
+
+def _claim_alive(pid: int | None, token: str | None) -> bool:
+    if pid is None or not _pid_alive(pid):
+        return False
+    return token is None or process_token(pid) in (None, token)
+
+
 def recover(ws: Workspace, conn: sqlite3.Connection) -> int:
     """Reclaim work of processes that died: stale 'processing' rows and tmp dirs."""
     reclaimed = 0
     for row in conn.execute(
-        "SELECT id, claimed_by FROM intake WHERE state = 'processing'"
+        "SELECT id, claimed_by, claim_token FROM intake WHERE state = 'processing'"
     ).fetchall():
-        if row["claimed_by"] is None or not _pid_alive(row["claimed_by"]):
+        if not _claim_alive(row["claimed_by"], row["claim_token"]):
             conn.execute(
                 "UPDATE intake SET state = 'pending', claimed_by = NULL, updated_at = ?"
                 " WHERE id = ? AND state = 'processing'",
@@ -215,6 +237,7 @@ def _init_worker(parent_pid: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Tesseract's OpenMP threads would fight the pool for the same cores.
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    hand_over_rotation()
     # A forked worker inherits the write end of its own task queue, so it never sees
     # EOF when the parent is SIGKILLed and would linger forever (holding the parent's
     # stdout open, too): ask the kernel to kill it with its parent instead.
@@ -249,6 +272,7 @@ class Pipeline:
         self.conn = conn
         self.jobs = max(1, ws.config.ocr.jobs)
         self.tmp = ws.tmp / str(os.getpid())
+        self.token = process_token(os.getpid())
         self._engine: SearchEngine | None = None
         self._pool: ProcessPoolExecutor | None = None
 
@@ -360,9 +384,10 @@ class Pipeline:
 
     def _claim(self, intake_id: int) -> bool:
         cur = self.conn.execute(
-            "UPDATE intake SET state = 'processing', claimed_by = ?, attempts = attempts + 1,"
-            " updated_at = ? WHERE id = ? AND state IN ('pending', 'retry')",
-            (os.getpid(), db.now(), intake_id),
+            "UPDATE intake SET state = 'processing', claimed_by = ?, claim_token = ?,"
+            " attempts = attempts + 1, updated_at = ? WHERE id = ? AND state IN"
+            " ('pending', 'retry')",
+            (os.getpid(), self.token, db.now(), intake_id),
         )
         return cur.rowcount == 1
 
@@ -633,7 +658,12 @@ class Pipeline:
         row = self._row(intake_id)
         message = getattr(exc, "message", None) or "Lỗi tạm thời khi xử lý tệp; sẽ thử lại."
         detail = getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"
-        if row["attempts"] >= MAX_ATTEMPTS:
+        machine = isinstance(exc, MachineFault) or (
+            isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+        if machine:
+            message = ("Ổ đĩa đã đầy, chưa lưu được tệp. Hãy giải phóng dung lượng; tệp vẫn "
+                       "nằm nguyên trong thư mục nhận và sẽ được xử lý lại.")
+        elif row["attempts"] >= MAX_ATTEMPTS:
             source = Path(row["source_path"])
             give_up = BadInputFile(
                 f"Đã thử xử lý {row['attempts']} lần nhưng không thành công ({message}). "
@@ -641,7 +671,8 @@ class Pipeline:
             if row["document_id"] is not None:
                 self._drop_unarchived(row["document_id"])
             return self._quarantine(intake_id, source, give_up)
-        delay = BACKOFF_SECONDS * 2 ** (row["attempts"] - 1)
+        # A full disk is retried until mended: the file is not at fault and stays put.
+        delay = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2 ** (row["attempts"] - 1))
         when = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")
         log.warning("intake %d: transient failure (%s); retry in %.0fs", intake_id, detail, delay)
         return self._set_state(intake_id, "retry", message, last_error=detail,

@@ -28,7 +28,7 @@ import img2pdf
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
-from motcua.errors import BadInputFile, TransientError, UserError
+from motcua.errors import BadInputFile, MachineFault, TransientError, UserError
 from motcua.ocr import plugin
 from motcua.ocr.plugin import OcrTimeout, PageOcr, TesseractFailed, clean_text
 
@@ -486,7 +486,7 @@ def _page_texts(
 
 def _os_error(exc: OSError) -> TransientError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return TransientError(
+        return MachineFault(
             "Ổ đĩa đã đầy, không ghi được bản lưu trữ. "
             "Hãy giải phóng dung lượng; hệ thống sẽ thử lại.",
             f"disk full: {exc}",

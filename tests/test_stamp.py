@@ -316,3 +316,51 @@ def test_signed_result_keeps_its_signature_after_stamping(stamped: Stamped,
         status = validate_pdf_signature(sig, ValidationContext(trust_roots=[trust]))
     assert status.intact and status.valid
     assert "KẾT QUẢ ĐIỆN TỬ" in _pdftotext(out)
+
+
+def test_stamp_moves_to_a_blank_corner_when_text_reaches_the_top_left(
+        tmp_path: Path) -> None:
+    """A real scan whose text starts in the top-left margin, ingested for real: the stamp
+    goes where the paper is blank, and covers no word of the page."""
+    from PIL import ImageDraw, ImageFont
+
+    from motcua.ingest import ingest_paths
+
+    ws = init_workspace(tmp_path / "ws")
+    font = ImageFont.truetype(
+        "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf", 50)
+    page = Image.new("L", (2480, 3508), 255)  # A4 at 300 dpi
+    draw = ImageDraw.Draw(page)
+    # A heading printed right into the corner (3.5 mm from the top, 5 mm from the left).
+    draw.text((60, 40), "ỦY BAN NHÂN DÂN XÃ GIA LỘC — Số: 12/GXN-UBND", font=font, fill=0)
+    for i, line in enumerate(["GIẤY XÁC NHẬN CƯ TRÚ", "Họ và tên: Trần Văn Bình",
+                              "Nơi thường trú: thôn Đông, xã Gia Lộc"]):
+        draw.text((300, 600 + 120 * i), line, font=font, fill=0)
+    scan = ws.inbox / "goc-trai-co-chu.jpg"
+    page.save(scan, format="JPEG", quality=90, dpi=(300, 300))
+
+    (outcome,) = ingest_paths(ws, [scan])
+    assert outcome.state == "done" and outcome.document_id is not None
+    conn = connect(ws.db_path)
+    rec = get_stamp(conn, outcome.document_id)
+    assert rec is not None
+    archival = ws.root / conn.execute("SELECT archival_path FROM documents WHERE id = ?",
+                                      (outcome.document_id,)).fetchone()[0]
+    out = ws.root / rec.stamped_path
+    page_words = _words(archival)
+    assert any(w[2] < 10 * MM_PT and w[1] < 40 * MM_PT for w in page_words), \
+        "the heading was read in the corner"
+    before = {(w, round(x0), round(y0)) for w, x0, y0, _, _ in page_words}
+    stamp_words = [w for w in _words(out) if (w[0], round(w[1]), round(w[2])) not in before]
+    assert any("BẢN" in w[0] for w in stamp_words)
+    left = min(w[1] for w in stamp_words)
+    top = min(w[2] for w in stamp_words)
+    right = max(w[3] for w in stamp_words)
+    bottom = max(w[4] for w in stamp_words)
+    for word, x0, y0, x1, y1 in page_words:
+        assert not (x0 < right and x1 > left and y0 < bottom and y1 > top), \
+            f"stamp covers {word!r}"
+    assert left > 105 * MM_PT and bottom <= 25 * MM_PT  # the top-right corner was blank
+    assert pikepdf.pdfa.validate_written(out, "2b").passed
+    subprocess.run(["pdftoppm", "-r", "60", "-f", "1", "-l", "1", "-png", "-singlefile",
+                    str(out), str(ARTIFACTS / "stamp-moved-page1")], check=True)

@@ -38,7 +38,9 @@ import io
 import json
 import logging
 import os
+import re
 import sqlite3
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -300,6 +302,58 @@ def _page_geometry(source: Path) -> tuple[tuple[float, ...], float, float]:
         return _placement(pdf.pages[0])
 
 
+_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)"')
+_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"')
+PT_PER_MM = 72 / 25.4
+#: Clearance kept between the stamp and the nearest word of the page, in mm.
+CLEARANCE_MM = 1.0
+
+
+def page_words_mm(source: Path) -> tuple[float, float, list[tuple[float, ...]]]:
+    """Page 1's visible size and the boxes of its words (its text layer: the OCR of the
+    scan, or a born-digital file's own text), in mm from the visible top-left."""
+    proc = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox", str(source), "-"],
+                          capture_output=True, text=True, timeout=120)
+    page = _PAGE.search(proc.stdout)
+    if proc.returncode != 0 or page is None:
+        log.warning("cannot read the words of %s: %s", source, proc.stderr.strip()[-200:])
+        return 0.0, 0.0, []
+    words = [tuple(float(v) / PT_PER_MM for v in m.groups()) for m in
+             _WORD.finditer(proc.stdout)]
+    return float(page.group(1)) / PT_PER_MM, float(page.group(2)) / PT_PER_MM, words
+
+
+def stamp_offset_mm(fields: StampFields, source: Path) -> tuple[float, float]:
+    """Where the stamp goes, as a shift (right, down) from its place in the top-left margin.
+
+    The rules put it at the top left of page 1; a scan whose text reaches into that
+    corner gets it in the first other corner where no word is within CLEARANCE_MM, so the
+    stamp never covers what the document says."""
+    left, top, right, bottom = stamp_box_mm(fields)
+    width, height = right - left, bottom - top
+    page_w, page_h, words = page_words_mm(source)
+    if not words:
+        return 0.0, 0.0
+    corners = [(left, top), (page_w - LEFT_MM - width, top),
+               (left, page_h - TOP_MM - height), (page_w - LEFT_MM - width,
+                                                  page_h - TOP_MM - height)]
+    for x, y in corners:
+        box = (x - CLEARANCE_MM, y - CLEARANCE_MM, x + width + CLEARANCE_MM,
+               y + height + CLEARANCE_MM)
+        if not any(w[0] < box[2] and w[2] > box[0] and w[1] < box[3] and w[3] > box[1]
+                   for w in words):
+            return x - left, y - top
+    log.warning("%s: text in every corner of page 1; the stamp stays top-left", source)
+    return 0.0, 0.0
+
+
+def _stamp_ops(matrix: tuple[float, ...], offset_mm: tuple[float, float], name: str) -> bytes:
+    """Draw the stamp form on top of the page's own (q/Q-wrapped) content."""
+    dx, dy = offset_mm[0] * mm, -offset_mm[1] * mm
+    shift = f" 1 0 0 1 {dx:.3f} {dy:.3f} cm" if (dx, dy) != (0, 0) else ""
+    return f"Q\nq {_cm(matrix)} cm{shift} {name} Do Q\n".encode("ascii")
+
+
 def _cm(matrix: tuple[float, ...]) -> str:
     return " ".join(f"{v:.6f}".rstrip("0").rstrip(".") for v in matrix)
 
@@ -310,6 +364,7 @@ def _stamp_incremental(source: Path, dest: Path, fields: StampFields) -> None:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     matrix, vis_w, vis_h = _page_geometry(source)
+    offset = stamp_offset_mm(fields, source)
     name = generic.pdf_name(f"/{STAMP_XOBJECT}")
     with source.open("rb") as fh:
         writer = IncrementalPdfFileWriter(fh, strict=False)
@@ -318,7 +373,7 @@ def _stamp_incremental(source: Path, dest: Path, fields: StampFields) -> None:
         # Wrap the page's own content in q/Q so its graphics state cannot move the stamp.
         before = writer.add_object(generic.StreamObject(stream_data=b"q\n"))
         after = writer.add_object(generic.StreamObject(
-            stream_data=f"Q\nq {_cm(matrix)} cm {name} Do Q\n".encode("ascii")))
+            stream_data=_stamp_ops(matrix, offset, str(name))))
         writer.add_stream_to_page(0, before, prepend=True)
         writer.add_stream_to_page(0, after, resources=generic.DictionaryObject({
             generic.pdf_name("/XObject"): generic.DictionaryObject({name: form})}))
@@ -339,7 +394,7 @@ def _stamp_full(source: Path, dest: Path, fields: StampFields) -> None:
         name = page.add_resource(form, pikepdf.Name.XObject, name=pikepdf.Name(
             f"/{STAMP_XOBJECT}"))
         page.contents_add(b"q\n", prepend=True)
-        page.contents_add(f"Q\nq {_cm(matrix)} cm {name} Do Q\n".encode("ascii"))
+        page.contents_add(_stamp_ops(matrix, stamp_offset_mm(fields, source), str(name)))
         with pdf.open_metadata(set_pikepdf_as_editor=True, update_docinfo=True) as meta:
             meta["dc:description"] = fields.qr_text()
             meta["dc:title"] = fields.document_name

@@ -723,3 +723,104 @@ def test_cli_receive_json_and_receipt(ws: Workspace, tmp_path: Path) -> None:
     second = json.loads(runner.invoke(main, args).output)
     assert second["letters"] == [] and second["already_had"] == [late_code]
     assert second["overdue"][0]["apology"]["new_due"] == "2026-03-05"
+
+
+# --------------------------------------------------------------------------------------
+# End to end: the counter, the inbox and the results feed the quarterly report
+
+
+def test_counter_to_quarterly_report_end_to_end(ws: Workspace, tmp_path: Path) -> None:
+    """Dossiers received and resolved through the commands, a scan dropped into one
+    dossier's folder, a letter for the late one: the quarterly table counts exactly what
+    happened, as worked out by hand below (Q3 2025 = 15/6–14/9/2025)."""
+    from motcua.ingest import ingest_paths
+    from tests import scans
+
+    runner = CliRunner()
+    base = ["-w", str(ws.root)]
+
+    def cli(*args: str) -> dict:  # type: ignore[type-arg]
+        res = runner.invoke(main, [*base, *args])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.output) if "--json" in args else {}
+
+    cli("owner", "add", OWNER, "--name", "Nguyễn Văn An")
+
+    def receive(proc: str, channel: str, at: str) -> dict:  # type: ignore[type-arg]
+        return cli("dossier", "receive", "-p", proc, "-o", OWNER, "-c", channel, "--at", at,
+                   "--no-print", "--json")
+
+    def resolve(code: str, at: str, name: str) -> str:
+        out = cli("dossier", "resolve", code, "--result", str(result_pdf(tmp_path / name)),
+                  "--at", at, "--json")
+        return str(out["outcome"])
+
+    # Carried over: Đất đai (10 working days), received 10/6, due 24/6, resolved 20/6.
+    e = receive("1.004227", "direct", "2025-06-10 09:00")
+    assert e["due_date"] == "2025-06-24"
+    # Hộ tịch (3 days): received Tue 1/7, due Fri 4/7, resolved 2/7: early.
+    a = receive("1.004873", "direct", "2025-07-01 09:00")
+    assert a["due_date"] == "2025-07-04"
+    # Cư trú (7 days), online: received Mon 7/7, due Wed 16/7, resolved that day: on time.
+    b = receive("1.004194", "online", "2025-07-07 08:00")
+    assert b["due_date"] == "2025-07-16"
+    # Đất đai by post: received Fri 1/8, due Fri 15/8, resolved 20/8: late.
+    c = receive("1.004227", "post", "2025-08-01 10:00")
+    assert c["due_date"] == "2025-08-15"
+    # Hộ tịch: received Mon 8/9, due Thu 11/9, never resolved: overdue at 14/9.
+    d = receive("1.004873", "direct", "2025-09-08 14:00")
+    assert d["due_date"] == "2025-09-11"
+    assert resolve(e["code"], "2025-06-20 10:00", "e.pdf") == "early"
+    assert resolve(a["code"], "2025-07-02 10:00", "a.pdf") == "early"
+    assert resolve(b["code"], "2025-07-16 15:00", "b.pdf") == "on_time"
+    assert resolve(c["code"], "2025-08-20 09:00", "c.pdf") == "late"
+
+    # A scan dropped into dossier A's folder: A has a digitized component.
+    folder = ws.inbox / a["code"]
+    folder.mkdir()
+    scans.write_jpeg(scans.render_page("clean", seed=81, max_lines=4), folder / "don.jpg")
+    assert [o.state for o in ingest_paths(ws, [ws.inbox])] == ["done"]
+
+    letters = cli("overdue", "--on", "2025-09-12", "--letters", "--no-pdf", "--json")
+    assert [x["dossier_code"] for x in letters["letters"]] == [d["code"]]
+
+    report = cli("report", "quarterly", "--quarter", "2025Q3", "--json")
+    rows = {r["field"]: r for r in report["bieu06"]}
+    expected = {
+        "Hộ tịch": dict(received_total=2, received_online=0, received_direct_post=2,
+                        carried_over=0, resolved_total=1, resolved_early=1,
+                        resolved_on_time=0, resolved_late=0, pending_total=1,
+                        pending_within=0, pending_overdue=1),
+        "Đăng ký, quản lý cư trú": dict(received_total=1, received_online=1,
+                                        received_direct_post=0, carried_over=0,
+                                        resolved_total=1, resolved_early=0,
+                                        resolved_on_time=1, resolved_late=0,
+                                        pending_total=0, pending_within=0,
+                                        pending_overdue=0),
+        "Đất đai": dict(received_total=2, received_online=0, received_direct_post=1,
+                        carried_over=1, resolved_total=2, resolved_early=1,
+                        resolved_on_time=0, resolved_late=1, pending_total=0,
+                        pending_within=0, pending_overdue=0),
+    }
+    assert set(rows) == set(expected)
+    for field, counts in expected.items():
+        assert {k: rows[field][k] for k in counts} == counts, field
+    total = report["total"]
+    assert (total["received_total"], total["resolved_late"], total["pending_overdue"]) \
+        == (5, 1, 1)
+    assert report["apology_letters"] == 1
+    dig = report["digitization_total"]
+    # New dossiers A, B, C, D; only A holds a scan. All four resolved ones have an
+    # electronic result (E, resolved in the period, counts there too).
+    assert (dig["received"], dig["digitized"], dig["components_scanned"]) == (4, 1, 1)
+    assert (dig["resolved"], dig["e_results"]) == (4, 4)
+
+    # The Báo cáo itself, as staff print it: DOCX in the layout, PDF with the same figures.
+    res = runner.invoke(main, [*base, "report", "quarterly", "--quarter", "2025Q3", "-o",
+                               str(tmp_path / "bao-cao")])
+    assert res.exit_code == 0, res.output
+    layout_check(tmp_path / "bao-cao.docx")
+    text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "bao-cao.pdf"), "-"],
+                                   capture_output=True, text=True, check=True).stdout.split())
+    assert "BÁO CÁO" in text and "quý III năm 2025" in text and "Đất đai" in text
+    assert "đã ban hành 1 văn bản xin lỗi" in text

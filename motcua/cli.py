@@ -843,7 +843,8 @@ def verify(ctx: click.Context, sample_percent: float, show_history: bool, as_jso
             if as_json:
                 _echo_json(runs)
             for r in [] if as_json else runs:
-                click.echo(f"#{r['id']} {r['started_at']}  {r['sample_percent']:g}%  "
+                click.echo(f"#{r['id']} {_vi_time(ws, str(r['started_at']))}  "
+                           f"{r['sample_percent']:g}%  "
                            f"{r['files_checked']} tệp  thiếu {r['missing']}  hỏng {r['corrupt']}"
                            f"  thừa {r['orphaned']}")
             return
@@ -1133,6 +1134,16 @@ def _lifecycle_env(ws: Workspace) -> tuple[Any, Any]:
     from motcua.archive.workdays import load_calendar
 
     return load_catalogue(ws), load_calendar(ws)
+
+
+def _vi_time(ws: Workspace, iso: str) -> str:
+    """A UTC timestamp of the database as the centre's `dd/mm/yyyy HH:MM`."""
+    from datetime import datetime as _datetime
+
+    from motcua.archive.settings import local_now
+
+    return _datetime.fromisoformat(iso).astimezone(local_now(ws).tzinfo).strftime(
+        "%d/%m/%Y %H:%M")
 
 
 def _vi_day(iso: str | None) -> str:

@@ -392,3 +392,65 @@ def test_two_processes_never_get_the_same_dossier_code(
     codes = [c for b in batches for c in b]
     assert len(codes) == len(set(codes)) == 45
     assert sorted(codes) == [f"000.00.07.H47-250902-{i:04d}" for i in range(1, 46)]
+
+
+# ---------------------------------------------------------------------------------------
+# The commands staff type, end to end
+
+
+def test_cli_owner_result_list_verify_export(wh: tuple[Workspace, sqlite3.Connection],
+                                             tmp_path: Path) -> None:
+    import json
+
+    import bagit
+
+    ws, conn = wh
+    runner = CliRunner()
+
+    def cli(*args: str, code: int = 0) -> str:
+        res = runner.invoke(main, ["-w", str(ws.root), *args])
+        assert res.exit_code == code, res.output
+        return res.output
+
+    # A bad personal ID is refused with what is wrong, and nothing is stored.
+    out = cli("owner", "add", "00119001234", "--name", "Sai Số", code=1)
+    assert "12 chữ số" in out
+    assert conn.execute("SELECT COUNT(*) FROM owners").fetchone()[0] == 2
+
+    made = json.loads(cli("dossier", "new", "-p", "1.000894", "-o", ALICE, "--json"))
+    code = made["dossier"]["code"]
+    listed = json.loads(cli("dossier", "list", "--owner", ALICE, "--json"))
+    assert [d["code"] for d in listed] == [code]
+    assert json.loads(cli("dossier", "list", "--owner", BOB, "--json")) == []
+
+    result = tiny_pdf(tmp_path / "giay-chung-nhan.pdf", "GIAY CHUNG NHAN KET HON")
+    out = cli("result", "add", str(result), "--dossier", code, "--type", "giay_chung_nhan_ket_hon",
+              "--name", "Giấy chứng nhận kết hôn", "--valid-to", "31/12/2030")
+    assert f"{code}-KQ1" in out and "KẾT QUẢ ĐIỆN TỬ" in out
+    row = conn.execute("SELECT d.original_path, m.valid_to, m.owner_id FROM documents d"
+                       " JOIN document_meta m ON m.document_id = d.id WHERE m.result_code = ?",
+                       (f"{code}-KQ1",)).fetchone()
+    assert (ws.root / row[0]).read_bytes() == result.read_bytes()  # byte for byte
+    assert (row[1], row[2]) == ("2030-12-31", ALICE)  # owner from the dossier
+    owner = json.loads(cli("owner", "show", ALICE, "--json"))
+    assert code in json.dumps(owner, ensure_ascii=False)
+
+    # verify: whole store, a sample, and the history of both runs.
+    assert json.loads(cli("verify", "--json"))["problems"] == []
+    sample = json.loads(cli("verify", "--sample", "50", "--json"))
+    assert sample["problems"] == []
+    runs = json.loads(cli("verify", "--history", "--json"))
+    assert [r["sample_percent"] for r in runs] == [50.0, 100.0]  # newest first
+    stored = sum(1 for p in ws.store.rglob("*")
+                 if p.is_file() and "tmp" not in p.relative_to(ws.store).parts)
+    assert runs[1]["files_checked"] == stored and 0 < runs[0]["files_checked"] <= stored
+    assert cli("verify", "--history").splitlines()[0].startswith("#2 ")
+
+    # export by owner and of everything: valid bags holding the result's bytes.
+    for args, name in ((["--owner", ALICE], "an"), (["--all"], "tat-ca")):
+        cli("export", str(tmp_path / name), *args)
+        bag = bagit.Bag(str(tmp_path / name))
+        assert bag.is_valid()
+        meta = json.loads((tmp_path / name / "data" / "metadata.json").read_text("utf-8"))
+        assert code in json.dumps(meta, ensure_ascii=False)
+    cli("export", str(tmp_path / "hai"), "--owner", ALICE, "--all", code=1)

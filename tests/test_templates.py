@@ -940,3 +940,37 @@ def test_plan_task_table_rows_stay_whole(ref000: RenderResult) -> None:
     flags = _row_flags(task_table)
     assert flags[0] == (True, True)
     assert all(cant for _, cant in flags[1:]) and not any(head for head, _ in flags[1:])
+
+
+@pytest.mark.parametrize(("form", "authority", "title", "name"), [
+    ("TUQ", "Chủ tịch", "Chánh Văn phòng", "Hoàng Văn Em"),
+    ("Q", "Chủ tịch", "Phó Chủ tịch", "Đỗ Thị Giang"),
+])
+def test_delegated_signature_forms_from_a_json_spec(
+        form: str, authority: str, title: str, name: str, tmp_path: Path,
+        office: Converter) -> None:
+    """TUQ. (thừa ủy quyền) and Q. (quyền): the authority line, the signer's title, the
+    field between title and name; the content given as JSON, as scripts would."""
+    import json
+
+    data = _example("quyet-dinh")
+    data["signature"] = {"form": form, "authority": authority, "title": title, "name": name}
+    spec_path = tmp_path / "quyet-dinh.json"
+    spec_path.write_text(json.dumps(data, ensure_ascii=False, default=str), encoding="utf-8")
+    result = render(None, load_spec("quyet-dinh", spec_path), tmp_path / "qd",
+                    converter=office)
+    layout_check(result.docx)
+    text = flat(pdf_text(result.pdf))
+    assert f"{form}. {authority.upper()} {title.upper()}" in text and name in text
+    with pikepdf.open(result.pdf) as pdf:
+        page, rect = _sig_field(pdf)
+        page_h = float(pdf.pages[page - 1].mediabox[3])
+    lines, _ = text_lines(result.pdf)
+    on_page = [ln for ln in lines if ln.page == page]
+    title_line = next(ln for ln in on_page if ln.text == title.upper())
+    name_line = next(ln for ln in on_page if ln.text == name)
+    assert title_line.y1 <= page_h - rect[3] and page_h - rect[1] <= name_line.y0
+    # A broken JSON file is a clear user error too.
+    spec_path.write_text("{\"title\": ", encoding="utf-8")
+    with pytest.raises(UserError):
+        load_spec("quyet-dinh", spec_path)

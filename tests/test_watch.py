@@ -133,6 +133,9 @@ def test_ignored_names_subfolders_status_and_log(ws: Workspace) -> None:
     config = ws.config_path.read_text(encoding="utf-8")
     config = config.replace("ignore_patterns = []", 'ignore_patterns = ["*.bak", "nhap-*"]')
     config = config.replace("confidence_threshold = 70", "confidence_threshold = 99.9")
+    # The watcher's settings from motcua.toml alone (a network share's set-up).
+    config = config.replace("poll = false", "poll = true")
+    config = config.replace("stable_seconds = 3", "stable_seconds = 0.5")
     ws.config_path.write_text(config, encoding="utf-8")
     ignored = [".an.pdf", ".DS_Store", "Thumbs.db", "desktop.ini", "~$bien-ban.pdf",
                "dang-tai.pdf.part", "tai-ve.jpg.crdownload", "tam.tmp", "@eaDir/a.jpg",
@@ -147,9 +150,9 @@ def test_ignored_names_subfolders_status_and_log(ws: Workspace) -> None:
     (ws.inbox / "rong.pdf").write_bytes(b"")
     (ws.inbox / "lien-ket.jpg").symlink_to(ws.inbox / "roi.jpg")
 
-    watcher = WatchProcess(ws, "--stable-seconds", "0.5", "--incomplete-grace", "1",
-                           "--until-idle")
+    watcher = WatchProcess(ws, "--incomplete-grace", "1", "--until-idle")
     assert watcher.wait(timeout=300) == 0
+    assert "dò định kỳ (thư mục mạng)" in watcher.output()
     rows = {Path(r["source_path"]).name: r["state"] for r in query(ws, "SELECT * FROM intake")}
     assert rows == {"don.jpg": "done", "roi.jpg": "done", "rong.pdf": "quarantined",
                     "lien-ket.jpg": "refused"}
@@ -176,6 +179,8 @@ def test_ignored_names_subfolders_status_and_log(ws: Workspace) -> None:
     outcomes = {Path(e["path"]).name: e["state"] for e in entries if e.get("event") == "outcome"}
     assert outcomes == rows
     assert all({"ts", "level", "logger", "pid", "msg"} <= set(e) for e in entries)
+    (start,) = [e for e in entries if e.get("event") == "start"]
+    assert start["poll"] is True and "stable after 0.5s" in start["msg"]
 
 
 def test_waiting_file_shows_in_status(ws: Workspace) -> None:

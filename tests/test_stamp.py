@@ -3,6 +3,7 @@ preserved, QR decodes to the recorded fields, stamp in the margin (PNG artefact)
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sqlite3
@@ -14,6 +15,7 @@ import pikepdf
 import pikepdf.pdfa
 import pytest
 import zxingcpp
+from fontTools.ttLib import TTFont
 from PIL import Image
 
 from motcua import SYSTEM_NAME
@@ -109,6 +111,19 @@ def test_stamped_copy_is_pdfa_2b_by_structure(stamped: Stamped) -> None:
             assert "/FontFile2" in desc, "TrueType program embedded"
             assert len(font.Widths) == int(font.LastChar) - int(font.FirstChar) + 1
             assert all(float(w) > 0 for w in font.Widths)
+            # Each width is the embedded program's own advance (PDF/A 6.2.11.5): a
+            # viewer and a validator measure the same glyphs.
+            program = TTFont(io.BytesIO(desc.FontFile2.read_bytes()))
+            cmap = program["cmap"].tables[0].cmap
+            upm = program["head"].unitsPerEm
+            checked = 0
+            for i, width in enumerate(font.Widths):
+                glyph = cmap.get(int(font.FirstChar) + i)
+                if glyph is not None:
+                    advance = program["hmtx"][glyph][0] * 1000 / upm
+                    assert abs(advance - float(width)) <= 1, (font.BaseFont, i, width)
+                    checked += 1
+            assert checked > 60  # the stamp's Vietnamese letters, digits and punctuation
             assert str(font.BaseFont).split("+", 1)[1].startswith("LiberationSerif")
         # No transparency anywhere in the overlay.
         assert "/Group" not in form

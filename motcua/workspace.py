@@ -36,11 +36,20 @@ class AgencyConfig:
     vice_chairman: Signer = Signer("Trần Thị Bình", "PHÓ CHỦ TỊCH")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container or `taskset` may allow fewer than
+    the machine has)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class OcrConfig:
     language: str = "vie"
     confidence_threshold: float = 70.0
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    jobs: int = field(default_factory=lambda: usable_cores())
     timeout_seconds: float = 600.0
 
 

@@ -6,6 +6,8 @@ and what to do) and an English technical detail for the logs.
 
 from __future__ import annotations
 
+import errno
+
 
 class MotcuaError(Exception):
     """Base error: `message` is Vietnamese, for people; `detail` is English, for logs."""
@@ -39,3 +41,17 @@ class TransientError(MotcuaError):
 class MachineFault(TransientError):
     """The machine, not the file, is the problem (disk full, quota): retried until it is
     mended, never counted against the file and never a reason for quarantine."""
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(exc: OSError, where: str) -> MachineFault | None:
+    """The MachineFault for an OSError that says the disk is full, else None."""
+    if exc.errno not in DISK_FULL_ERRNOS:
+        return None
+    return MachineFault(
+        "Ổ đĩa đã đầy, chưa lưu được tệp. Hãy giải phóng dung lượng; tệp vẫn nằm nguyên "
+        "trong thư mục nhận và sẽ được xử lý lại.",
+        f"disk full {where}: {exc}",
+    )

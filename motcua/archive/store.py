@@ -14,14 +14,13 @@ Layout under <workspace>/store:
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from motcua.errors import MachineFault, TransientError
+from motcua.errors import TransientError, disk_full
 
 CHUNK = 1 << 20
 
@@ -85,12 +84,9 @@ def durable_copy(source: Path, dest: Path, tmp_dir: Path, expected_sha256: str |
         fsync_dir(dest.parent)
         return written
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise MachineFault(
-                "Ổ đĩa của kho lưu trữ đã đầy. Hãy giải phóng dung lượng; tệp vẫn nằm nguyên "
-                "trong thư mục nhận và sẽ được xử lý lại.",
-                f"disk full writing {dest}: {exc}",
-            ) from exc
+        full = disk_full(exc, f"writing {dest}")
+        if full is not None:
+            raise full from exc
         raise TransientError(
             "Không ghi được tệp vào kho lưu trữ (không có quyền hoặc lỗi đĩa); sẽ thử lại.",
             f"{type(exc).__name__}: {exc}",

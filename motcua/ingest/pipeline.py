@@ -22,7 +22,6 @@ cores stay busy across files, not only across pages of one file.
 from __future__ import annotations
 
 import ctypes
-import errno
 import logging
 import os
 import shutil
@@ -42,7 +41,13 @@ from motcua.archive import audit, records, store
 from motcua.archive.extract import find_identifiers, is_dossier_code
 from motcua.archive.indexing import index_document
 from motcua.archive.stamp import get_stamp, stamp_document
-from motcua.errors import BadInputFile, MachineFault, MotcuaError, TransientError
+from motcua.errors import (
+    BadInputFile,
+    MachineFault,
+    MotcuaError,
+    TransientError,
+    disk_full,
+)
 from motcua.index import SearchEngine, open_engine
 from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
 from motcua.ingest.logs import hand_over_rotation
@@ -656,14 +661,12 @@ class Pipeline:
 
     def _retry(self, intake_id: int, exc: BaseException) -> Outcome:
         row = self._row(intake_id)
+        if isinstance(exc, OSError):
+            exc = disk_full(exc, f"on intake {intake_id}") or exc
         message = getattr(exc, "message", None) or "Lỗi tạm thời khi xử lý tệp; sẽ thử lại."
         detail = getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"
-        machine = isinstance(exc, MachineFault) or (
-            isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
-        if machine:
-            message = ("Ổ đĩa đã đầy, chưa lưu được tệp. Hãy giải phóng dung lượng; tệp vẫn "
-                       "nằm nguyên trong thư mục nhận và sẽ được xử lý lại.")
-        elif row["attempts"] >= MAX_ATTEMPTS:
+        # The machine's fault (a full disk) is retried until mended, never given up on.
+        if not isinstance(exc, MachineFault) and row["attempts"] >= MAX_ATTEMPTS:
             source = Path(row["source_path"])
             give_up = BadInputFile(
                 f"Đã thử xử lý {row['attempts']} lần nhưng không thành công ({message}). "
@@ -671,7 +674,6 @@ class Pipeline:
             if row["document_id"] is not None:
                 self._drop_unarchived(row["document_id"])
             return self._quarantine(intake_id, source, give_up)
-        # A full disk is retried until mended: the file is not at fault and stays put.
         delay = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2 ** (row["attempts"] - 1))
         when = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")
         log.warning("intake %d: transient failure (%s); retry in %.0fs", intake_id, detail, delay)

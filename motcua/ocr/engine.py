@@ -9,7 +9,6 @@ text layer of a skewed page out of order (CER 10% office / 35% poor, issue 2).
 
 from __future__ import annotations
 
-import errno
 import functools
 import io
 import logging
@@ -28,7 +27,7 @@ import img2pdf
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
-from motcua.errors import BadInputFile, MachineFault, TransientError, UserError
+from motcua.errors import BadInputFile, TransientError, UserError, disk_full
 from motcua.ocr import plugin
 from motcua.ocr.plugin import OcrTimeout, PageOcr, TesseractFailed, clean_text
 
@@ -485,12 +484,9 @@ def _page_texts(
 
 
 def _os_error(exc: OSError) -> TransientError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return MachineFault(
-            "Ổ đĩa đã đầy, không ghi được bản lưu trữ. "
-            "Hãy giải phóng dung lượng; hệ thống sẽ thử lại.",
-            f"disk full: {exc}",
-        )
+    full = disk_full(exc, "during OCR")
+    if full is not None:
+        return full
     return TransientError(
         "Lỗi đọc/ghi tệp khi số hóa. Hệ thống sẽ thử lại sau.", f"{type(exc).__name__}: {exc}"
     )

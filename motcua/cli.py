@@ -1140,9 +1140,9 @@ def _vi_time(ws: Workspace, iso: str) -> str:
     """A UTC timestamp of the database as the centre's `dd/mm/yyyy HH:MM`."""
     from datetime import datetime as _datetime
 
-    from motcua.archive.settings import local_now
+    from motcua.archive.settings import centre_zone
 
-    return _datetime.fromisoformat(iso).astimezone(local_now(ws).tzinfo).strftime(
+    return _datetime.fromisoformat(iso).astimezone(centre_zone(ws)).strftime(
         "%d/%m/%Y %H:%M")
 
 

@@ -29,6 +29,7 @@ from motcua.archive.catalogue import load_catalogue
 from motcua.archive.dossier_import import import_csv, load_mapping
 from motcua.archive.dossiers import new_dossier
 from motcua.archive.owners import add_owner
+from motcua.archive.settings import local_now
 from motcua.archive.workdays import Rule, WorkCalendar, load_calendar, parse_holidays_file
 from motcua.cli import main
 from motcua.errors import TransientError, UserError
@@ -258,7 +259,7 @@ def test_receipt_at_6am_vietnam_on_a_utc_machine(ws: Workspace, conn, tmp_path: 
     synced = lc.get_record(conn, made.dossier.code)
     assert (synced.received_on, synced.due_date) == ("2026-02-13", "2026-02-25")
     # "now" is the centre's now
-    assert lc.local_now(ws).utcoffset() == timedelta(hours=7)
+    assert local_now(ws).utcoffset() == timedelta(hours=7)
 
 
 def test_cli_on_a_utc_machine(ws: Workspace) -> None:

@@ -17,7 +17,7 @@ from motcua.archive import audit
 from motcua.archive.catalogue import Catalogue
 from motcua.archive.ids import next_dossier_code, validate_dossier_code
 from motcua.archive.reuse import AutoReuseOutcome, auto_reuse, missing_types, reuses_of
-from motcua.archive.settings import local_now
+from motcua.archive.settings import centre_zone, local_now
 from motcua.errors import UserError
 from motcua.workspace import Workspace
 
@@ -65,7 +65,7 @@ def new_dossier(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue, *
     procedure = catalogue.get(procedure_code)
     received = received_at or local_now(ws)
     if received.tzinfo is None:
-        received = received.replace(tzinfo=local_now(ws).tzinfo)
+        received = received.replace(tzinfo=centre_zone(ws))
     with db.transaction(conn):
         owner = conn.execute("SELECT id FROM owners WHERE id = ?", (owner_id,)).fetchone()
         if owner is None:

@@ -94,18 +94,6 @@ def lifecycle_settings(ws: Workspace) -> LifecycleSettings:
 # Time
 
 
-def centre_tz(ws: Workspace) -> tzinfo:
-    """The centre's time zone, `[warehouse] timezone` (the machine may run in UTC)."""
-    zone = settings.local_now(ws).tzinfo
-    assert zone is not None
-    return zone
-
-
-def local_now(ws: Workspace) -> datetime:
-    """Now on the centre's wall clock."""
-    return settings.local_now(ws)
-
-
 def local_today(ws: Workspace) -> date:
     """Today on the centre's wall clock."""
     return settings.local_now(ws).date()
@@ -113,7 +101,7 @@ def local_today(ws: Workspace) -> date:
 
 def centre_time(ws: Workspace, moment: datetime) -> datetime:
     """`moment` in the centre's time zone; a naive datetime is the centre's local time."""
-    zone = centre_tz(ws)
+    zone = settings.centre_zone(ws)
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
@@ -273,7 +261,7 @@ def receive(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
             f"Kênh tiếp nhận “{channel}” không hợp lệ; chọn online (trực tuyến), "
             "direct (trực tiếp) hoặc post (bưu chính).", f"bad channel {channel!r}")
     procedure = catalogue.get(procedure_code)
-    received = centre_time(ws, at) if at is not None else local_now(ws)
+    received = centre_time(ws, at) if at is not None else settings.local_now(ws)
     made = new_dossier(ws, conn, catalogue, procedure_code=procedure.code,
                        owner_id=owner_id.strip(), channel=channel, actor=actor,
                        auto_reuse_mode=auto_reuse_mode, code=code, received_at=received)
@@ -305,13 +293,13 @@ def resolve(ws: Workspace, conn: sqlite3.Connection, code: str, result_file: Pat
     """Store the result in the warehouse (`documents.add_result`) and record the
     resolution time; the outcome follows from the due date."""
     rec = get_record(conn, code)
-    zone = centre_tz(ws)
+    zone = settings.centre_zone(ws)
     if rec.resolved_at:
         raise UserError(
             f"Hồ sơ {rec.code} đã được giải quyết lúc {_vi_datetime(rec.resolved_at, zone)} "
             f"({OUTCOME_VI[rec.outcome or 'on_time']}). Thêm kết quả khác bằng "
             "“motcua result add”.", f"dossier {rec.code} already resolved")
-    resolved = centre_time(ws, at) if at is not None else local_now(ws)
+    resolved = centre_time(ws, at) if at is not None else settings.local_now(ws)
     if rec.received_at and resolved < centre_time(ws, datetime.fromisoformat(rec.received_at)):
         raise UserError(
             f"Thời điểm giải quyết {resolved:%H:%M %d/%m/%Y} trước thời điểm tiếp nhận hồ sơ "

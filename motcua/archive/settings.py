@@ -53,14 +53,19 @@ def warehouse_settings(ws: Workspace) -> WarehouseSettings:
     )
 
 
-def local_now(ws: Workspace) -> datetime:
-    """Now in the centre's time zone (the machine may run in UTC)."""
+def centre_zone(ws: Workspace) -> ZoneInfo:
+    """The centre's time zone, `[warehouse] timezone` (the machine may run in UTC)."""
     name = warehouse_settings(ws).timezone
     try:
-        return datetime.now(ZoneInfo(name))
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise UserError(f"motcua.toml: múi giờ “{name}” không hợp lệ.",
                         f"bad timezone {name!r}") from exc
+
+
+def local_now(ws: Workspace) -> datetime:
+    """Now on the centre's wall clock."""
+    return datetime.now(centre_zone(ws))
 
 
 def stamp_operator(ws: Workspace) -> str:

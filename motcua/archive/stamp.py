@@ -48,7 +48,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pikepdf
 import pikepdf.pdfa as pdfa
@@ -132,11 +131,6 @@ def parse_qr_text(text: str) -> StampFields:
             values[key] = value
     kwargs = {attr: values.get(key, "") for key, attr in _QR_KEYS}
     return StampFields(valid_to=values.get("HL", ""), **kwargs)
-
-
-def now_local(timezone: str = "Asia/Ho_Chi_Minh") -> str:
-    """Now in the centre's time zone (the server may run in UTC)."""
-    return datetime.now(ZoneInfo(timezone)).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------------------------------
@@ -421,8 +415,9 @@ def stamped_relpath(original_sha256: str) -> str:
 
 
 def stamp_fields(conn: sqlite3.Connection, document_id: int, operator: str,
-                 time: str | None = None) -> StampFields:
-    """The fields a document's stamp carries, from its row, metadata and dossier."""
+                 time: str) -> StampFields:
+    """The fields a document's stamp carries, from its row, metadata and dossier; `time`
+    is the stamp's, ISO 8601 in the centre's zone."""
     row = conn.execute(
         "SELECT d.id, d.original_name, d.dossier_code, m.role, m.owner_id, m.name,"
         " m.result_code, m.valid_to, s.procedure_code, s.owner_id AS dossier_owner"
@@ -437,7 +432,7 @@ def stamp_fields(conn: sqlite3.Connection, document_id: int, operator: str,
     return StampFields(
         kind=KIND_RESULT if is_result else KIND_SCAN,
         operator=operator,
-        time=time or now_local(),
+        time=time,
         code=(row["result_code"] or "") if is_result else dossier,
         dossier_code=dossier,
         procedure_code=row["procedure_code"] or "",

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from motcua.archive.settings import local_now
+from motcua.archive.settings import centre_zone
 from motcua.errors import UserError
 from motcua.workspace import Workspace
 
@@ -231,13 +231,6 @@ def lifecycle_rule(ws: Workspace) -> Rule:
                 deem_next_working_day=bool(raw.get("deem_next_working_day", True)))
 
 
-def centre_timezone(ws: Workspace) -> tzinfo:
-    """The `[warehouse] timezone` of the workspace (validated by `settings.local_now`)."""
-    zone = local_now(ws).tzinfo
-    assert zone is not None
-    return zone
-
-
 def parse_holidays_file(text: str, path: Path, rule: Rule = Rule(),
                         tz: tzinfo = DEFAULT_TZ) -> WorkCalendar:
     try:
@@ -269,7 +262,7 @@ def load_calendar(ws: Workspace) -> WorkCalendar:
     `holidays.toml` the first time."""
     path = holidays_path(ws)
     rule = lifecycle_rule(ws)
-    tz = centre_timezone(ws)
+    tz = centre_zone(ws)
     if not path.exists():
         path.write_text(HOLIDAYS_TEMPLATE, encoding="utf-8")
     return parse_holidays_file(path.read_text(encoding="utf-8"), path, rule, tz)

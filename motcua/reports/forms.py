@@ -17,6 +17,7 @@ from typing import Any
 from motcua.archive import lifecycle as lc
 from motcua.archive.catalogue import Catalogue
 from motcua.archive.reuse import reuses_of
+from motcua.archive.settings import local_now
 from motcua.archive.workdays import WorkCalendar
 from motcua.errors import MotcuaError
 from motcua.templates import KIND_INFO, Converter, find_template, render, render_docx, validate
@@ -66,7 +67,7 @@ def receipt_data(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
     """Form 01 content for a received dossier."""
     settings = lc.lifecycle_settings(ws)
     received = lc.centre_time(ws, datetime.fromisoformat(rec.received_at)) if rec.received_at \
-        else lc.local_now(ws)
+        else local_now(ws)
     due = date.fromisoformat(rec.due_date) if rec.due_date else received.date()
     reused = {r["type_code"] for r in reuses_of(conn, rec.code) if r["status"] == "attached"}
     documents: list[dict[str, Any]] = []

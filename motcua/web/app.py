@@ -310,9 +310,9 @@ def create_app(ws: Workspace, *, allowed_hosts: Sequence[str] = DEFAULT_ALLOWED_
     `allowed_hosts` are the names the page may be reached by (Host header);
     `("*",)` allows any, for a deployment behind the centre's own proxy.
     """
-    from motcua.archive.settings import local_now
+    from motcua.archive.settings import centre_zone
 
-    templates = _templates(local_now(ws).tzinfo or DEFAULT_ZONE)
+    templates = _templates(centre_zone(ws))
 
     def path_for(request: Request, name: str, **params: Any) -> str:
         quoted = {k: quote(str(v), safe="") for k, v in params.items()}

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
-from motcua import db
-from motcua.errors import MotcuaError
+from motcua import db, labels
+from motcua.errors import ExitCode, MotcuaError
 from motcua.workspace import Workspace, find_workspace, init_workspace
 
 log = logging.getLogger("motcua")
@@ -40,7 +40,7 @@ def handle_errors(func: F) -> F:
             if exc.detail:
                 log.debug("error detail: %s", exc.detail)
             click.secho(f"Lỗi: {exc.message}", fg="red", err=True)
-            sys.exit(1)
+            sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
 
@@ -92,16 +92,7 @@ def open_db(ws: Workspace) -> Any:
 # ---- spine: ingest / watch / search / show / assign / reindex (issue 2) ----
 
 
-_STATE_VI = {
-    "done": "đã lưu trữ",
-    "duplicate": "trùng",
-    "quarantined": "cách ly",
-    "refused": "từ chối",
-    "vanished": "đã mất",
-    "retry": "sẽ thử lại",
-    "processing": "đang xử lý",
-    "pending": "đang chờ",
-}
+_STATE_VI = labels.INTAKE_STATES
 
 
 def _print_outcome(outcome: Any) -> None:
@@ -148,7 +139,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
     else:
         click.echo(_summary(outcomes))
     if any(o.state in ("quarantined", "refused", "retry") for o in outcomes):
-        sys.exit(2)
+        sys.exit(ExitCode.PROBLEMS_FOUND)
 
 
 @main.command()
@@ -188,17 +179,7 @@ def watch(ctx: click.Context, poll: bool | None, stable_seconds: float | None,
 
 
 def _parse_date(value: str | None, name: str) -> Any:
-    from datetime import date
-
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        from motcua.errors import UserError
-
-        raise UserError(f"Ngày {name} “{value}” không hợp lệ; hãy viết dạng NĂM-THÁNG-NGÀY, "
-                        "ví dụ 2025-07-16.", str(exc)) from exc
+    return labels.parse_optional_day(value, f"ngày {name}")
 
 
 @main.command()
@@ -207,8 +188,8 @@ def _parse_date(value: str | None, name: str) -> Any:
 @click.option("--owner", help="Chỉ tìm tài liệu của chủ sở hữu (số định danh / mã số thuế).")
 @click.option("--procedure", help="Mã thủ tục hành chính.")
 @click.option("--type", "doc_type", help="Mã loại giấy tờ.")
-@click.option("--from", "date_from", help="Từ ngày (YYYY-MM-DD).")
-@click.option("--to", "date_to", help="Đến ngày (YYYY-MM-DD).")
+@click.option("--from", "date_from", help="Từ ngày (DD/MM/YYYY hoặc YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Đến ngày (DD/MM/YYYY hoặc YYYY-MM-DD).")
 @click.option("--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
 @click.pass_context
@@ -273,8 +254,7 @@ def _document_record(conn: Any, ws: Workspace, document_id: int) -> dict[str, An
     }
 
 
-_KIND_VI = {"citizen_id": "Số định danh cá nhân", "tax_code": "Mã số thuế",
-            "dossier_code": "Mã hồ sơ"}
+_KIND_VI = labels.IDENTIFIER_KINDS
 
 
 def _print_document(rec: dict[str, Any]) -> None:
@@ -745,7 +725,7 @@ def result_add(ctx: click.Context, file: Path, dossier_code: str, no_stamp: bool
 
 
 def _index_quietly(ws: Workspace, conn: Any, document_id: int) -> None:
-    from motcua.archive.bags import index_documents
+    from motcua.archive.indexing import index_documents
 
     index_documents(ws, conn, [document_id])
 
@@ -860,7 +840,7 @@ def verify(ctx: click.Context, sample_percent: float, show_history: bool, as_jso
         click.echo(f"Đã kiểm tra {report.files_checked} tệp: thiếu {report.count('missing')}, "
                    f"hỏng {report.count('corrupt')}, thừa {report.count('orphaned')}.")
     if not report.ok:
-        sys.exit(2)
+        sys.exit(ExitCode.PROBLEMS_FOUND)
 
 
 @main.group()
@@ -883,7 +863,7 @@ def audit_verify(ctx: click.Context) -> None:
         click.secho(p.message, fg="red")
     if problems:
         click.echo(f"Nhật ký KHÔNG toàn vẹn: {len(problems)} vấn đề.")
-        sys.exit(2)
+        sys.exit(ExitCode.PROBLEMS_FOUND)
     click.echo(f"Nhật ký toàn vẹn: {count} mục, chuỗi băm khớp.")
 
 
@@ -1138,18 +1118,13 @@ def _lifecycle_env(ws: Workspace) -> tuple[Any, Any]:
 
 def _vi_time(ws: Workspace, iso: str) -> str:
     """A UTC timestamp of the database as the centre's `dd/mm/yyyy HH:MM`."""
-    from datetime import datetime as _datetime
-
     from motcua.archive.settings import centre_zone
 
-    return _datetime.fromisoformat(iso).astimezone(centre_zone(ws)).strftime(
-        "%d/%m/%Y %H:%M")
+    return labels.vi_datetime(iso, centre_zone(ws))
 
 
 def _vi_day(iso: str | None) -> str:
-    from datetime import date as _date
-
-    return _date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else "—"
+    return labels.vi_date(iso) or "—"
 
 
 @dossier.command("receive")
@@ -1275,7 +1250,7 @@ def dossier_import_cmd(ctx: click.Context, csv_file: Path, mapping_file: Path,
             click.secho(f"  Dòng {bad.line}" + (f" ({bad.code})" if bad.code else "")
                         + f": {bad.reason}", fg="red")
     if rep.bad:
-        sys.exit(2)
+        sys.exit(ExitCode.PROBLEMS_FOUND)
 
 
 @main.command("overdue")

@@ -370,33 +370,7 @@ def import_bag(ws: Workspace, conn: sqlite3.Connection, bag_path: Path, actor: s
                      {"path": str(bag_path), "documents": new_docs, "skipped": skipped,
                       "exported_at": metadata.get("exported_at"),
                       "agency": metadata.get("agency")})
+    from motcua.archive.indexing import index_documents
+
     indexed = index_documents(ws, conn, new_ids) if index and new_ids else 0
     return ImportOutcome(new_owners, new_dossiers, new_docs, skipped, n_files, indexed)
-
-
-def index_documents(ws: Workspace, conn: sqlite3.Connection, ids: list[int]) -> int:
-    """Index these documents now and mark them 'indexed' (imports, results). If the
-    index is busy they stay 'archived' and `motcua reindex` picks them up."""
-    try:
-        from motcua.archive.indexing import index_document
-        from motcua.archive.records import mark_indexed
-        from motcua.index import open_engine
-
-        engine = open_engine(ws.index_dir, ws.config.index.engine)
-    except Exception as exc:  # the index is derived data: never fail an import for it
-        log.warning("imported documents not indexed: %s", exc)
-        return 0
-    done = 0
-    try:
-        for doc_id in ids:
-            index_document(conn, engine, doc_id)
-            with db.transaction(conn):
-                mark_indexed(conn, doc_id)
-            done += 1
-    except Exception as exc:
-        log.warning("indexing imported documents stopped: %s", exc)
-    finally:
-        close = getattr(engine, "close", None)
-        if callable(close):
-            close()
-    return done

@@ -13,11 +13,11 @@ import re
 import sqlite3
 import subprocess
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from motcua import db
+from motcua import db, labels
 from motcua.archive import audit, store
 from motcua.archive.ids import result_code
 from motcua.errors import UserError
@@ -60,18 +60,8 @@ _META_COLUMNS = tuple(f.name for f in fields(DocumentMeta))
 
 
 def parse_date(value: str, label: str = "ngày") -> str:
-    """Accept YYYY-MM-DD or DD/MM/YYYY; return YYYY-MM-DD."""
-    text = value.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
-        try:
-            return datetime.strptime(text, fmt).date().isoformat()
-        except ValueError:
-            continue
-    raise UserError(
-        f"Giá trị “{value}” của {label} không phải ngày hợp lệ; hãy viết dạng "
-        "DD/MM/YYYY (ví dụ 05/01/2020) hoặc YYYY-MM-DD.",
-        f"bad date {value!r} for {label}",
-    )
+    """The one day parser (`labels.parse_day`), as the YYYY-MM-DD the columns hold."""
+    return labels.parse_day(value, label).isoformat()
 
 
 def resolve_document(conn: sqlite3.Connection, ref: str) -> int:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from motcua import labels
 from motcua.workspace import Workspace
 
 LOCK_NAME = "motcua-watch.lock"
@@ -150,16 +151,7 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
     }
 
 
-STATE_VI = {
-    "pending": "đang chờ",
-    "processing": "đang xử lý",
-    "retry": "sẽ thử lại",
-    "done": "đã lưu trữ",
-    "duplicate": "trùng",
-    "quarantined": "cách ly",
-    "refused": "từ chối",
-    "vanished": "đã mất",
-}
+STATE_VI = labels.INTAKE_STATES
 
 
 def _duration_vi(seconds: float | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from motcua.errors import UserError
+from motcua.errors import ExitCode, UserError
 
 
 class Role(StrEnum):
@@ -58,6 +58,8 @@ def permissions_of(roles: frozenset[str] | set[str]) -> frozenset[Permission]:
 
 class AccessDenied(UserError):
     """The acting officer's roles do not allow this action (exit code / HTTP 403)."""
+
+    exit_code = ExitCode.ACCESS_DENIED
 
 
 def allowed(roles: frozenset[str] | set[str], permission: Permission) -> bool:

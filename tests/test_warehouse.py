@@ -354,7 +354,7 @@ def test_metadata_changes_and_views_are_audited(wh: tuple[Workspace, sqlite3.Con
     res = runner.invoke(main, ["-w", str(ws.root), "doc", "meta", str(doc_id),
                                "--valid-to", "31/12/2035", "--number", "001190012345"])
     assert res.exit_code == 0, res.output
-    assert "hiệu lực đến ngày: 2035-12-31" in res.output
+    assert "hiệu lực đến ngày: 31/12/2035" in res.output
     last = audit.entries(conn, f"document:{doc_id}")[-1]
     assert last.action == "meta.update"
     assert last.details["valid_to"] == {"old": "2030-01-01", "new": "2035-12-31"}

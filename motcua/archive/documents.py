@@ -175,24 +175,6 @@ def is_valid_on(meta: DocumentMeta, day: date) -> bool:
         meta.valid_to is None or meta.valid_to >= iso)
 
 
-def document_record(ws: Workspace, conn: sqlite3.Connection, document_id: int
-                    ) -> dict[str, Any]:
-    row = conn.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
-    if row is None:
-        raise UserError(f"Không có tài liệu số {document_id}.", f"no document {document_id}")
-    stamp = conn.execute("SELECT kind, stamped_path, stamped_sha256, stamped_at, operator"
-                         " FROM stamps WHERE document_id = ?", (document_id,)).fetchone()
-    reuses = [dict(r) for r in conn.execute(
-        "SELECT dossier_code, status, mode, actor, created_at, attached_at FROM reuses"
-        " WHERE document_id = ? ORDER BY id", (document_id,))]
-    return {
-        "document": dict(row),
-        "meta": get_meta(conn, document_id).as_dict(),
-        "stamp": dict(stamp) if stamp else None,
-        "reused_in": reuses,
-    }
-
-
 # ---------------------------------------------------------------------------------------
 # Results
 

@@ -259,6 +259,17 @@ CREATE TABLE issued_documents (
 INGEST_0002 = """
 ALTER TABLE intake ADD COLUMN claim_token TEXT;
 """
+# dossiers.received_at / resolved_at held the centre's local time with its offset; like
+# every *_at column they now hold UTC (the local day stays in received_on / resolved_on).
+# SQLite's strftime reads the offset and gives UTC; a value it cannot read is left as is.
+DOSSIER_TIMES_UTC_0001 = """
+UPDATE dossiers SET received_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', received_at)
+ WHERE (received_at GLOB '*[+-][0-9][0-9]:[0-9][0-9]' OR received_at GLOB '*Z')
+   AND strftime('%Y-%m-%dT%H:%M:%S+00:00', received_at) IS NOT NULL;
+UPDATE dossiers SET resolved_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', resolved_at)
+ WHERE (resolved_at GLOB '*[+-][0-9][0-9]:[0-9][0-9]' OR resolved_at GLOB '*Z')
+   AND strftime('%Y-%m-%dT%H:%M:%S+00:00', resolved_at) IS NOT NULL;
+"""
 
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
@@ -267,6 +278,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("lifecycle_0001", LIFECYCLE_0001),
     ("templates_0002", TEMPLATES_0002),
     ("ingest_0002", INGEST_0002),
+    ("dossier_times_utc_0001", DOSSIER_TIMES_UTC_0001),
 ]
 
 

@@ -223,6 +223,24 @@ def export_bag(ws: Workspace, conn: sqlite3.Connection, out: Path, actor: str, *
 # Import
 
 
+def _utc_times(dossier: dict[str, Any]) -> dict[str, Any]:
+    """A bag written before times were stored in UTC carries received_at with the
+    centre's offset: store the same instant in UTC, like every other *_at column."""
+    from datetime import datetime
+
+    from motcua import labels
+
+    value = dossier.get("received_at")
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return dossier
+        if moment.tzinfo is not None:
+            return dossier | {"received_at": labels.utc_iso(moment)}
+    return dossier
+
+
 def _refuse(bag_path: Path, why: str, detail: str) -> UserError:
     return UserError(
         f"Từ chối nhập gói dữ liệu {bag_path}: {why} Không có dữ liệu nào được nhập.",
@@ -307,6 +325,7 @@ def import_bag(ws: Workspace, conn: sqlite3.Connection, bag_path: Path, actor: s
                                (o["id"], o["kind"], o["name"], o["created_at"]))
             new_owners += max(cur.rowcount, 0)
         for d in metadata["dossiers"]:
+            d = _utc_times(d)
             existing = conn.execute("SELECT procedure_code FROM dossiers WHERE code = ?",
                                     (d["code"],)).fetchone()
             if existing is None:

@@ -80,7 +80,7 @@ def new_dossier(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue, *
             code = validate_dossier_code(code)
         existing = conn.execute("SELECT * FROM dossiers WHERE code = ?", (code,)).fetchone()
         values = (procedure.code, procedure.name, procedure.field, channel, owner_id,
-                  received.isoformat(timespec="seconds"))
+                  labels.utc_iso(received))
         if existing is None:
             conn.execute(
                 "INSERT INTO dossiers (code, created_at, procedure_code, procedure_name, field,"

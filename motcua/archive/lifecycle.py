@@ -286,8 +286,7 @@ def resolve(ws: Workspace, conn: sqlite3.Connection, code: str, result_file: Pat
     with db.transaction(conn):
         conn.execute("UPDATE dossiers SET resolved_at = ?, resolved_on = ? WHERE code = ?"
                      " AND resolved_at IS NULL",
-                     (resolved.isoformat(timespec="seconds"), resolved.date().isoformat(),
-                      rec.code))
+                     (labels.utc_iso(resolved), resolved.date().isoformat(), rec.code))
         after = get_record(conn, rec.code)
         audit.record(conn, "dossier.resolve", f"dossier:{rec.code}", actor,
                      {"resolved_at": after.resolved_at, "due_date": after.due_date,

@@ -5,32 +5,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from motcua import labels
-from motcua.cli._base import (
-    Context,
-    command,
-    group,
-    json_option,
-    print_json,
-    with_context,
-)
-from motcua.errors import ExitCode, MotcuaError
+from motcua.cli._base import Context, command, group, json_option, print_json, with_context
+from motcua.errors import ExitCode
+
+if TYPE_CHECKING:
+    from motcua.services.counter import ReuseSummary
 
 
 def _day(value: str | None) -> str:
     return labels.vi_date(value) or "—"
-
-
-def _dossier_line(d: Any) -> str:
-    from motcua.archive.dossiers import CHANNELS
-
-    channel = CHANNELS.get(d.channel or "", d.channel or "")
-    return (f"{d.code}  {d.procedure_code or '-'} {d.procedure_name or ''}  "
-            f"chủ sở hữu {d.owner_id or '-'}  {channel}  nhận {(d.received_at or '')[:10]}")
 
 
 @group()
@@ -41,16 +29,17 @@ def owner() -> None:
 @owner.command("add")
 @click.argument("owner_id")
 @click.option("--name", "-n", required=True, help="Họ tên công dân hoặc tên tổ chức.")
+@json_option
 @with_context
-def owner_add(sc: Context, owner_id: str, name: str) -> None:
+def owner_add(sc: Context, owner_id: str, name: str, as_json: bool) -> None:
     """Thêm chủ sở hữu (kiểm tra mã định danh)."""
-    from motcua.archive.owners import KIND_LABELS, add_owner
-    from motcua.archive.settings import warehouse_settings
+    from motcua.services import counter
 
-    ws = sc.ws
-    conn = sc.conn
-    o = add_owner(conn, owner_id, name, sc.audit_name, warehouse_settings(ws).mst_check_digit)
-    click.echo(f"Đã ghi chủ sở hữu {o.id} ({KIND_LABELS[o.kind]}): {o.name}")
+    o = counter.add_owner(sc, owner_id, name)
+    if as_json:
+        print_json(o)
+        return
+    click.echo(f"Đã ghi chủ sở hữu {o.id} ({o.kind_label}): {o.name}")
 
 
 @owner.command("show")
@@ -59,23 +48,22 @@ def owner_add(sc: Context, owner_id: str, name: str) -> None:
 @with_context
 def owner_show(sc: Context, owner_id: str, as_json: bool) -> None:
     """Xem chủ sở hữu, hồ sơ và giấy tờ trong kho."""
-    from motcua.archive import audit
-    from motcua.archive.owners import KIND_LABELS, owner_record
+    from motcua.services import counter
 
-    conn = sc.conn
-    rec = owner_record(conn, owner_id)
-    audit.record(conn, "view", f"owner:{rec['owner']['id']}", sc.audit_name, {})
+    rec = counter.owner_view(sc, owner_id)
     if as_json:
         print_json(rec)
         return
-    o = rec["owner"]
-    click.echo(f"{o['id']}  {KIND_LABELS[o['kind']]}: {o['name']}")
-    click.echo(f"Hồ sơ ({len(rec['dossiers'])}):")
-    for d in rec["dossiers"]:
-        click.echo(f"  {d['code']}  {d['procedure_code']} {d['procedure_name']}")
-    click.echo(f"Giấy tờ trong kho ({len(rec['documents'])}):")
-    for doc in rec["documents"]:
-        valid = f"hiệu lực đến {doc['valid_to']}" if doc["valid_to"] else "không thời hạn"
+    o = rec.owner
+    click.echo(f"{o['id']}  {o['kind_label']}: {o['name']}")
+    click.echo(f"Hồ sơ ({len(rec.dossiers)}):")
+    for d in rec.dossiers:
+        click.echo(f"  {d['code']}  {d['procedure_code']} {d['procedure_name']}  "
+                   f"nhận {d['received_at_local'] or '—'}")
+    click.echo(f"Giấy tờ trong kho ({len(rec.documents)}):")
+    for doc in rec.documents:
+        valid = f"hiệu lực đến {_day(doc['valid_to'])}" if doc["valid_to"] \
+            else "không thời hạn"
         name = doc["name"] or doc["original_name"]
         click.echo(f"  #{doc['id']}  {doc['type_code'] or '-'}  {name}  ({valid})"
                    + (f"  {doc['result_code']}" if doc["result_code"] else ""))
@@ -86,15 +74,15 @@ def dossier() -> None:
     """Hồ sơ thủ tục hành chính."""
 
 
-def _print_reuse(outcome: Any, catalogue: Any) -> None:
-    for c in outcome.attached:
-        click.echo(f"  Tái sử dụng: #{c.document_id} {catalogue.type_name(c.type_code)}"
-                   + (f" (hiệu lực đến {c.valid_to})" if c.valid_to else ""))
-    for c in outcome.proposed:
-        click.echo(f"  Đề xuất tái sử dụng: #{c.document_id} {catalogue.type_name(c.type_code)}"
-                   f" — xác nhận bằng “motcua reuse attach {c.document_id} --dossier …”")
-    if outcome.missing:
-        click.echo("  Còn thiếu: " + "; ".join(catalogue.type_name(t) for t in outcome.missing))
+def _print_reuse(reuse: ReuseSummary) -> None:
+    for c in reuse.attached:
+        click.echo(f"  Tái sử dụng: #{c['document_id']} {c['type_name']}"
+                   + (f" (hiệu lực đến {_day(c['valid_to'])})" if c["valid_to"] else ""))
+    for c in reuse.proposed:
+        click.echo(f"  Đề xuất tái sử dụng: #{c['document_id']} {c['type_name']}"
+                   f" — xác nhận bằng “motcua reuse attach {c['document_id']} --dossier …”")
+    if reuse.missing:
+        click.echo("  Còn thiếu: " + "; ".join(reuse.missing_names))
     else:
         click.echo("  Đã đủ thành phần hồ sơ theo danh mục.")
 
@@ -102,7 +90,7 @@ def _print_reuse(outcome: Any, catalogue: Any) -> None:
 @dossier.command("new")
 @click.option("--procedure", "-p", "procedure_code", required=True, help="Mã thủ tục.")
 @click.option("--owner", "-o", "owner_id", required=True, help="Mã định danh chủ sở hữu.")
-@click.option("--channel", "-c", type=click.Choice(["online", "direct", "post"]),
+@click.option("--channel", "-c", type=click.Choice(list(labels.CHANNELS)),
               default="direct", show_default=True, help="Kênh tiếp nhận.")
 @click.option("--code", default=None, help="Mã hồ sơ có sẵn (mặc định: cấp tự động).")
 @json_option
@@ -110,25 +98,14 @@ def _print_reuse(outcome: Any, catalogue: Any) -> None:
 def dossier_new(sc: Context, procedure_code: str, owner_id: str, channel: str,
                 code: str | None, as_json: bool) -> None:
     """Tạo hồ sơ mới; tự động tái sử dụng giấy tờ còn hiệu lực của chủ sở hữu."""
-    from motcua.archive.catalogue import load_catalogue
-    from motcua.archive.dossiers import new_dossier
-    from motcua.archive.settings import warehouse_settings
+    from motcua.services import counter
 
-    ws = sc.ws
-    catalogue = load_catalogue(ws)
-    conn = sc.conn
-    made = new_dossier(ws, conn, catalogue, procedure_code=procedure_code,
-                       owner_id=owner_id, channel=channel, actor=sc.audit_name,
-                       auto_reuse_mode=warehouse_settings(ws).auto_reuse, code=code)
+    made = counter.new_dossier(sc, procedure_code, owner_id, channel, code)
     if as_json:
-        print_json({"dossier": made.dossier.as_dict(), "reuse": {
-            "mode": made.reuse.mode,
-            "attached": [c.as_dict() for c in made.reuse.attached],
-            "proposed": [c.as_dict() for c in made.reuse.proposed],
-            "missing": list(made.reuse.missing)}})
+        print_json(made)
         return
-    click.echo(f"Đã tạo hồ sơ {made.dossier.code}: {made.dossier.procedure_name}")
-    _print_reuse(made.reuse, catalogue)
+    click.echo(f"Đã tạo hồ sơ {made.dossier['code']}: {made.dossier['procedure_name']}")
+    _print_reuse(made.reuse)
 
 
 @dossier.command("show")
@@ -137,34 +114,31 @@ def dossier_new(sc: Context, procedure_code: str, owner_id: str, channel: str,
 @with_context
 def dossier_show(sc: Context, code: str, as_json: bool) -> None:
     """Xem hồ sơ: giấy tờ, giấy tờ tái sử dụng, thành phần còn thiếu."""
-    from motcua.archive import audit
-    from motcua.archive.catalogue import load_catalogue
-    from motcua.archive.dossiers import dossier_record
+    from motcua.services import counter
 
-    ws = sc.ws
-    catalogue = load_catalogue(ws)
-    conn = sc.conn
-    rec = dossier_record(conn, catalogue, code)
-    audit.record(conn, "view", f"dossier:{code}", sc.audit_name, {})
+    rec = counter.dossier_view(sc, code)
     if as_json:
         print_json(rec)
         return
-    d = rec["dossier"]
-    click.echo(f"Hồ sơ {d['code']}")
-    click.echo(f"  Thủ tục: {d['procedure_code'] or '-'} {d['procedure_name'] or ''}")
-    click.echo(f"  Lĩnh vực: {d['field'] or '-'}   Kênh: {d['channel'] or '-'}")
-    click.echo(f"  Chủ sở hữu: {d['owner_id'] or '-'}   Ngày nhận: {d['received_at'] or '-'}")
-    click.echo(f"  Tài liệu ({len(rec['documents'])}):")
-    for doc in rec["documents"]:
-        label = doc["result_code"] or catalogue.type_name(doc["type_code"] or "-")
+    click.echo(f"Hồ sơ {rec.code}")
+    d = rec.dossier
+    if d is not None:
+        click.echo(f"  Thủ tục: {d['procedure_code'] or '-'} {d['procedure_name'] or ''}")
+        click.echo(f"  Lĩnh vực: {d['field'] or '-'}   Kênh: {d['channel_label'] or '-'}")
+        click.echo(f"  Chủ sở hữu: {d['owner_id'] or '-'}   "
+                   f"Ngày nhận: {d['received_at_local'] or '-'}")
+        if d["due_date"]:
+            state = d["outcome_label"] or d["status_label"]
+            click.echo(f"  Hẹn trả: {_day(d['due_date'])}   Tình trạng: {state}")
+    click.echo(f"  Tài liệu ({len(rec.documents)}):")
+    for doc in rec.documents:
+        label = doc["result_code"] or sc.catalogue.type_name(doc["type_code"] or "-")
         click.echo(f"    #{doc['id']}  {label}  {doc['name'] or doc['original_name']}")
-    for r in rec["reused"]:
-        status = "đã gắn" if r["status"] == "attached" else "đề xuất"
-        click.echo(f"    #{r['document_id']}  tái sử dụng ({status}): "
-                   f"{catalogue.type_name(r['type_code'] or '-')}")
-    if rec["missing_types"]:
-        click.echo("  Còn thiếu: " + "; ".join(catalogue.type_name(t)
-                                             for t in rec["missing_types"]))
+    for r in rec.reused:
+        click.echo(f"    #{r['document_id']}  tái sử dụng ({r['status_label']}): "
+                   f"{sc.catalogue.type_name(r['type_code'] or '-')}")
+    if rec.missing_types:
+        click.echo("  Còn thiếu: " + "; ".join(rec.missing_names))
 
 
 @dossier.command("list")
@@ -175,142 +149,54 @@ def dossier_show(sc: Context, code: str, as_json: bool) -> None:
 def dossier_list(sc: Context, owner_id: str | None, procedure_code: str | None,
                  as_json: bool) -> None:
     """Liệt kê hồ sơ."""
-    from motcua.archive.dossiers import list_dossiers
+    from motcua.services import counter
 
-    conn = sc.conn
-    rows = list_dossiers(conn, owner_id, procedure_code)
+    found = counter.dossier_list(sc, owner_id=owner_id, procedure_code=procedure_code)
     if as_json:
-        print_json([d.as_dict() for d in rows])
+        print_json([d.as_dict() for d in found.dossiers])
         return
-    for d in rows:
-        click.echo(_dossier_line(d))
-    click.echo(f"Tổng cộng: {len(rows)} hồ sơ")
-
-
-@group()
-def procedures() -> None:
-    """Danh mục thủ tục hành chính (procedures.toml trong kho làm việc)."""
-
-
-@procedures.command("list")
-@json_option
-@with_context
-def procedures_list(sc: Context, as_json: bool) -> None:
-    """Liệt kê thủ tục: mã, tên, lĩnh vực, thời hạn, thành phần hồ sơ."""
-    from motcua.archive.catalogue import load_catalogue
-
-    ws = sc.ws
-    catalogue = load_catalogue(ws)
-    if as_json:
-        print_json({"procedures": [p.as_dict() for p in catalogue.procedures],
-                    "document_types": catalogue.document_types})
-        return
-    for p in catalogue.procedures:
-        click.echo(f"{p.code}  {p.name}  [{p.field}]  {p.processing_days} ngày làm việc")
-        for t in p.requires:
-            mark = " (tái sử dụng được)" if t in p.reusable else ""
-            click.echo(f"    - {catalogue.type_name(t)} [{t}]{mark}")
-
-
-@group()
-def reuse() -> None:
-    """Tái sử dụng giấy tờ đã số hóa."""
-
-
-@reuse.command("find")
-@click.option("--owner", "-o", "owner_id", required=True, help="Mã định danh chủ sở hữu.")
-@click.option("--type", "type_code", default=None, help="Mã loại giấy tờ.")
-@json_option
-@with_context
-def reuse_find(sc: Context, owner_id: str, type_code: str | None, as_json: bool) -> None:
-    """Giấy tờ còn hiệu lực của chủ sở hữu."""
-    from motcua.archive.catalogue import load_catalogue
-    from motcua.archive.owners import get_owner
-    from motcua.archive.reuse import find_valid
-
-    ws = sc.ws
-    catalogue = load_catalogue(ws)
-    conn = sc.conn
-    get_owner(conn, owner_id)
-    found = find_valid(conn, owner_id.strip(), type_code)
-    if as_json:
-        print_json([c.as_dict() for c in found])
-        return
-    if not found:
-        click.echo("Không có giấy tờ nào còn hiệu lực.")
-    for c in found:
-        valid = f"hiệu lực đến {c.valid_to}" if c.valid_to else "không thời hạn"
-        click.echo(f"#{c.document_id}  {catalogue.type_name(c.type_code)}  {c.name or ''}"
-                   f"  {c.number_symbol or ''}  ({valid})")
-
-
-@reuse.command("attach")
-@click.argument("doc_ref")
-@click.option("--dossier", "-d", "dossier_code", required=True, help="Mã hồ sơ mới.")
-@with_context
-def reuse_attach(sc: Context, doc_ref: str, dossier_code: str) -> None:
-    """Gắn một giấy tờ trong kho vào hồ sơ, không cần quét lại."""
-    from motcua.archive.documents import resolve_document
-    from motcua.archive.reuse import attach
-
-    conn = sc.conn
-    r = attach(conn, resolve_document(conn, doc_ref), dossier_code, sc.audit_name)
-    click.echo(f"Đã gắn tài liệu #{r.document_id} vào hồ sơ {r.dossier_code} (tái sử dụng).")
-
-
+    for d in found.dossiers:
+        click.echo(f"{d.code}  {d.procedure_code or '-'} {d.procedure_name or ''}  "
+                   f"chủ sở hữu {d.owner_id or '-'}  {d.channel_label}  "
+                   f"nhận {d.received_at_local or '—'}")
+    click.echo(f"Tổng cộng: {len(found.dossiers)} hồ sơ")
 
 
 @dossier.command("receive")
 @click.option("--procedure", "-p", "procedure_code", required=True, help="Mã thủ tục.")
 @click.option("--owner", "-o", "owner_id", required=True,
               help="Mã định danh chủ hồ sơ (số định danh cá nhân / mã số thuế).")
-@click.option("--channel", "-c", type=click.Choice(["online", "direct", "post"]),
+@click.option("--channel", "-c", type=click.Choice(list(labels.CHANNELS)),
               required=True, help="Kênh tiếp nhận: trực tuyến, trực tiếp, bưu chính.")
 @click.option("--at", "at_text", default=None,
-              help="Thời điểm tiếp nhận (nhập bù hồ sơ giấy), ví dụ “2025-07-16 08:30”.")
+              help="Thời điểm tiếp nhận (nhập bù hồ sơ giấy), ví dụ “16/07/2025 08:30”.")
 @click.option("--code", default=None, help="Mã hồ sơ có sẵn (mặc định: cấp tự động).")
 @click.option("--no-print", is_flag=True, help="Không in Giấy tiếp nhận (Mẫu 01).")
 @click.option("--no-pdf", is_flag=True, help="Chỉ tạo DOCX của Mẫu 01, không tạo PDF/A.")
-@click.option("--json", "as_json", is_flag=True, help="In hồ sơ vừa tiếp nhận dạng JSON.")
+@json_option
 @with_context
 def dossier_receive(sc: Context, procedure_code: str, owner_id: str, channel: str,
                     at_text: str | None, code: str | None, no_print: bool, no_pdf: bool,
                     as_json: bool) -> None:
     """Tiếp nhận hồ sơ tại Bộ phận Một cửa: cấp mã, tính ngày hẹn trả, in Mẫu 01."""
-    from motcua.archive import lifecycle as lc
-    from motcua.archive.settings import warehouse_settings
-    from motcua.reports.forms import print_receipt
+    from motcua.services import counter
 
-    ws = sc.ws
-    catalogue, calendar = sc.catalogue, sc.calendar
-    at = lc.parse_datetime(at_text, "--at") if at_text else None
-    conn = sc.conn
-    got = lc.receive(ws, conn, catalogue, calendar, procedure_code=procedure_code,
-                     owner_id=owner_id, channel=channel, actor=sc.audit_name, at=at,
-                     code=code, auto_reuse_mode=warehouse_settings(ws).auto_reuse)
-    receipt = None if no_print else print_receipt(ws, conn, catalogue, got.record.code,
-                                                  pdf=not no_pdf)
-    rec = got.record
+    got = counter.receive(sc, procedure_code, owner_id, channel, at=at_text, code=code,
+                          print_receipt=not no_print, pdf=not no_pdf)
     if as_json:
-        data = rec.as_dict()
-        data["reuse"] = {"attached": [c.as_dict() for c in got.reuse.attached],
-                         "proposed": [c.as_dict() for c in got.reuse.proposed],
-                         "missing": list(got.reuse.missing)}
-        data["receipt"] = None if receipt is None else {
-            "docx": str(receipt.docx), "pdf": str(receipt.pdf) if receipt.pdf else None}
-        print_json(data)
+        print_json(got)
         return
-    settings = lc.lifecycle_settings(ws)
-    click.echo(f"Đã tiếp nhận hồ sơ {rec.code}: {rec.procedure_name}")
-    click.echo(f"  Chủ hồ sơ: {rec.owner_name} ({rec.owner_id})")
-    click.echo(f"  Thời điểm tiếp nhận: {lc.parse_datetime(rec.received_at or ''):%H:%M %d/%m/%Y}")
-    click.echo(f"  Thời hạn giải quyết: {rec.processing_days} ngày làm việc")
-    click.echo(f"  Hẹn trả kết quả: {settings.return_time} ngày {_day(rec.due_date)}")
-    _print_reuse(got.reuse, catalogue)
-    if receipt is not None:
+    rec = got.record
+    click.echo(f"Đã tiếp nhận hồ sơ {rec['code']}: {rec['procedure_name']}")
+    click.echo(f"  Chủ hồ sơ: {rec['owner_name']} ({rec['owner_id']})")
+    click.echo(f"  Thời điểm tiếp nhận: {got.received_at_local}")
+    click.echo(f"  Thời hạn giải quyết: {rec['processing_days']} ngày làm việc")
+    click.echo(f"  Hẹn trả kết quả: {got.return_time} ngày {_day(rec['due_date'])}")
+    _print_reuse(got.reuse)
+    if got.receipt is not None:
         click.echo(f"  Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01): "
-                   f"{receipt.pdf or receipt.docx}" + ("" if receipt.pdf is None
-                                                       else " (sẵn sàng ký số)"))
+                   f"{got.receipt.pdf or got.receipt.docx}"
+                   + ("" if got.receipt.pdf is None else " (sẵn sàng ký số)"))
 
 
 @dossier.command("resolve")
@@ -319,37 +205,26 @@ def dossier_receive(sc: Context, procedure_code: str, owner_id: str, channel: st
               type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Tệp kết quả giải quyết (thường là PDF đã ký số).")
 @click.option("--at", "at_text", default=None,
-              help="Thời điểm có kết quả, ví dụ “2025-07-18 15:00” (mặc định: bây giờ).")
+              help="Thời điểm có kết quả, ví dụ “18/07/2025 15:00” (mặc định: bây giờ).")
 @click.option("--no-stamp", is_flag=True, help="Không tạo bản đóng dấu “KẾT QUẢ ĐIỆN TỬ”.")
 @json_option
 @with_context
 def dossier_resolve(sc: Context, code: str, result_file: Path, at_text: str | None,
                     no_stamp: bool, as_json: bool) -> None:
     """Ghi nhận kết quả giải quyết hồ sơ: trước hạn, đúng hạn hay quá hạn."""
-    from motcua.archive import lifecycle as lc
+    from motcua.services import counter
 
-    ws = sc.ws
-    at = lc.parse_datetime(at_text, "--at") if at_text else None
-    conn = sc.conn
-    done = lc.resolve(ws, conn, code, result_file, sc.audit_name, at)
-    if not no_stamp and result_file.suffix.lower() == ".pdf":
-        from motcua.archive.stamp import stamp_document
-
-        try:
-            stamp_document(ws, conn, done.document_id)
-        except MotcuaError as exc:
-            click.secho(f"Cảnh báo: chưa tạo được bản đóng dấu “KẾT QUẢ ĐIỆN TỬ” "
-                        f"({exc.message}).", fg="yellow", err=True)
-    _index_quietly(sc, done.document_id)
-    rec = done.record
+    done = counter.resolve(sc, code, result_file, at=at_text, stamp=not no_stamp)
+    if done.stamp is not None and done.stamp.warning:
+        click.secho(f"Cảnh báo: {done.stamp.warning}", fg="yellow", err=True)
     if as_json:
-        print_json(rec.as_dict() | {"result_code": done.result_code,
-                                    "document_id": done.document_id})
+        print_json(done)
         return
+    rec = done.record
     colour = {"early": "green", "on_time": "green", "late": "red"}[done.outcome]
-    click.echo(f"Đã ghi nhận kết quả {done.result_code} cho hồ sơ {rec.code}.")
-    click.echo(f"  Hẹn trả: {_day(rec.due_date)}; có kết quả: {_day(rec.resolved_on)}")
-    click.secho(f"  Kết quả: {lc.OUTCOME_VI[done.outcome]}", fg=colour)
+    click.echo(f"Đã ghi nhận kết quả {done.result_code} cho hồ sơ {rec['code']}.")
+    click.echo(f"  Hẹn trả: {_day(rec['due_date'])}; có kết quả: {_day(rec['resolved_on'])}")
+    click.secho(f"  Kết quả: {done.outcome_label}", fg=colour)
     if done.outcome == "late":
         click.echo("  Hồ sơ quá hạn: cần văn bản xin lỗi (Mẫu 04) nếu chưa có.")
 
@@ -364,28 +239,95 @@ def dossier_resolve(sc: Context, code: str, result_file: Path, at_text: str | No
 def dossier_import_cmd(sc: Context, csv_file: Path, mapping_file: Path,
                        as_json: bool) -> None:
     """Nhập hồ sơ từ tệp CSV xuất từ Hệ thống thông tin giải quyết TTHC của tỉnh."""
-    from motcua.archive.dossier_import import import_csv, load_mapping
+    from motcua.services import counter
 
-    catalogue, calendar = sc.catalogue, sc.calendar
-    mapping = load_mapping(mapping_file)
-    conn = sc.conn
-    rep = import_csv(conn, csv_file, mapping, catalogue, calendar, sc.audit_name)
+    rep = counter.import_dossiers(sc, csv_file, mapping_file)
     if as_json:
-        print_json(rep.as_dict())
+        print_json(rep)
     else:
         click.echo(f"Thêm mới {len(rep.inserted)} hồ sơ, cập nhật {len(rep.updated)}, "
                    f"không đổi {len(rep.unchanged)}, dòng lỗi {len(rep.bad)}.")
         for bad in rep.bad:
-            click.secho(f"  Dòng {bad.line}" + (f" ({bad.code})" if bad.code else "")
-                        + f": {bad.reason}", fg="red")
+            click.secho(f"  Dòng {bad['line']}" + (f" ({bad['code']})" if bad["code"] else "")
+                        + f": {bad['reason']}", fg="red")
     if rep.bad:
         sys.exit(ExitCode.PROBLEMS_FOUND)
+
+
+@group()
+def procedures() -> None:
+    """Danh mục thủ tục hành chính (procedures.toml trong kho làm việc)."""
+
+
+@procedures.command("list")
+@json_option
+@with_context
+def procedures_list(sc: Context, as_json: bool) -> None:
+    """Liệt kê thủ tục: mã, tên, lĩnh vực, thời hạn, thành phần hồ sơ."""
+    from motcua.services import counter
+
+    got = counter.procedures(sc)
+    if as_json:
+        print_json(got)
+        return
+    for p in got.procedures:
+        click.echo(f"{p['code']}  {p['name']}  [{p['field']}]  "
+                   f"{p['processing_days']} ngày làm việc")
+        for t in p["requires"]:
+            mark = " (tái sử dụng được)" if t in p["reusable"] else ""
+            click.echo(f"    - {sc.catalogue.type_name(t)} [{t}]{mark}")
+
+
+@group()
+def reuse() -> None:
+    """Tái sử dụng giấy tờ đã số hóa."""
+
+
+@reuse.command("find")
+@click.option("--owner", "-o", "owner_id", required=True, help="Mã định danh chủ sở hữu.")
+@click.option("--type", "type_code", default=None, help="Mã loại giấy tờ.")
+@click.option("--on", "on_text", default=None,
+              help="Còn hiệu lực vào ngày này (mặc định: hôm nay).")
+@json_option
+@with_context
+def reuse_find(sc: Context, owner_id: str, type_code: str | None, on_text: str | None,
+               as_json: bool) -> None:
+    """Giấy tờ còn hiệu lực của chủ sở hữu."""
+    from motcua.services import counter
+
+    found = counter.reusable(sc, owner_id, type_code, on_text)
+    if as_json:
+        print_json(list(found.documents))
+        return
+    if not found.documents:
+        click.echo("Không có giấy tờ nào còn hiệu lực.")
+    for c in found.documents:
+        valid = f"hiệu lực đến {_day(c['valid_to'])}" if c["valid_to"] else "không thời hạn"
+        click.echo(f"#{c['document_id']}  {c['type_name']}  {c['name'] or ''}"
+                   f"  {c['number_symbol'] or ''}  ({valid})")
+
+
+@reuse.command("attach")
+@click.argument("doc_ref")
+@click.option("--dossier", "-d", "dossier_code", required=True, help="Mã hồ sơ mới.")
+@json_option
+@with_context
+def reuse_attach(sc: Context, doc_ref: str, dossier_code: str, as_json: bool) -> None:
+    """Gắn một giấy tờ trong kho vào hồ sơ, không cần quét lại."""
+    from motcua.services import counter
+
+    r = counter.attach_reuse(sc, doc_ref, dossier_code)
+    if as_json:
+        print_json(r)
+        return
+    click.echo(f"Đã gắn tài liệu #{r.document_id} vào hồ sơ {r.dossier_code} (tái sử dụng).")
 
 
 @command("overdue")
 @click.option("--letters", is_flag=True,
               help="Tạo văn bản xin lỗi (Mẫu 04) cho hồ sơ quá hạn chưa có văn bản.")
-@click.option("--on", "on_text", default=None, help="Xét quá hạn tại ngày này (mặc định: hôm nay).")
+@click.option("--on", "on_text", default=None,
+              help="Xét quá hạn tại ngày này (DD/MM/YYYY; mặc định: hôm nay).")
 @click.option("--reason", default=None, help="Lý do chậm ghi trong văn bản xin lỗi.")
 @click.option("--days", type=click.IntRange(min=1), default=None,
               help="Số ngày làm việc gia hạn (ngày hẹn trả mới).")
@@ -395,53 +337,30 @@ def dossier_import_cmd(sc: Context, csv_file: Path, mapping_file: Path,
 def overdue_cmd(sc: Context, letters: bool, on_text: str | None, reason: str | None,
                 days: int | None, no_pdf: bool, as_json: bool) -> None:
     """Liệt kê hồ sơ đang giải quyết đã quá ngày hẹn trả."""
-    from motcua.archive import lifecycle as lc
-    from motcua.reports.forms import issue_apology_letters
-    from motcua.reports.periods import parse_day
+    from motcua.services import counter
 
-    ws = sc.ws
-    catalogue, calendar = sc.catalogue, sc.calendar
-    # today on the centre's wall clock ([warehouse] timezone), not the machine's
-    today = parse_day(on_text, "Ngày xét") if on_text else lc.local_today(ws)
-    conn = sc.conn
-    lc.sync_lifecycle(conn, catalogue, calendar)
-    late = lc.overdue(conn, today)
-    letters_out: list[Any] = []
-    skipped: list[str] = []
-    if letters:
-        letters_out, skipped = issue_apology_letters(
-            ws, conn, calendar, today, sc.audit_name, reason=reason, extension_days=days,
-            pdf=not no_pdf)
-    has_letter = {r.code: lc.get_apology(conn, r.code) for r in late}
+    rep = counter.overdue(sc, on_text, letters=letters, reason=reason, extension_days=days,
+                          pdf=not no_pdf)
     if as_json:
-        print_json({"on": today.isoformat(),
-                    "overdue": [r.as_dict() | {"days_late": r.days_late(today),
-                                               "apology": a.as_dict() if a else None}
-                                for r in late for a in [has_letter[r.code]]],
-                    "letters": [x.__dict__ for x in letters_out], "already_had": skipped})
+        print_json(rep)
         return
-    if not late:
-        click.echo(f"Không có hồ sơ quá hạn tính đến ngày {today:%d/%m/%Y}.")
+    on = labels.vi_date(rep.on)
+    if not rep.overdue:
+        click.echo(f"Không có hồ sơ quá hạn tính đến ngày {on}.")
         return
-    click.echo(f"{len(late)} hồ sơ quá hạn tính đến ngày {today:%d/%m/%Y}:")
-    for r in late:
-        apology = has_letter[r.code]
-        note = (f"đã xin lỗi ngày {_day(apology.issued_on)}" if apology and apology.done
+    click.echo(f"{len(rep.overdue)} hồ sơ quá hạn tính đến ngày {on}:")
+    for o in rep.overdue:
+        r, apology = o.record, o.apology
+        note = (f"đã xin lỗi ngày {_day(apology['issued_on'])}" if apology and o.apology_done
                 else "văn bản xin lỗi chưa tạo xong" if apology else "chưa xin lỗi")
-        click.echo(f"  {r.code}  {r.procedure_name}  {r.owner_name or r.owner_id}  "
-                   f"hẹn {_day(r.due_date)}  quá {r.days_late(today)} ngày  ({note})")
-    if letters:
-        click.echo(f"Đã tạo {len(letters_out)} văn bản xin lỗi (Mẫu 04); "
-                   f"{len(skipped)} hồ sơ đã có văn bản từ trước, không tạo lại.")
-        for x in letters_out:
-            click.echo(f"  {x.dossier_code}: hẹn trả mới {_day(x.new_due)}  "
-                       f"{x.pdf or x.docx}")
-
-
-def _index_quietly(sc: Context, document_id: int) -> None:
-    from motcua.archive.indexing import index_documents
-
-    index_documents(sc.ws, sc.conn, [document_id])
+        click.echo(f"  {r['code']}  {r['procedure_name']}  {r['owner_name'] or r['owner_id']}"
+                   f"  hẹn {_day(r['due_date'])}  quá {o.days_late} ngày  ({note})")
+    if rep.letters_asked:
+        click.echo(f"Đã tạo {len(rep.letters)} văn bản xin lỗi (Mẫu 04); "
+                   f"{len(rep.already_had)} hồ sơ đã có văn bản từ trước, không tạo lại.")
+        for x in rep.letters:
+            click.echo(f"  {x['dossier_code']}: hẹn trả mới {_day(x['new_due'])}  "
+                       f"{x['pdf'] or x['docx']}")
 
 
 COMMANDS: list[Any] = [owner, dossier, procedures, reuse, overdue_cmd]

@@ -63,8 +63,9 @@ def _addressee(owner_name: str | None, owner_id: str | None) -> str:
 
 
 def receipt_data(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
-                 rec: lc.LifecycleRecord) -> dict[str, Any]:
-    """Form 01 content for a received dossier."""
+                 rec: lc.LifecycleRecord, receiver: str | None = None) -> dict[str, Any]:
+    """Form 01 content for a received dossier; `receiver` is the officer at the counter
+    (default: `[lifecycle] receiver`)."""
     settings = lc.lifecycle_settings(ws)
     received = lc.centre_time(ws, datetime.fromisoformat(rec.received_at)) if rec.received_at \
         else local_now(ws)
@@ -93,16 +94,17 @@ def receipt_data(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
         "received_at": received.replace(tzinfo=None),
         "appointment_at": lc.appointment_datetime(due, settings),
         "return_place": settings.return_place,
-        "receiver": settings.receiver,
+        "receiver": receiver or settings.receiver,
     }
 
 
 def print_receipt(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue, code: str,
-                  *, pdf: bool = True, converter: Converter | None = None) -> Rendered:
+                  *, pdf: bool = True, converter: Converter | None = None,
+                  receiver: str | None = None) -> Rendered:
     rec = lc.get_record(conn, code)
     out = issued_dir(ws, "tiep-nhan") / _safe(rec.code)
-    return render_form(ws, "tiep-nhan", receipt_data(ws, conn, catalogue, rec), out, pdf=pdf,
-                       converter=converter)
+    return render_form(ws, "tiep-nhan", receipt_data(ws, conn, catalogue, rec, receiver), out,
+                       pdf=pdf, converter=converter)
 
 
 def apology_data(rec: lc.LifecycleRecord, *, issued_on: date, new_due: date,

@@ -267,3 +267,11 @@ def vi_decimal(value: float | None, digits: int = 1) -> str:
     if value is None:
         return ""
     return f"{value:.{digits}f}".replace(".", ",")
+
+
+def vi_percent(value: float | None) -> str:
+    """A percentage as Vietnamese writes it (81,7%); a dash when there is nothing to
+    divide."""
+    if value is None:
+        return "—"
+    return f"{value:.1f}%".replace(".", ",")

@@ -8,16 +8,8 @@ from typing import Any
 
 import click
 
-from motcua import labels
-from motcua.cli._base import (
-    Context,
-    command,
-    group,
-    json_option,
-    print_json,
-    with_context,
-)
-from motcua.errors import ExitCode, UserError
+from motcua.cli._base import Context, command, group, json_option, print_json, with_context
+from motcua.errors import ExitCode
 
 
 @command()
@@ -28,30 +20,28 @@ from motcua.errors import ExitCode, UserError
 @with_context
 def verify(sc: Context, sample_percent: float, show_history: bool, as_json: bool) -> None:
     """Kiểm tra tính toàn vẹn các tệp trong kho (tính lại SHA-256)."""
-    from motcua.archive.fixity import history, verify_store
+    from motcua.services import integrity
 
-    ws = sc.ws
-    conn = sc.conn
     if show_history:
-        runs = history(conn)
+        runs = integrity.fixity_history(sc).runs
         if as_json:
-            print_json(runs)
-        for r in [] if as_json else runs:
-            click.echo(f"#{r['id']} {labels.vi_datetime(str(r['started_at']), sc.zone)}  "
-                       f"{r['sample_percent']:g}%  "
+            print_json([{k: v for k, v in r.items() if k != "started_at_local"}
+                        for r in runs])
+            return
+        for r in runs:
+            click.echo(f"#{r['id']} {r['started_at_local']}  {r['sample_percent']:g}%  "
                        f"{r['files_checked']} tệp  thiếu {r['missing']}  hỏng {r['corrupt']}"
                        f"  thừa {r['orphaned']}")
         return
-    report = verify_store(ws, conn, sample_percent, sc.audit_name)
+    report = integrity.verify_store(sc, sample_percent)
     if as_json:
-        print_json({"run_id": report.run_id, "files_checked": report.files_checked,
-                    "problems": [p.__dict__ for p in report.problems]})
+        print_json(report)
     else:
         for p in report.problems:
-            click.echo(f"{labels.FIXITY_PROBLEMS[p.kind]}: {p.path}"
-                       + (f" (tài liệu #{p.document_id})" if p.document_id else ""))
-        click.echo(f"Đã kiểm tra {report.files_checked} tệp: thiếu {report.count('missing')}, "
-                   f"hỏng {report.count('corrupt')}, thừa {report.count('orphaned')}.")
+            click.echo(f"{p['kind_label']}: {p['path']}"
+                       + (f" (tài liệu #{p['document_id']})" if p["document_id"] else ""))
+        click.echo(f"Đã kiểm tra {report.files_checked} tệp: thiếu {report.missing}, "
+                   f"hỏng {report.corrupt}, thừa {report.orphaned}.")
     if not report.ok:
         sys.exit(ExitCode.PROBLEMS_FOUND)
 
@@ -62,20 +52,24 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@json_option
 @with_context
-def audit_verify(sc: Context) -> None:
+def audit_verify(sc: Context, as_json: bool) -> None:
     """Kiểm tra nhật ký không bị sửa hoặc xóa."""
-    from motcua.archive import audit as audit_log
+    from motcua.services import integrity
 
-    conn = sc.conn
-    problems = audit_log.verify(conn)
-    count = conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
-    for p in problems:
-        click.secho(p.message, fg="red")
-    if problems:
-        click.echo(f"Nhật ký KHÔNG toàn vẹn: {len(problems)} vấn đề.")
+    check = integrity.verify_audit(sc)
+    if as_json:
+        print_json(check)
+    else:
+        for p in check.problems:
+            click.secho(p["message"], fg="red")
+        if check.problems:
+            click.echo(f"Nhật ký KHÔNG toàn vẹn: {len(check.problems)} vấn đề.")
+        else:
+            click.echo(f"Nhật ký toàn vẹn: {check.entries} mục, chuỗi băm khớp.")
+    if not check.ok:
         sys.exit(ExitCode.PROBLEMS_FOUND)
-    click.echo(f"Nhật ký toàn vẹn: {count} mục, chuỗi băm khớp.")
 
 
 @audit.command("log")
@@ -83,16 +77,16 @@ def audit_verify(sc: Context) -> None:
 @json_option
 @with_context
 def audit_log_cmd(sc: Context, subject: str | None, as_json: bool) -> None:
-    """Xem nhật ký."""
-    from motcua.archive import audit as audit_log
+    """Xem nhật ký (giờ của trung tâm)."""
+    from motcua.services import integrity
 
-    conn = sc.conn
-    rows = audit_log.entries(conn, subject)
+    rows = integrity.audit_log(sc, subject).entries
     if as_json:
-        print_json([e.__dict__ for e in rows])
+        print_json([{k: v for k, v in e.as_dict().items()
+                     if k not in ("at_local", "action_label")} for e in rows])
         return
     for e in rows:
-        click.echo(f"{e.seq:>6} {e.at}  {e.action:<14} {e.subject:<40} {e.actor}")
+        click.echo(f"{e.seq:>6} {e.at_local}  {e.action_label:<24} {e.subject:<40} {e.actor}")
 
 
 @command("export")
@@ -100,31 +94,34 @@ def audit_log_cmd(sc: Context, subject: str | None, as_json: bool) -> None:
 @click.option("--owner", "owner_id", default=None, help="Xuất dữ liệu của một chủ sở hữu.")
 @click.option("--dossier", "dossier_code", default=None, help="Xuất một hồ sơ.")
 @click.option("--all", "everything", is_flag=True, help="Xuất toàn bộ kho.")
+@json_option
 @with_context
 def export_cmd(sc: Context, out: Path, owner_id: str | None, dossier_code: str | None,
-               everything: bool) -> None:
+               everything: bool, as_json: bool) -> None:
     """Xuất gói BagIt (tệp + metadata.json) vào thư mục OUT."""
-    from motcua.archive.bags import export_bag
+    from motcua.services import integrity
 
-    if sum(x is not None and x is not False for x in (owner_id, dossier_code, everything)) != 1:
-        raise UserError("Chọn đúng một trong --owner, --dossier hoặc --all.", "bad scope")
-    ws = sc.ws
-    conn = sc.conn
-    done = export_bag(ws, conn, out, sc.audit_name, owner=owner_id, dossier=dossier_code)
+    done = integrity.export_bag(sc, out, owner_id=owner_id, dossier_code=dossier_code,
+                                everything=everything)
+    if as_json:
+        print_json(done)
+        return
     click.echo(f"Đã xuất {done.documents} tài liệu, {done.files} tệp, {done.dossiers} hồ sơ, "
                f"{done.owners} chủ sở hữu vào {done.path}")
 
 
 @command("import")
 @click.argument("bag", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@json_option
 @with_context
-def import_cmd(sc: Context, bag: Path) -> None:
+def import_cmd(sc: Context, bag: Path, as_json: bool) -> None:
     """Nhập gói BagIt (kiểm tra mọi mã SHA-256 trước khi nhận)."""
-    from motcua.archive.bags import import_bag
+    from motcua.services import integrity
 
-    ws = sc.ws
-    conn = sc.conn
-    done = import_bag(ws, conn, bag, sc.audit_name)
+    done = integrity.import_bag(sc, bag)
+    if as_json:
+        print_json(done)
+        return
     click.echo(f"Đã nhập {done.documents} tài liệu mới ({done.skipped_documents} đã có), "
                f"{done.dossiers} hồ sơ, {done.owners} chủ sở hữu; {done.files} tệp.")
 

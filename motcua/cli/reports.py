@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from motcua.cli._base import (
-    Context,
-    group,
-    json_option,
-    print_json,
-    with_context,
-)
+from motcua.cli._base import Context, group, json_option, print_json, with_context
 
 
 @group()
@@ -24,8 +19,10 @@ def report() -> None:
 @report.command("quarterly")
 @click.option("--quarter", "-q", default=None, help="Quý, ví dụ 2025Q3 (15/6–14/9/2025).")
 @click.option("--year", type=int, default=None, help="Năm báo cáo (15/12 năm trước–14/12).")
-@click.option("--from", "date_from", default=None, help="Kỳ tự chọn: từ ngày (YYYY-MM-DD).")
-@click.option("--to", "date_to", default=None, help="Kỳ tự chọn: đến ngày (YYYY-MM-DD).")
+@click.option("--from", "date_from", default=None,
+              help="Kỳ tự chọn: từ ngày (DD/MM/YYYY hoặc YYYY-MM-DD).")
+@click.option("--to", "date_to", default=None,
+              help="Kỳ tự chọn: đến ngày (DD/MM/YYYY hoặc YYYY-MM-DD).")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="Ghi số liệu Biểu 06 ra tệp CSV.")
 @click.option("--json", "as_json", is_flag=True, help="In số liệu dạng JSON (không tạo văn bản).")
@@ -39,54 +36,36 @@ def report_quarterly(sc: Context, quarter: str | None, year: int | None,
                      as_json: bool, out: Path | None, number: str | None,
                      no_pdf: bool) -> None:
     """Báo cáo kết quả giải quyết TTHC (Biểu 06 theo lĩnh vực), số hóa, xin lỗi, biểu đồ."""
-    from motcua.archive import lifecycle as lc
-    from motcua.reports.numbers import quarter_numbers
-    from motcua.reports.periods import choose_period
-    from motcua.reports.quarterly import (
-        DEFINITIONS_VI,
-        default_output,
-        pct,
-        render_quarterly,
-        to_json,
-        write_csv,
-    )
+    from motcua.services import reports
 
-    ws = sc.ws
-    period = choose_period(quarter=quarter, year=year, date_from=date_from, date_to=date_to)
-    catalogue, calendar = sc.catalogue, sc.calendar
-    conn = sc.conn
-    lc.sync_lifecycle(conn, catalogue, calendar)
-    numbers = quarter_numbers(conn, period)
+    rep = reports.quarterly(sc, quarter=quarter, year=year, date_from=date_from,
+                            date_to=date_to, csv_path=csv_path, write=not as_json, out=out,
+                            number=number, pdf=not no_pdf)
     if as_json:
-        if csv_path:
-            write_csv(numbers, csv_path)
-        click.echo(to_json(numbers))
+        click.echo(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
         return
-    num: int | str | None = None
-    if number is not None:
-        num = "auto" if number == "auto" else int(number) if number.isdigit() else number
-    made = render_quarterly(ws, numbers, out or default_output(ws, numbers), pdf=not no_pdf,
-                            csv_path=csv_path, number=num)
-    t = numbers.total
-    click.echo(f"Báo cáo {period.label} ({period.range_vi}):")
-    click.echo(f"  Nhận giải quyết {t.received_total} (kỳ trước chuyển qua {t.carried_over}, "
-               f"trực tuyến {t.received_online}, trực tiếp và bưu chính "
-               f"{t.received_direct_post})")
-    click.echo(f"  Đã giải quyết {t.resolved_total} (trước hạn {t.resolved_early}, đúng hạn "
-               f"{t.resolved_on_time}, quá hạn {t.resolved_late}); tỷ lệ đúng hạn "
-               f"{pct(t.on_time_rate)}")
-    click.echo(f"  Đang giải quyết {t.pending_total} (trong hạn {t.pending_within}, quá hạn "
-               f"{t.pending_overdue}); văn bản xin lỗi trong kỳ: {numbers.apologies}")
-    click.echo(f"  Số liệu tính trong {numbers.seconds:.2f} giây.")
+    t = rep.total
+    click.echo(f"Báo cáo {rep.period_label} ({rep.range_vi}):")
+    click.echo(f"  Nhận giải quyết {t['received_total']} (kỳ trước chuyển qua "
+               f"{t['carried_over']}, trực tuyến {t['received_online']}, trực tiếp và bưu "
+               f"chính {t['received_direct_post']})")
+    click.echo(f"  Đã giải quyết {t['resolved_total']} (trước hạn {t['resolved_early']}, đúng "
+               f"hạn {t['resolved_on_time']}, quá hạn {t['resolved_late']}); tỷ lệ đúng hạn "
+               f"{rep.on_time_rate}")
+    click.echo(f"  Đang giải quyết {t['pending_total']} (trong hạn {t['pending_within']}, "
+               f"quá hạn {t['pending_overdue']}); văn bản xin lỗi trong kỳ: {rep.apologies}")
+    click.echo(f"  Số liệu tính trong {rep.seconds:.2f} giây.")
     click.echo("Cách tính:")
-    for line in DEFINITIONS_VI[1:4]:
+    for line in rep.definitions[1:4]:
         click.echo(f"  - {line}")
-    click.echo(f"Văn bản: {made.pdf or made.docx}" + ("" if made.pdf is None
-                                                       else " (sẵn sàng ký số)"))
-    click.echo(f"  DOCX: {made.docx}")
-    click.echo(f"  Biểu đồ: {made.chart}")
-    if made.csv:
-        click.echo(f"  CSV: {made.csv}")
+    files = rep.files
+    assert files is not None
+    click.echo(f"Văn bản: {files.pdf or files.docx}"
+               + ("" if files.pdf is None else " (sẵn sàng ký số)"))
+    click.echo(f"  DOCX: {files.docx}")
+    click.echo(f"  Biểu đồ: {files.chart}")
+    if files.csv:
+        click.echo(f"  CSV: {files.csv}")
 
 
 @report.command("indicators")
@@ -94,47 +73,36 @@ def report_quarterly(sc: Context, quarter: str | None, year: int | None,
 @click.option("--calendar-month", is_flag=True,
               help="Tính theo tháng dương lịch (ngày 1 đến cuối tháng) thay vì kỳ 15–14.")
 @click.option("--quarter", "-q", default=None, help="Hoặc một quý, ví dụ 2025Q3.")
-@click.option("--from", "date_from", default=None, help="Kỳ tự chọn: từ ngày.")
-@click.option("--to", "date_to", default=None, help="Kỳ tự chọn: đến ngày.")
+@click.option("--from", "date_from", default=None,
+              help="Kỳ tự chọn: từ ngày (DD/MM/YYYY hoặc YYYY-MM-DD).")
+@click.option("--to", "date_to", default=None,
+              help="Kỳ tự chọn: đến ngày (DD/MM/YYYY hoặc YYYY-MM-DD).")
 @json_option
 @with_context
 def report_indicators(sc: Context, month: str | None, calendar_month: bool,
                       quarter: str | None, date_from: str | None, date_to: str | None,
                       as_json: bool) -> None:
     """Chỉ số phục vụ người dân (Quyết định 766) mà Kho dữ liệu tính được, kèm công thức."""
-    from motcua.archive import lifecycle as lc
-    from motcua.reports.numbers import PROCESSING_TIME_FORMULA, indicator_lines, indicators
-    from motcua.reports.periods import choose_period, parse_month
-    from motcua.reports.quarterly import pct
+    from motcua.services import reports
 
-    if month is not None and calendar_month:
-        period = parse_month(month, calendar=True)
-    else:
-        period = choose_period(quarter=quarter, month=month, date_from=date_from,
-                               date_to=date_to)
-    catalogue, calendar = sc.catalogue, sc.calendar
-    conn = sc.conn
-    lc.sync_lifecycle(conn, catalogue, calendar)
-    ind = indicators(conn, period, calendar)
+    rep = reports.indicators(sc, month=month, calendar_month=calendar_month, quarter=quarter,
+                             date_from=date_from, date_to=date_to)
     if as_json:
-        data = ind.as_dict()
-        data["processing_time_formula"] = PROCESSING_TIME_FORMULA
-        print_json(data)
+        print_json(rep)
         return
-    click.echo(f"Chỉ số {period.label} ({period.range_vi}):")
-    for _key, name, value, num, den, formula in indicator_lines(
-            ind.numbers.total, ind.numbers.digitization_total):
-        click.echo(f"  {name}: {pct(value)} ({num}/{den})")
-        click.echo(f"      = {formula}")
+    click.echo(f"Chỉ số {rep.period_label} ({rep.range_vi}):")
+    for line in rep.lines:
+        click.echo(f"  {line.name}: {line.value_text} ({line.numerator}/{line.denominator})")
+        click.echo(f"      = {line.formula}")
     click.echo("  Thời gian giải quyết trung bình theo thủ tục (ngày làm việc):")
-    click.echo(f"      = {PROCESSING_TIME_FORMULA}")
-    if not ind.procedures:
+    click.echo(f"      = {rep.processing_time_formula}")
+    if not rep.procedures:
         click.echo("      (không có hồ sơ giải quyết trong kỳ)")
-    for p in ind.procedures:
-        legal = f"quy định {p.legal_days} ngày" if p.legal_days is not None else "chưa rõ hạn"
-        avg = f"{p.average_working_days:.1f}".replace(".", ",")
-        click.echo(f"    {p.procedure_code}  {p.procedure_name}: {avg} ngày "
-                   f"({legal}; {p.resolved} hồ sơ, {p.on_time} đúng hạn)")
+    for p in rep.procedures:
+        legal = f"quy định {p['legal_days']} ngày" if p["legal_days"] is not None \
+            else "chưa rõ hạn"
+        click.echo(f"    {p['procedure_code']}  {p['procedure_name']}: {p['average_text']} "
+                   f"ngày ({legal}; {p['resolved']} hồ sơ, {p['on_time']} đúng hạn)")
 
 
 COMMANDS: list[Any] = [report]

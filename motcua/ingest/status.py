@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from motcua import labels
 from motcua.workspace import Workspace
 
 LOCK_NAME = "motcua-watch.lock"
@@ -149,72 +148,3 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
         "recent_quarantines": quarantines,
         "recent_refused": refused,
     }
-
-
-STATE_VI = labels.INTAKE_STATES
-
-
-def _duration_vi(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    s = int(seconds)
-    if s < 60:
-        return f"{s} giây"
-    if s < 3600:
-        return f"{s // 60} phút"
-    if s < 86400:
-        return f"{s // 3600} giờ {s % 3600 // 60} phút"
-    return f"{s // 86400} ngày {s % 86400 // 3600} giờ"
-
-
-def render_text(data: dict[str, Any]) -> list[str]:
-    """The summary as Vietnamese lines for a person at the terminal."""
-    lines = [f"Kho làm việc: {data['workspace']}"]
-    watcher = data["watcher"]
-    if watcher["running"]:
-        lines.append(f"Tiến trình theo dõi: đang chạy (PID {watcher['pid']})")
-    else:
-        lines.append("Tiến trình theo dõi: không chạy")
-    queue = data["queue"]
-    lines.append("Hàng đợi: " + ", ".join(f"{STATE_VI[s]} {queue[s]}" for s in STATES))
-    hour = data["last_hour"]
-    lines.append(
-        f"Trong 1 giờ qua: {hour['archived']} tệp đã lưu trữ ({hour['pages']} trang), "
-        f"{hour['duplicates']} trùng, {hour['quarantined']} cách ly, {hour['refused']} từ chối"
-        f" — {hour['files_per_hour']} tệp/giờ")
-    oldest = data["oldest_waiting"]
-    if oldest is None:
-        lines.append("Tệp chờ lâu nhất: không có tệp nào đang chờ")
-    else:
-        line = (f"Tệp chờ lâu nhất: {oldest['path']} — {STATE_VI[oldest['state']]}, "
-                f"chờ {_duration_vi(oldest['age_seconds'])}, đã thử {oldest['attempts']} lần")
-        if oldest["last_error"]:
-            line += f" (lỗi gần nhất: {oldest['last_error']})"
-        lines.append(line)
-    for retry in data["retries"]:
-        lines.append(f"  Sẽ thử lại lúc {retry['next_attempt_at']}: {retry['path']} "
-                     f"(lần {retry['attempts']}; {retry['message'] or retry['last_error']})")
-    rescan = data["needs_rescan"]
-    if rescan["documents"]:
-        lines.append(f"Cần quét lại: {rescan['documents']} tài liệu, {rescan['pages']} trang "
-                     "chất lượng thấp")
-        for item in rescan["items"]:
-            pages = ", ".join(str(p) for p in item["pages"])
-            dossier = item["dossier_code"] or "chưa gán hồ sơ"
-            lines.append(f"  - Tài liệu {item['document_id']} “{item['original_name']}” "
-                         f"({dossier}): trang {pages}")
-    else:
-        lines.append("Cần quét lại: không có trang nào")
-    if data["recent_quarantines"]:
-        lines.append("Cách ly gần đây:")
-        for q in data["recent_quarantines"]:
-            lines.append(f"  - {q['at']} {q['name']}: {q['reason']}")
-            if q["quarantine_path"]:
-                lines.append(f"      tại {q['quarantine_path']}")
-    else:
-        lines.append("Cách ly gần đây: không có")
-    if data["recent_refused"]:
-        lines.append("Từ chối gần đây:")
-        for r in data["recent_refused"]:
-            lines.append(f"  - {r['at']} {r['path']}: {r['reason']}")
-    return lines

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from motcua import labels
 from motcua.archive.settings import local_now
 from motcua.reports.chart import on_time_chart
 from motcua.reports.numbers import (
@@ -56,9 +57,7 @@ def sentence_name(issuing_body: str, place: str) -> str:
 
 def pct(value: float | None) -> str:
     """Vietnamese percent: 81,7%; a dash when there is nothing to divide."""
-    if value is None:
-        return "—"
-    return f"{value:.1f}%".replace(".", ",")
+    return labels.vi_percent(value)
 
 
 def write_csv(numbers: QuarterNumbers, path: Path) -> Path:

@@ -12,7 +12,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def client_for(ws: Workspace, login: str | None, **kwargs: Any) -> TestClient:
     client.csrf = ""  # type: ignore[attr-defined]
     if login is not None:
         new = session_for(ws, login)
-        client.cookies.set("motcua_session", new.token)
+        client.cookies.set("motcua_session", new.token, domain="127.0.0.1")
         client.csrf = new.csrf_token  # type: ignore[attr-defined]
     return client
 
@@ -133,3 +133,40 @@ def chromium(sync_api: Any, playwright: Any) -> Any:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+DOSSIER = "000.00.07.H47-250716-0001"
+CITIZEN_ID = "001090012345"
+
+
+def small_archive(ws: Workspace) -> int:
+    """One real scanned PDF in the store, recorded as a document of a dossier with an
+    owner and a citizen ID in its text (no OCR run: the web reads the rows)."""
+    from motcua import db
+    from motcua.archive import records
+    from tests import scans
+
+    page = scans.render_page("clean", 21, max_lines=2,
+                             extra_lines=[f"Số định danh cá nhân: {CITIZEN_ID}"])
+    scratch = ws.tmp / "scan.pdf"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    scans.write_pdf([page], scratch)
+    data = scratch.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    target = ws.store / "originals" / digest[:2] / f"{digest}.pdf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch.rename(target)
+    with closing(db.connect(ws.db_path)) as conn, db.transaction(conn):
+        conn.execute("INSERT INTO owners (id, kind, name, created_at) VALUES (?, ?, ?, ?)",
+                     (CITIZEN_ID, "citizen", "Nguyễn Văn Hưởng", db.now()))
+        doc_id = records.insert_stored(conn, sha256=digest, original_name="đơn đề nghị.pdf",
+                                       media_type="application/pdf", size=len(data),
+                                       original_path=ws.relative(target))
+        records.assign_dossier(conn, doc_id, DOSSIER, "folder")
+        conn.execute("UPDATE dossiers SET owner_id = ? WHERE code = ?", (CITIZEN_ID, DOSSIER))
+        conn.execute("INSERT INTO pages (document_id, page_no, text, confidence, ocr_done,"
+                     " needs_rescan) VALUES (?, 1, ?, 91.5, 1, 0)",
+                     (doc_id, f"Đơn đề nghị. Số định danh cá nhân: {CITIZEN_ID}"))
+        conn.execute("INSERT INTO identifiers (document_id, kind, value, page_no)"
+                     " VALUES (?, 'citizen_id', ?, 1)", (doc_id, CITIZEN_ID))
+    return doc_id

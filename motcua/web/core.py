@@ -138,11 +138,13 @@ def client_host(request: Request) -> str:
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:
-    """A posted urlencoded form, bounded in size and strictly UTF-8. Anything else is a
-    4xx with a Vietnamese reason, before any view runs."""
+    """A posted urlencoded form, bounded in size and strictly UTF-8; a body that breaks
+    those rules is a 4xx with a Vietnamese reason, before any view runs."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
-        raise HTTPException(415, "Biểu mẫu gửi lên không đúng dạng.")
+        # Our forms are all urlencoded: anything else carries no token we can read, so
+        # it is refused as a request without CSRF token (403), unread.
+        return {}
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
         raise HTTPException(413, "Biểu mẫu gửi lên quá lớn.")

@@ -79,7 +79,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(ws: Workspace, *extra: str) -> Iterator[str]:
+def serving(ws: Workspace, *extra: str, scheme: str = "http") -> Iterator[str]:
     """`motcua serve` in its own process, as staff would run it; yields its URL."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -87,12 +87,12 @@ def serving(ws: Workspace, *extra: str) -> Iterator[str]:
         [sys.executable, "-m", "motcua", "--workspace", str(ws.root), "serve",
          "--port", str(port), *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(url + "/login", timeout=2).status_code == 200:
+                if httpx.get(url + "/login", timeout=2, verify=False).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

@@ -14,7 +14,7 @@ import getpass
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -24,10 +24,18 @@ from motcua.services import Actor, Context, accounts, open_context
 from motcua.workspace import Workspace, find_workspace
 
 
+def _fail(exc: MotcuaError) -> NoReturn:
+    click.secho(f"Lỗi: {exc.message}", fg="red", err=True)
+    sys.exit(1)
+
+
 def _workspace(ctx: click.Context) -> Workspace:
     obj = ctx.find_root().ensure_object(dict)
     if "workspace" not in obj:
-        obj["workspace"] = find_workspace(obj.get("workspace_path"))
+        try:
+            obj["workspace"] = find_workspace(obj.get("workspace_path"))
+        except MotcuaError as exc:
+            _fail(exc)
     ws: Workspace = obj["workspace"]
     return ws
 
@@ -51,8 +59,7 @@ def _run(ctx: click.Context, action: Any) -> Any:
             context = Context(ws, bare.conn, _actor(bare))
             return action(context)
     except MotcuaError as exc:
-        click.secho(f"Lỗi: {exc.message}", fg="red", err=True)
-        sys.exit(1)
+        _fail(exc)
 
 
 def _role_codes(values: tuple[str, ...]) -> list[str]:

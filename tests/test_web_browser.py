@@ -309,3 +309,33 @@ def test_tls_serve_sends_hsts_and_secure_cookies(tmp_path: Path, browser: Any) -
         cookie = next(c for c in context.cookies() if c["name"] == "__Host-motcua_session")
         assert cookie["secure"] and cookie["httpOnly"] and cookie["path"] == "/"
         context.close()
+
+
+def test_behind_a_proxy_the_real_client_is_throttled(tmp_path: Path) -> None:
+    """`--behind-proxy`: X-Forwarded-For/-Proto from 127.0.0.1 (the proxy) are believed,
+    so the lock falls on the real client's address and cookies are Secure."""
+    ws, _doc = _workspace(tmp_path)
+    with serving(ws, "--behind-proxy") as url:
+        client = httpx.Client(base_url=url, timeout=15, headers={
+            "x-forwarded-for": "192.168.1.77", "x-forwarded-proto": "https"})
+        form = client.get("/login")
+        assert form.headers["strict-transport-security"] == "max-age=31536000"
+        token = form.cookies["__Host-motcua_login"]
+        for n in range(5):
+            # httpx keeps Secure cookies for https: the proxy's browser would send it.
+            r = client.post("/login", data={"login": f"khong-co-{n}", "password": "x" * 12,
+                                             "csrf_token": token},
+                            headers={"cookie": f"__Host-motcua_login={token}"})
+            assert r.status_code in (401, 429)
+        assert r.status_code == 429
+        # Another client behind the same proxy still logs in.
+        other = httpx.Client(base_url=url, timeout=15, headers={
+            "x-forwarded-for": "192.168.1.78", "x-forwarded-proto": "https"})
+        token = other.get("/login").cookies["__Host-motcua_login"]
+        ok = other.post("/login", data={"login": "quantri", "password": password_for("quantri"),
+                                         "csrf_token": token},
+                        headers={"cookie": f"__Host-motcua_login={token}"})
+        assert ok.status_code == 303
+        assert "Secure" in ok.headers["set-cookie"]
+    clients = {e.details.get("client") for e in _entries(ws) if e.action.startswith("login")}
+    assert clients == {"192.168.1.77", "192.168.1.78"}

@@ -451,6 +451,7 @@ def login(ctx: Context, login_name: str, password: str, client: str,
     rehash = ph.check_needs_rehash(stored)
     new_hash = ph.hash(password) if rehash else None
     with db.transaction(conn):
+        _prune(conn, now, settings)
         conn.execute("INSERT INTO login_attempts (login, client, at, ok) VALUES (?, ?, ?, 1)",
                      (key, client, _iso(now)))
         conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (_iso(now), user.id))
@@ -459,6 +460,16 @@ def login(ctx: Context, login_name: str, password: str, client: str,
         session = _create_session(conn, user, client, now)
         audit.record(conn, "login_ok", subject, user.actor().audit_name, {"client": client})
     return session
+
+
+def _prune(conn: sqlite3.Connection, now: datetime, settings: WebSettings) -> None:
+    """Forget sessions past their limits (browsers closed without logging out) and login
+    attempts older than a day: neither is needed any more, the audit log keeps the story."""
+    conn.execute("DELETE FROM web_sessions WHERE created_at < ? OR last_seen_at < ?",
+                 (_iso(now - timedelta(hours=settings.absolute_hours)),
+                  _iso(now - timedelta(minutes=settings.idle_minutes))))
+    horizon = max(timedelta(days=1), timedelta(minutes=settings.lockout_minutes))
+    conn.execute("DELETE FROM login_attempts WHERE at < ?", (_iso(now - horizon),))
 
 
 def _token_hash(token: str) -> str:

@@ -185,6 +185,22 @@ def test_search_rejects_bad_dates_politely(client: TestClient) -> None:
     assert r.status_code == 400 and "Ngày bắt đầu đang sau ngày kết thúc" in r.text
 
 
+def test_leader_sees_masked_ids_in_snippets(archive: Archive) -> None:
+    """Lãnh đạo has no view_ids: the number found by OCR on the form is masked in the
+    search snippet, the document's text and its identifier list."""
+    make_officers(archive.ws, {"lanhdao-web": (("lanh_dao",), "Vũ Văn Lãnh")})
+    masked = CITIZEN_ID[:4] + "******" + CITIZEN_ID[-2:]
+    with client_for(archive.ws, "lanhdao-web") as leader:
+        found = leader.get("/", params={"q": "so dinh danh ca nhan"})
+        assert found.status_code == 200 and str(escape(FORM_NAME)) in found.text
+        # (The search box's placeholder happens to show this very number as an example.)
+        shown = re.sub(r'placeholder="[^"]*"', "", found.text)
+        assert CITIZEN_ID not in shown and masked in shown
+        page = leader.get(f"/documents/{archive.form_id}").text
+        assert CITIZEN_ID not in page and f"<code>{masked}</code>" in page
+        assert leader.get("/status").status_code == 403
+
+
 def test_search_escapes_the_query(client: TestClient) -> None:
     r = client.get("/", params={"q": '"><script>alert(1)</script>'})
     assert r.status_code == 200

@@ -34,8 +34,9 @@ from tests.web_kit import (
     small_archive,
 )
 
+# Records of an attempt itself (not a change): written even when the attempt is refused.
 LOGIN_RECORDS = {"login_failed", "login_locked", "login_refused", "login_ok",
-                 "session_start"}
+                 "session_start", "user_passwd_failed"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def _csrf_of(html: str) -> str:
 def _samples(site: Site) -> dict[str, dict[str, Any]]:
     return {
         "login": {}, "login_post": {}, "logout": {}, "search": {}, "dossiers": {},
+        "account": {}, "account_password": {},
         "document": {"document_id": site.doc_id},
         "download": {"document_id": site.doc_id, "kind": "original"},
         "dossier": {"code": DOSSIER}, "status": {}, "users": {}, "user_add": {},
@@ -90,7 +92,9 @@ def _expected(page: Page, method: str, who: str | None) -> int:
     if who is None:
         return 303 if method == "GET" else 403  # to the login page / refused
     if page.access is Gate.LOGGED_IN:
-        return 303
+        if method == "GET":
+            return 200
+        return 303 if page.name == "logout" else 400
     if not allowed(set(OFFICERS[who][0]), page.access):
         return 403
     return 200 if method == "GET" else 400  # allowed, but the empty form is refused
@@ -343,6 +347,7 @@ FORM_FIELDS: dict[str, list[str]] = {
     "user_roles": ["roles"],
     "user_disable": [],
     "logout": [],
+    "account_password": ["current", "password", "password2"],
 }
 
 
@@ -456,3 +461,37 @@ def test_fuzzed_forms_get_4xx_and_write_nothing(tmp_path: Path, route: str) -> N
     assert 403 in statuses
     if route != "logout":
         assert set(statuses) - {403}, statuses
+
+
+def test_officer_changes_own_password(site: Site) -> None:
+    make_officers(site.ws, {"minh": (("chuyen_vien",), "Đặng Văn Minh")})
+    new_password = "Lúa-chín-vàng-đồng-2025"
+    with client_for(site.ws, "minh") as officer, client_for(site.ws, "minh") as elsewhere:
+        page = officer.get("/account")
+        assert page.status_code == 200 and "Đặng Văn Minh" in page.text
+        assert "Chuyên viên" in page.text
+        r = officer.post("/account", data={"current": "không phải", "password": new_password,
+                                           "password2": new_password,
+                                           "csrf_token": officer.csrf})
+        assert r.status_code == 400 and "Mật khẩu hiện tại không đúng." in r.text
+        r = officer.post("/account", data={"current": password_for("minh"),
+                                           "password": "1234567890", "password2": "1234567890",
+                                           "csrf_token": officer.csrf})
+        assert r.status_code == 400 and "quá phổ biến" in r.text
+        old = officer.cookies["motcua_session"]
+        r = officer.post("/account", data={"current": password_for("minh"),
+                                           "password": new_password, "password2": new_password,
+                                           "csrf_token": officer.csrf}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/account?done=passwd"
+        assert officer.cookies["motcua_session"] != old
+        assert "Đã đổi mật khẩu." in officer.get(r.headers["location"]).text
+        # The other browser's session ended with the change.
+        assert elsewhere.get("/", follow_redirects=False).status_code == 303
+    with client_for(site.ws, None) as fresh:
+        token = _csrf_of(fresh.get("/login").text)
+        r = fresh.post("/login", data={"login": "minh", "password": new_password,
+                                       "csrf_token": token}, follow_redirects=False)
+        assert r.status_code == 303
+    got = [(e.action, e.actor) for e in _audit(site.ws) if e.subject == "user:minh"]
+    assert ("user_passwd_failed", "Đặng Văn Minh (minh)") in got
+    assert ("user_passwd", "Đặng Văn Minh (minh)") in got

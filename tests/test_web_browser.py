@@ -146,7 +146,8 @@ def _expected_get(roles: tuple[str, ...], access: Any) -> int:
 def test_every_role_is_refused_its_forbidden_pages(served: Served, browser: Any) -> None:
     paths = {"search": "/", "document": f"/documents/{served.doc_id}",
              "download": f"/documents/{served.doc_id}/archival", "dossiers": "/dossiers",
-             "dossier": f"/dossiers/{DOSSIER}", "status": "/status", "users": "/users"}
+             "dossier": f"/dossiers/{DOSSIER}", "status": "/status", "users": "/users",
+             "account": "/account"}
     pages = [p for p in ROUTES if "GET" in p.methods and p.access is not Gate.PUBLIC]
     assert {p.name for p in pages} == set(paths)
     refused_somewhere = 0

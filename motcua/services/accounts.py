@@ -315,6 +315,50 @@ def set_password(ctx: Context, login: str, password: str) -> UserView:
     return get_user(ctx.conn, login)
 
 
+def change_own_password(ctx: Context, current: str, new: str, confirm: str,
+                        client: str, settings: WebSettings) -> NewSession:
+    """An officer changes their own password, proving the current one (wrong guesses
+    count towards the login lock: a stolen session cannot try passwords freely). Every
+    session of the account ends, a thief's too; the officer gets a fresh one."""
+    if ctx.actor.kind != "user" or ctx.actor.user_id is None:
+        raise UserError("Chỉ tài khoản cán bộ mới đổi được mật khẩu ở đây.", "not a user")
+    row = ctx.conn.execute("SELECT * FROM users WHERE id = ? AND active = 1",
+                           (ctx.actor.user_id,)).fetchone()
+    if row is None:
+        raise UserError("Tài khoản không còn hoạt động.", "user gone or disabled")
+    now = _now()
+    until = lock_until(ctx.conn, row["login"], client, settings, now)
+    if until is not None:
+        raise LoginLocked(_locked_message(until, now), "password change locked")
+    try:
+        ok = len(current) <= MAX_PASSWORD_LENGTH and hasher().verify(row["password_hash"],
+                                                                     current)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        with db.transaction(ctx.conn):
+            ctx.conn.execute("INSERT INTO login_attempts (login, client, at, ok)"
+                             " VALUES (?, ?, ?, 0)", (row["login"], client, _iso(now)))
+            audit.record(ctx.conn, "user_passwd_failed", f"user:{row['login']}",
+                         ctx.actor.audit_name, {"client": client})
+        raise UserError("Mật khẩu hiện tại không đúng.", "current password wrong")
+    if new != confirm:
+        raise UserError("Hai lần nhập mật khẩu mới không khớp nhau.", "password mismatch")
+    if new == current:
+        raise UserError("Mật khẩu mới phải khác mật khẩu hiện tại.", "password unchanged")
+    check_password_policy(new, row["login"])
+    digest = hasher().hash(new)
+    user = _user_from_row(ctx.conn, row)
+    with db.transaction(ctx.conn):
+        ctx.conn.execute("UPDATE users SET password_hash = ?, changed_at = ? WHERE id = ?",
+                         (digest, db.now(), user.id))
+        ctx.conn.execute("DELETE FROM web_sessions WHERE user_id = ?", (user.id,))
+        session = _create_session(ctx.conn, user, client, _now())
+        audit.record(ctx.conn, "user_passwd", f"user:{user.login}", ctx.actor.audit_name,
+                     {"client": client, "own": True})
+    return session
+
+
 def set_roles(ctx: Context, login: str, roles: list[str] | tuple[str, ...]) -> UserView:
     require(ctx.actor.roles, Permission.ADMIN_USERS)
     user = get_user(ctx.conn, login)

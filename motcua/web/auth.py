@@ -14,6 +14,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from motcua.errors import UserError
 from motcua.services import accounts
 from motcua.web.core import Call, safe_next
 
@@ -104,4 +105,34 @@ def logout(call: Call) -> Response:
     accounts.logout(call.ctx, call.session, call.client())
     response = RedirectResponse(call.path_for("login") + "?thong_bao=logout", status_code=303)
     clear_session_cookie(response, call.request)
+    return response
+
+
+def account(call: Call) -> Response:
+    return _account_page(call, [], "")
+
+
+def _account_page(call: Call, errors: list[str], notice: str,
+                  status_code: int = 200) -> Response:
+    assert call.session is not None
+    return call.render("account.html", {
+        "active": "account", "errors": errors, "notice": notice,
+        "roles": sorted(call.actor.roles),
+        "done": call.request.query_params.get("done") == "passwd",
+    }, status_code)
+
+
+def change_password(call: Call) -> Response:
+    try:
+        new = accounts.change_own_password(
+            call.ctx, call.field("current", accounts.MAX_PASSWORD_LENGTH + 1),
+            call.field("password", accounts.MAX_PASSWORD_LENGTH + 1),
+            call.field("password2", accounts.MAX_PASSWORD_LENGTH + 1), call.client(),
+            call.site.settings)
+    except accounts.LoginLocked as exc:
+        return _account_page(call, [exc.message], "", 429)
+    except UserError as exc:
+        return _account_page(call, [exc.message], "", 400)
+    response = RedirectResponse(call.path_for("account") + "?done=passwd", status_code=303)
+    set_session_cookie(response, call.request, new.token)
     return response

@@ -420,6 +420,8 @@ ROUTES: tuple[Page, ...] = (
     Page("/login", "login", auth.login_page, Gate.PUBLIC),
     Page("/login", "login_post", auth.login_post, Gate.PUBLIC, ("POST",)),
     Page("/logout", "logout", auth.logout, Gate.LOGGED_IN, ("POST",)),
+    Page("/account", "account", auth.account, Gate.LOGGED_IN),
+    Page("/account", "account_password", auth.change_password, Gate.LOGGED_IN, ("POST",)),
     Page("/", "search", search, Permission.VIEW),
     Page("/documents/{document_id:docid}", "document", document, Permission.VIEW),
     Page("/documents/{document_id:docid}/{kind}", "download", download, Permission.VIEW),

@@ -24,6 +24,7 @@ import click
 
 from motcua.cli import counter, documents, intake, integrity, issued, reports, serve
 from motcua.cli._base import Group, command, handle_errors
+from motcua.cli.users import user
 from motcua.workspace import init_workspace
 
 
@@ -68,5 +69,6 @@ main.add_command(init)
 for _module in (intake, documents, counter, issued, reports, integrity, serve):
     for _cmd in _module.COMMANDS:
         main.add_command(_cmd)
+main.add_command(user)
 
 __all__ = ["handle_errors", "main"]

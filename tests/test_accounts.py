@@ -296,7 +296,7 @@ def test_cli_user_commands(ws: Workspace) -> None:
     assert code == 0 and "Đã đổi mật khẩu của tài khoản hoa." in out
     # Acting as an officer without the quản trị role: refused.
     code, out = _cli(ws, "user", "disable", "lan", env={"MOTCUA_USER": "hoa"})
-    assert code == 1 and "không có quyền" in out
+    assert code == 3 and "không có quyền" in out  # ExitCode.ACCESS_DENIED
     code, out = _cli(ws, "user", "disable", "hoa", env={"MOTCUA_USER": "lan"})
     assert code == 0 and "Đã khóa tài khoản hoa" in out
     code, out = _cli(ws, "user", "list", "--json")

@@ -121,7 +121,8 @@ def _summary(outcomes: list[Any]) -> str:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True,
-                type=click.Path(path_type=Path, exists=True))
+                # An unreadable file is the pipeline's to refuse, with a recorded reason.
+                type=click.Path(path_type=Path, exists=True, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
 @click.pass_context
 @handle_errors

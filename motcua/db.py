@@ -260,6 +260,15 @@ INGEST_0002 = """
 ALTER TABLE intake ADD COLUMN claim_token TEXT;
 """
 
+# Hostile input (issue 9): a file name that is not UTF-8 keeps its bytes beside the
+# escaped text, so the row still leads back to the file; the OCR worker's peak memory
+# (its own ru_maxrss, KiB) and the wall time of each file, for the operator and the tests.
+INTAKE_HOSTILE_0001 = """
+ALTER TABLE intake ADD COLUMN source_bytes BLOB;
+ALTER TABLE intake ADD COLUMN worker_peak_kb INTEGER;
+ALTER TABLE intake ADD COLUMN seconds REAL;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -267,6 +276,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("lifecycle_0001", LIFECYCLE_0001),
     ("templates_0002", TEMPLATES_0002),
     ("ingest_0002", INGEST_0002),
+    ("intake_hostile_0001", INTAKE_HOSTILE_0001),
 ]
 
 

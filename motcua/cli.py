@@ -124,9 +124,13 @@ def _summary(outcomes: list[Any]) -> str:
                 # An unreadable file is the pipeline's to refuse, with a recorded reason.
                 type=click.Path(path_type=Path, exists=True, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+@click.option("--incomplete-grace", type=float, default=120.0, show_default=True,
+              help="Tệp PDF/ảnh còn thiếu phần cuối (đang được ghi) được chờ thêm tối đa số "
+                   "giây này trước khi xử lý, như khi theo dõi thư mục.")
 @click.pass_context
 @handle_errors
-def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool,
+           incomplete_grace: float) -> None:
     """Số hóa các tệp hoặc thư mục PATHS (mỗi tệp một lần).
 
     Tệp trong thư mục nhận (inbox) được lấy đi sau khi lưu trữ xong; tệp ở nơi khác
@@ -139,11 +143,12 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
     ws = get_workspace(ctx)
     setup_logging(ws, verbose=logging.getLogger().isEnabledFor(logging.DEBUG))
     if as_json:
-        outcomes = ingest_paths(ws, list(paths))
+        outcomes = ingest_paths(ws, list(paths), incomplete_grace=incomplete_grace)
     else:
         # A bar in a terminal, numbered plain lines otherwise (issue 3).
         with batch_progress(sum(1 for _ in expand(paths))) as report:
-            outcomes = ingest_paths(ws, list(paths), progress=report)
+            outcomes = ingest_paths(ws, list(paths), progress=report,
+                                    incomplete_grace=incomplete_grace)
     if as_json:
         _echo_json([o.__dict__ for o in outcomes])
     else:

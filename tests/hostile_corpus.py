@@ -9,6 +9,7 @@ acceptable for each of them; the tests (tests/test_hostile_corpus.py) and the be
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -46,6 +47,8 @@ class Kind:
     modes: frozenset[str] = field(default_factory=lambda: frozenset({"ingest", "watch"}))
     #: The text of a born-digital PDF must survive archiving word for word.
     text_intact: bool = False
+    #: The bytes the input ends with, when `during` changes them.
+    final: Callable[[], bytes] | None = None
 
 
 # ---- building blocks -----------------------------------------------------------------
@@ -371,14 +374,20 @@ def _mixed_text_and_scan() -> bytes:
 # ---- races ---------------------------------------------------------------------------
 
 
+@functools.cache
+def _slow_writer_data() -> bytes:
+    # Once: img2pdf stamps the time into every PDF it writes.
+    return tiny_pdf([_seed("slow1"), _seed("slow2")])
+
+
 def _slow_writer_make(folder: Path) -> Expect:
-    data = tiny_pdf([_seed("slow1"), _seed("slow2")])
+    data = _slow_writer_data()
     (folder / "dang-ghi.pdf").write_bytes(data[: len(data) // 3])
     return {"dang-ghi.pdf": DONE}
 
 
 def _slow_writer_during(folder: Path) -> None:
-    data = tiny_pdf([_seed("slow1"), _seed("slow2")])
+    data = _slow_writer_data()
     time.sleep(2.0)
     with (folder / "dang-ghi.pdf").open("ab") as fh:
         fh.write(data[len(data) // 3: 2 * len(data) // 3])
@@ -509,7 +518,8 @@ def kinds() -> list[Kind]:
         text_intact=True)
     add("font-mixed-scan", "fonts", _one("hon-hop.pdf", _mixed_text_and_scan(), DONE))
     # races
-    add("slow-writer", "races", _slow_writer_make, during=_slow_writer_during)
+    add("slow-writer", "races", _slow_writer_make, during=_slow_writer_during,
+        final=_slow_writer_data)
     # permissions, links, special files
     add("symlink-file", "permissions", _symlink_file)
     add("symlink-folder", "permissions", _symlink_dir)

@@ -59,6 +59,8 @@ def _prepare(tmp_path: Path, corpus: list[Kind]) -> tuple[Workspace, list[Input]
                 path.chmod(0o600)
                 data = path.read_bytes()
                 path.chmod(mode)
+            if kind.final is not None:
+                data = kind.final()
             inputs.append(Input(kind, path, states, data))
     assert len({i.kind.group for i in inputs}) == 9
     assert len({i.kind.name for i in inputs}) >= 45
@@ -168,7 +170,8 @@ def test_hostile_corpus_under_ingest(tmp_path: Path, corpus: list[Kind]) -> None
     threads = start_during(corpus, ws.inbox)
     prefix = permission_prefix() or ()
     proc = subprocess.run(
-        [*prefix, sys.executable, "-m", "motcua", "-w", str(ws.root), "ingest", str(ws.inbox)],
+        [*prefix, sys.executable, "-m", "motcua", "-w", str(ws.root), "ingest",
+         "--incomplete-grace", "10", str(ws.inbox)],
         capture_output=True, cwd=ROOT, timeout=900)
     for t in threads:
         t.join()

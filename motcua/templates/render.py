@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import re
 import shutil
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from motcua.errors import UserError
 from motcua.templates import docxutil as X
 from motcua.templates import numbering, rules, sign
 from motcua.templates.office import Converter, shared_converter
-from motcua.templates.spec import Spec
+from motcua.templates.spec import MAX_NUMBER, MAX_NUMBER_VI, Spec, nfc
 from motcua.workspace import AgencyConfig, Workspace
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ def _agency(ws_agency: AgencyConfig, override: dict[str, Any]) -> dict[str, str]
     for k, v in (override or {}).items():
         if v is not None:
             base[k] = v
+    base = {k: unicodedata.normalize("NFC", v) for k, v in base.items()}
     base["parent_body"] = base["parent_body"].upper()
     base["issuing_body"] = base["issuing_body"].upper()
     return base
@@ -167,6 +169,13 @@ def _signature(spec_sig: dict[str, Any], agency: dict[str, str],
             lines = [f"KT. {(authority or ws_agency.chairman.title).upper()}",
                      (title or ws_agency.vice_chairman.title).upper()]
             name = name or ws_agency.vice_chairman.name
+        elif form == "TM-KT":
+            # a deputy signs for the head on behalf of the collective, as communes sign
+            # their reports: TM. ỦY BAN NHÂN DÂN / KT. CHỦ TỊCH / PHÓ CHỦ TỊCH
+            lines = [f"TM. {collective_name(agency['issuing_body']).upper()}",
+                     f"KT. {(authority or ws_agency.chairman.title).upper()}",
+                     (title or ws_agency.vice_chairman.title).upper()]
+            name = name or ws_agency.vice_chairman.name
         elif form in ("TL", "TUQ", "Q"):
             if not authority or not title or not name:
                 raise UserError(
@@ -179,7 +188,8 @@ def _signature(spec_sig: dict[str, Any], agency: dict[str, str],
     if not name:
         raise UserError("Nội dung văn bản không hợp lệ: trường “signature.name” (họ tên người "
                         "ký) là bắt buộc.", "signature name missing")
-    return {"lines": lines, "name": name, "title": lines[-1]}
+    clean: dict[str, Any] = nfc({"lines": lines, "name": name, "title": lines[-1]})
+    return clean
 
 
 def _section_blocks(sections: list[dict[str, Any]], tpl: DocxTemplate, profile:
@@ -499,63 +509,93 @@ def _merge_break(doc: Any, index: int) -> None:
     p.find(qn("w:pPr")).remove(p.find(qn("w:pPr")).find(qn("w:sectPr")))
 
 
+def _size_of(p: Any) -> float:
+    for r in p.runs:
+        if r.font.size is not None:
+            return float(r.font.size.pt)
+    return float(p.style.font.size.pt)
+
+
+def _width(p: Any) -> float:
+    """Width of the paragraph's widest line (a header item may be broken in two)."""
+    st = p.style.font
+    return max(rules.text_width_mm(line, _size_of(p), bool(st.bold), bool(st.italic))
+               for line in p.text.split("\n"))
+
+
+def _wrap_at_level(p: Any) -> bool:
+    """Break a long body name before its level (`ỦY BAN NHÂN DÂN` / `XÃ GIA LỘC`), as
+    printed documents do when one line would run into the margin."""
+    text = p.text
+    if "\n" in text or not p.runs:
+        return False
+    m = re.search(_LEVELS, text)
+    cut = m.start() if m and m.start() > 0 else -1
+    if cut < 0:
+        spaces = [i for i, c in enumerate(text) if c == " "]
+        if not spaces:
+            return False
+        cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    runs = p.runs
+    runs[0].text = text[:cut].rstrip() + "\n" + text[cut:].lstrip()
+    for r in runs[1:]:
+        r._r.getparent().remove(r._r)
+    return True
+
+
 def _fit_header(doc: Any, profile: rules.PageProfile) -> None:
-    """Each header item on one line: widen columns (a little into the margins) and, if
-    still needed, shrink upper-case items down to the profile's minimum size; then set
-    the rules: a short one under the issuing body, one as long as the motto."""
+    """Keep the header table inside the text area: shrink upper-case items down to the
+    profile's minimum size, then break a body name before its level; split the width
+    between the columns by what they hold. Then set the rules: a short one under the
+    issuing body, one as long as the motto."""
     if not doc.tables:
         return
     table = doc.tables[0]
     left, right = table.rows[0].cells
+    columns: tuple[list[Any], list[Any]] = ([left], [right])
+    for row in table.rows[1:]:
+        columns[0].append(row.cells[0])
+        columns[1].append(row.cells[1])
     margin = 0.8
 
-    def size_of(p: Any) -> float:
-        for r in p.runs:
-            if r.font.size is not None:
-                return float(r.font.size.pt)
-        return float(p.style.font.size.pt)
+    def texts(col: list[Any]) -> list[Any]:
+        return [p for c in col for p in c.paragraphs if p.text.strip() and not _is(p, "MC Rule")]
 
-    def width(p: Any) -> float:
-        st = p.style.font
-        return rules.text_width_mm(p.text, size_of(p), bool(st.bold), bool(st.italic))
-
-    def need(cell: Any) -> float:
-        texts = [p for p in cell.paragraphs if p.text.strip() and not _is(p, "MC Rule")]
-        return max((width(p) for p in texts), default=0) + 2 * margin + 1
+    def need(col: list[Any]) -> float:
+        return max((_width(p) for p in texts(col)), default=0) + 2 * margin + 0.5
 
     tw = profile.text_width_mm
-    # the header may reach a little into the margins (as printed documents do)
-    max_left_out, max_right_out = (12.0, 6.0) if profile is rules.A4 else (8.0, 4.0)
-    for _ in range(20):
-        ln, rn = need(left), need(right)
-        if ln + rn <= tw + max_left_out + max_right_out:
+    for _ in range(40):
+        ln, rn = need(columns[0]), need(columns[1])
+        if ln + rn <= tw:
             break
-        shrinkable = [p for c in (left, right) for p in c.paragraphs
+        shrinkable = [p for col in columns for p in texts(col)
                       if _is(p, "MC Parent", "MC Issuer", "MC Nation")
-                      and size_of(p) > profile.min_header_size]
-        if not shrinkable:
-            log.warning("header text does not fit on one line per item")
+                      and _size_of(p) > profile.min_header_size]
+        if shrinkable:
+            widest = max(shrinkable, key=_width)
+            for r in widest.runs:
+                r.font.size = Pt(_size_of(widest) - 0.5)
+            continue
+        names = sorted((p for p in texts(columns[0]) if _is(p, "MC Parent", "MC Issuer")),
+                       key=_width, reverse=True)
+        if not any(_wrap_at_level(p) for p in names):
+            log.warning("header text does not fit inside the margins")
             break
-        widest = max(shrinkable, key=width)
-        new = size_of(widest) - 0.5
-        for r in widest.runs:
-            r.font.size = Pt(new)
-    ln, rn = need(left), need(right)
-    lw = max(ln, tw * 0.40)
-    rw = max(rn, tw - lw)
-    over = lw + rw - tw
-    indent = -min(max(over, 0) * 2 / 3, max_left_out)
-    X.table_layout(table, [lw, rw], borders=False, indent_mm=indent, cell_margin_mm=margin)
+    ln, rn = need(columns[0]), need(columns[1])
+    lw = min(max(ln, tw * 0.38), tw - rn) if ln + rn <= tw else tw * ln / (ln + rn)
+    rw = tw - lw
+    X.table_layout(table, [lw, rw], borders=False, indent_mm=0, cell_margin_mm=margin)
     inner_l, inner_r = lw - 2 * margin, rw - 2 * margin
     issuer = next((p for p in left.paragraphs if _is(p, "MC Issuer")), None)
     for p in left.paragraphs:
         if _is(p, "MC Rule"):
-            rule = max(min(width(issuer) / 3 if issuer else 25.0, inner_l), 15.0)
+            rule = max(min(_width(issuer) / 3 if issuer else 25.0, inner_l), 15.0)
             X.set_indents(p, (inner_l - rule) / 2, (inner_l - rule) / 2)
     motto = next((p for p in right.paragraphs if _is(p, "MC Motto")), None)
     for p in right.paragraphs:
         if _is(p, "MC Rule"):
-            rule = min(width(motto), inner_r) if motto else 40.0
+            rule = min(_width(motto), inner_r) if motto else 40.0
             X.set_indents(p, (inner_r - rule) / 2, (inner_r - rule) / 2)
     body_rule = 30.0 if profile is rules.A4 else 22.0
     widths = [(s.page_width - s.left_margin - s.right_margin) / rules.MM for s in doc.sections]
@@ -572,6 +612,31 @@ def _fit_header(doc: Any, profile: rules.PageProfile) -> None:
             section += 1
 
 
+KEEP_BODY_LINES = 2  # body paragraphs that go to a new page with the signature block
+
+
+def _keep_signature_with_body(doc: Any) -> None:
+    """Tie the last body paragraphs to the signature block (keep-with-next), so a page
+    break never leaves the signature and Nơi nhận alone on the last page."""
+    from docx.text.paragraph import Paragraph
+
+    for spacer in doc.element.body.iterchildren(qn("w:p")):
+        ppr = spacer.find(qn("w:pPr"))
+        sid = ppr.find(qn("w:pStyle")) if ppr is not None else None
+        nxt = spacer.getnext()
+        if sid is None or sid.get(qn("w:val")) != "MCSpacer" or nxt is None or \
+                nxt.tag != qn("w:tbl"):
+            continue
+        kept = 0
+        prev = spacer.getprevious()
+        while prev is not None and prev.tag == qn("w:p") and kept < KEEP_BODY_LINES:
+            para = Paragraph(prev, doc)
+            para.paragraph_format.keep_with_next = True
+            if para.text.strip():
+                kept += 1
+            prev = prev.getprevious()
+
+
 def _postprocess(doc: Any, spec: Spec, ctx: dict[str, Any]) -> None:
     info = KIND_INFO[spec.kind]
     if spec.kind == "ke-hoach" and not ctx.get("appendix"):
@@ -586,12 +651,27 @@ def _postprocess(doc: Any, spec: Spec, ctx: dict[str, Any]) -> None:
     _insert_tables(doc, ctx["_tables"], info.profile)
     _drop_empty(doc)
     _fit_header(doc, info.profile)
+    _keep_signature_with_body(doc)
     props = doc.core_properties
-    props.title = ctx["summary"] or info.type_name
-    props.subject = info.type_name
-    props.author = ctx["agency"]["issuing_body"]
+    props.title = core_text(ctx["summary"] or info.type_name)
+    props.subject = core_text(info.type_name)
+    props.author = core_text(ctx["agency"]["issuing_body"])
     props.language = "vi-VN"
-    props.keywords = ctx["number_line"].removeprefix("Số: ").strip()
+    props.keywords = core_text(ctx["number_line"].removeprefix("Số: ").strip())
+
+
+CORE_MAX = 255  # python-docx (and Word) cap every core property at 255 characters
+
+
+def core_text(text: str) -> str:
+    """A core property within its limit: cut at a word and marked with an ellipsis; the
+    full text stays in the document itself."""
+    if len(text) <= CORE_MAX:
+        return text
+    cut = text[:CORE_MAX - 1]
+    if " " in cut[CORE_MAX // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,;:.") + "…"
 
 
 # ---------------------------------------------------------------- render
@@ -679,9 +759,13 @@ def render(ws: Workspace | None, spec: Spec, out: Path, *, number: int | str | N
     if number == "auto" and ws is None:
         raise UserError("Cần một kho làm việc để lấy số tự động (--number auto).",
                         "auto number without workspace")
-    if (isinstance(number, str) and number != "auto") or isinstance(number, bool):
-        raise UserError(f"Số văn bản “{number}” không hợp lệ: dùng số nguyên hoặc “auto”.",
-                        f"bad number {number}")
+    if (isinstance(number, str) and number != "auto") or isinstance(number, bool) or \
+            (isinstance(number, int) and number < 1):
+        raise UserError(f"Số văn bản “{number}” không hợp lệ: dùng số nguyên dương hoặc "
+                        "“auto”.", f"bad number {number}")
+    if isinstance(number, int) and number > MAX_NUMBER:
+        raise UserError(f"Số văn bản {number} quá lớn: {MAX_NUMBER_VI}.",
+                        f"number {number} above {MAX_NUMBER}")
     base = out.with_suffix("") if out.suffix.lower() in (".docx", ".pdf") else out
     out_docx, out_pdf = base.with_suffix(".docx"), base.with_suffix(".pdf")
     tpl_path = template or find_template(ws, info.template)

@@ -31,6 +31,7 @@ import datetime as dt
 import difflib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,11 @@ import yaml
 from motcua.errors import UserError
 
 KINDS = ("quyet-dinh", "ke-hoach", "quyet-dinh-ke-hoach", "bao-cao", "tiep-nhan", "xin-loi")
-SIGN_FORMS = ("TM", "KT", "TL", "TUQ", "Q", "none")
+SIGN_FORMS = ("TM", "KT", "TM-KT", "TL", "TUQ", "Q", "none")
+# Numbers restart at 01 every year (Nghị định 30/2020 Điều 15); a commune issues a few
+# hundred documents a year, so anything above four digits is a typing slip.
+MAX_NUMBER = 9999
+MAX_NUMBER_VI = f"một năm cấp không quá {MAX_NUMBER} số cho một loại văn bản"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class F:
     item: Any = None  # for list: a type name or a schema dict; for obj: a schema dict
     choices: tuple[str, ...] = ()
     default: Any = None
+    maximum: int | None = None  # int fields: the largest sensible value
+    why_max: str = ""  # the reason, said in the message
 
 
 Schema = dict[str, F]
@@ -109,7 +116,8 @@ AGENCY: Schema = {
     "place_name": F("str", False, "địa danh"),
 }
 SIGNATURE: Schema = {
-    "form": F("str", False, "thẩm quyền ký (TM, KT, TL, TUQ, Q, none)", choices=SIGN_FORMS,
+    "form": F("str", False, "thẩm quyền ký (TM, KT, TM-KT, TL, TUQ, Q, none)",
+              choices=SIGN_FORMS,
               default="TM"),
     "authority": F("str", False, "tên tập thể hoặc người đứng đầu", default=""),
     "title": F("str", False, "chức vụ người ký", default=""),
@@ -159,7 +167,8 @@ APPLICANT: Schema = {
 RECEIVED_DOC: Schema = {
     "name": F("str", True, "tên giấy tờ"),
     "form": F("str", False, "hình thức (bản chính, bản sao, …)", default="Bản chính"),
-    "copies": F("int", False, "số lượng", default=1),
+    "copies": F("int", False, "số lượng", default=1, maximum=99,
+                why_max="số bản của một giấy tờ trong một bộ hồ sơ"),
 }
 
 SCHEMAS: dict[str, Schema] = {
@@ -175,8 +184,10 @@ SCHEMAS: dict[str, Schema] = {
         "applicant": F("obj", True, "người nộp hồ sơ", item=APPLICANT),
         "request": F("str", True, "nội dung yêu cầu giải quyết"),
         "documents": F("list", True, "thành phần hồ sơ", item=RECEIVED_DOC),
-        "sets": F("int", False, "số bộ hồ sơ", default=1),
-        "processing_days": F("int", True, "thời gian giải quyết (ngày làm việc)"),
+        "sets": F("int", False, "số bộ hồ sơ", default=1, maximum=99,
+                  why_max="số bộ của một hồ sơ"),
+        "processing_days": F("int", True, "thời gian giải quyết (ngày làm việc)",
+                             maximum=250, why_max="một năm có khoảng 250 ngày làm việc"),
         "received_at": F("datetime", True, "thời gian nhận hồ sơ"),
         "appointment_at": F("datetime", True, "thời gian hẹn trả kết quả"),
         "return_place": F("str", False, "nơi trả kết quả", default=""),
@@ -214,39 +225,74 @@ def _err(path: str, message: str, source: str) -> UserError:
 
 
 _DATE_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DT_HM_DMY = re.compile(r"^(\d{1,2}):(\d{2}),? (\d{1,2})/(\d{1,2})/(\d{4})$")
+_DT_DMY_HM = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})[ ,T]+(\d{1,2}):(\d{2})$")
+_DT_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::\d{2})?)?$")
+
+# A date that is well formed but not in the calendar (29/02/2025, 31/04/2025).
+NO_SUCH_DAY = "no such day"
 
 
-def _as_date(value: Any) -> dt.date | None:
+def _ymd(year: int, month: int, day: int) -> dt.date | str:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return NO_SUCH_DAY
+
+
+def _as_date(value: Any) -> dt.date | str | None:
+    """A date, NO_SUCH_DAY for a well-formed date the calendar lacks, None otherwise."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
-        m = _DATE_DMY.match(value.strip())
-        try:
-            if m:
-                return dt.date(int(m[3]), int(m[2]), int(m[1]))
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
+        text = value.strip()
+        m = _DATE_DMY.match(text)
+        if m:
+            return _ymd(int(m[3]), int(m[2]), int(m[1]))
+        m = _DATE_ISO.match(text)
+        if m:
+            return _ymd(int(m[1]), int(m[2]), int(m[3]))
     return None
 
 
-def _as_datetime(value: Any) -> dt.datetime | None:
+def _as_datetime(value: Any) -> dt.datetime | str | None:
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    parts: tuple[int, int, int, int, int] | None = None
+    if m := _DT_HM_DMY.match(text):
+        parts = (int(m[5]), int(m[4]), int(m[3]), int(m[1]), int(m[2]))
+    elif m := _DT_DMY_HM.match(text):
+        parts = (int(m[3]), int(m[2]), int(m[1]), int(m[4]), int(m[5]))
+    elif m := _DT_ISO.match(text):
+        parts = (int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0), int(m[5] or 0))
+    if parts is None:
+        return None
+    day = _ymd(*parts[:3])
+    if isinstance(day, str):
+        return day
+    if not (0 <= parts[3] <= 23 and 0 <= parts[4] <= 59):
+        return NO_SUCH_DAY
+    return dt.datetime(parts[0], parts[1], parts[2], parts[3], parts[4])
+
+
+def nfc(value: Any) -> Any:
+    """Every string of a spec in NFC: text typed on some keyboards (or pasted from PDFs)
+    arrives decomposed, and a decomposed letter is two glyphs in the document."""
     if isinstance(value, str):
-        text = value.strip()
-        m = re.match(r"^(\d{1,2}):(\d{2}),? (\d{1,2})/(\d{1,2})/(\d{4})$", text)
-        try:
-            if m:
-                return dt.datetime(int(m[5]), int(m[4]), int(m[3]), int(m[1]), int(m[2]))
-            return dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    return None
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [nfc(v) for v in value]
+    if isinstance(value, dict):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    return value
 
 
 def _check_value(f: F, value: Any, path: str, source: str) -> Any:
@@ -267,6 +313,9 @@ def _check_value(f: F, value: Any, path: str, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise _err(path, f"({f.vi}) phải là số nguyên không âm, nhận được “{value}”.",
                        source)
+        if f.maximum is not None and value > f.maximum:
+            raise _err(path, f"({f.vi}) là {value}, quá lớn: tối đa {f.maximum} "
+                             f"({f.why_max}).", source)
         return value
     if t == "number":
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -280,16 +329,23 @@ def _check_value(f: F, value: Any, path: str, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise _err(path, f"({f.vi}) phải là số nguyên dương, “auto” hoặc để trống "
                              f"(bản dự thảo); nhận được “{value}”.", source)
+        if value > MAX_NUMBER:
+            raise _err(path, f"({f.vi}) là {value}, quá lớn: {MAX_NUMBER_VI}.", source)
         return value
     if t == "date":
         d = _as_date(value)
-        if d is None:
+        if d == NO_SUCH_DAY:
+            raise _err(path, f"({f.vi}) là ngày không tồn tại: “{value}”.", source)
+        if not isinstance(d, dt.date):
             raise _err(path, f"({f.vi}) phải là ngày dạng 2025-07-16 hoặc 16/07/2025, "
                              f"nhận được “{value}”.", source)
         return d
     if t == "datetime":
         d2 = _as_datetime(value)
-        if d2 is None:
+        if d2 == NO_SUCH_DAY:
+            raise _err(path, f"({f.vi}) là ngày (hoặc giờ) không tồn tại: “{value}”.",
+                       source)
+        if not isinstance(d2, dt.datetime):
             raise _err(path, f"({f.vi}) phải là thời điểm dạng 2025-07-16 08:30, "
                              f"nhận được “{value}”.", source)
         return d2
@@ -344,9 +400,10 @@ def validate(kind: str, data: Any, source: str = "") -> Spec:
     if not isinstance(data, dict):
         raise UserError(f"Tệp nội dung {source} phải là một nhóm trường (YAML/JSON dạng "
                         "từ điển).", "spec is not a mapping")
-    clean = _check_obj(SCHEMAS[kind], data, "", source)
+    clean = _check_obj(SCHEMAS[kind], nfc(data), "", source)
     if clean.get("kind") and clean["kind"] != kind:
         raise _err("kind", f"ghi “{clean['kind']}” nhưng lệnh yêu cầu “{kind}”.", source)
+    _check_order(kind, clean, source)
     for i, sec in enumerate(_all_sections(clean)):
         for j, item in enumerate(sec.get("items", [])):
             if not item["title"] and not item["text"]:
@@ -367,6 +424,34 @@ def validate(kind: str, data: Any, source: str = "") -> Spec:
     return Spec(kind=kind, data=clean, source=source)
 
 
+def _vi_when(moment: dt.date) -> str:
+    if isinstance(moment, dt.datetime):
+        return f"{moment:%H:%M} ngày {moment:%d/%m/%Y}"
+    return f"{moment:%d/%m/%Y}"
+
+
+# (kind, earlier field, later field, Vietnamese message): the later one must be strictly
+# after the earlier one, or the paper contradicts itself.
+ORDER_RULES: tuple[tuple[str, str, str, str], ...] = (
+    ("tiep-nhan", "received_at", "appointment_at",
+     "thời gian hẹn trả kết quả phải sau thời gian nhận hồ sơ"),
+    ("xin-loi", "original_due", "new_due",
+     "ngày hẹn trả mới phải sau ngày hẹn trả ban đầu"),
+    ("xin-loi", "received_on", "original_due",
+     "ngày hẹn trả ban đầu không được trước ngày tiếp nhận"),
+)
+
+
+def _check_order(kind: str, clean: dict[str, Any], source: str) -> None:
+    for rule_kind, first, later, message in ORDER_RULES:
+        if rule_kind != kind or clean.get(first) is None or clean.get(later) is None:
+            continue
+        a, b = clean[first], clean[later]
+        bad = b < a if first == "received_on" else b <= a
+        if bad:
+            raise _err(later, f"là {_vi_when(b)}, nhưng {message} ({_vi_when(a)}).", source)
+
+
 def _all_sections(clean: dict[str, Any]) -> list[dict[str, Any]]:
     sections = list(clean.get("sections") or [])
     plan = clean.get("plan") or {}
@@ -378,8 +463,17 @@ def load_spec(kind: str, path: Path) -> Spec:
     """Read a YAML or JSON file and validate it."""
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise UserError(f"Không có tệp nội dung {path}.", str(exc)) from exc
+    except IsADirectoryError as exc:
+        raise UserError(f"{path} là một thư mục, không phải tệp nội dung YAML/JSON.",
+                        str(exc)) from exc
+    except PermissionError as exc:
+        raise UserError(f"Không có quyền đọc tệp nội dung {path}.", str(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"Tệp nội dung {path} không phải văn bản UTF-8.", str(exc)) from exc
     except OSError as exc:
-        raise UserError(f"Không đọc được tệp nội dung {path}: {exc.strerror}.", str(exc)) from exc
+        raise UserError(f"Không đọc được tệp nội dung {path}.", str(exc)) from exc
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:

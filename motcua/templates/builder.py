@@ -106,7 +106,9 @@ def _define_styles(doc: Any, profile: PageProfile) -> None:
         pf.first_line_indent = Mm(indent)
         pf.space_before = Pt(before)
         pf.space_after = Pt(after)
-        pf.line_spacing = 1.15 if name in ("MC Body", "MC Basis", "MC Item", "MC Part") else 1.0
+        # single to 1.5 lines (Phụ lục I); the A5 forms take single to stay on their page
+        body = name in ("MC Body", "MC Basis", "MC Item", "MC Part")
+        pf.line_spacing = 1.15 if body and profile is A4 else 1.0
         if name in ("MC Part", "MC Type", "MC Summary", "MC Appendix", "MC Appendix Title",
                     "MC Appendix Note", "MC Recipients Head"):
             pf.keep_with_next = True  # headings stay with what follows them
@@ -181,7 +183,7 @@ def _new(profile: PageProfile) -> Any:
 
 
 def _header(doc: Any, profile: PageProfile, *, number: bool = True,
-            parent: bool = True) -> None:
+            parent: bool = True, qr: bool = False) -> None:
     """Two borderless columns in two rows: the bodies and the national motto above,
     `Số: …` and the date line below, so those two always start on the same line
     whatever either column holds above them. The renderer fits widths and rules to the
@@ -200,6 +202,8 @@ def _header(doc: Any, profile: PageProfile, *, number: bool = True,
     below_left, below_right = table.rows[1].cells
     if number:
         _first_p(below_left, "MC Number", "{{ number_line }}")
+    elif qr:  # no number: the dossier code as a QR code at the top left (Thông tư 01/2023)
+        _first_p(below_left, "MC Figure", "{{ qr }}")
     _first_p(below_right, "MC Date", "{{ date_line }}")
     tw = profile.text_width_mm
     X.table_layout(table, [tw * 0.42, tw * 0.58], borders=False)
@@ -262,6 +266,9 @@ def _signature(doc: Any, profile: PageProfile) -> None:
     rp.add_run("{%p for a in sign.lines %}")
     _p(right, "MC Sign Authority", "{{ a }}")
     _p(right, "MC Sign Authority", "{%p endfor %}")
+    _p(right, "MC Sign Note", "{%p if sign.note %}")
+    _p(right, "MC Sign Note", "{{ sign.note }}")
+    _p(right, "MC Sign Note", "{%p endif %}")
     for _ in range(4):
         _p(right, "MC Spacer")
     _p(right, "MC Signer", "{{ sign.name }}")
@@ -375,12 +382,14 @@ def build_bao_cao() -> Any:
 
 
 def build_tiep_nhan() -> Any:
-    """Form 01: receipt and appointment (A5)."""
+    """Form 01: receipt and appointment (A5). The dossier code is printed and given as a
+    QR code beside the title; the renderer repeats the page for the second copy."""
     doc = _new(A5)
-    _header(doc, A5, number=False, parent=False)
+    _header(doc, A5, number=False, parent=False, qr=True)
     _p(doc, "MC Type", "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ")
     _p(doc, "MC Summary", "Mã hồ sơ: {{ dossier_code }}")
     _rule(doc)
+    _p(doc, "MC Sign Note", "{{ copy_label }}")
     _blocks(doc)
     table = doc.add_table(rows=1, cols=2)
     for cell, (title_expr, name_expr) in zip(
@@ -395,6 +404,20 @@ def build_tiep_nhan() -> Any:
     tw = A5.text_width_mm
     X.table_layout(table, [tw / 2, tw / 2], borders=False, cell_margin_mm=0.5)
     X.keep_row_together(table.rows[0])
+    return doc
+
+
+def build_form(title: str, *, number: bool, profile: PageProfile = A5,
+               landscape: bool = False) -> Any:
+    """A one-stop form (Thông tư 03/2025): header, title, the typed blocks (paragraphs,
+    items, a data table), the signature block (none on a register)."""
+    doc = _new(profile)
+    if landscape:
+        _page(doc.sections[0], profile, landscape=True)
+    _header(doc, profile, number=number, parent=False)
+    _title(doc, title)
+    _blocks(doc)
+    _signature(doc, profile)
     return doc
 
 
@@ -417,6 +440,15 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "bao-cao.docx": build_bao_cao,
     "tiep-nhan.docx": build_tiep_nhan,
     "xin-loi.docx": build_xin_loi,
+    "bo-sung.docx": lambda: build_form("PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
+                                       number=False),
+    "tu-choi.docx": lambda: build_form("PHIẾU TỪ CHỐI TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ",
+                                       number=False),
+    "dung-giai-quyet.docx": lambda: build_form("THÔNG BÁO", number=True),
+    "kiem-soat.docx": lambda: build_form("PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
+                                         number=False),
+    "so-theo-doi.docx": lambda: build_form("SỔ THEO DÕI HỒ SƠ", number=False, profile=A4,
+                                           landscape=True),
 }
 
 

@@ -116,7 +116,9 @@ def _check_sections(doc: Any, profile: rules.PageProfile, problems: list[str]) -
         if abs(w - exp_w) > 1 or abs(h - exp_h) > 1:
             problems.append(f"section {i}: page {w:.0f}x{h:.0f} mm, expected "
                             f"{exp_w:.0f}x{exp_h:.0f} ({profile.name})")
-        if i == 0 and landscape:
+        all_landscape = all(_mm(x.page_width) > _mm(x.page_height) for x in doc.sections)
+        if i == 0 and landscape and not all_landscape:
+            # a register is landscape throughout; a document that mixes starts portrait
             problems.append("section 0 is landscape; the document must start portrait")
         sides = (("top", profile.top_range), ("bottom", profile.bottom_range),
                  ("left", profile.left_range), ("right", profile.right_range))

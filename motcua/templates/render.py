@@ -9,6 +9,7 @@ incremental update; an optional PAdES signature is the very last step.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import re
 import shutil
@@ -51,8 +52,20 @@ KIND_INFO: dict[str, KindInfo] = {
     "bao-cao": KindInfo("bao-cao.docx", "BC", "Báo cáo", rules.A4),
     "tiep-nhan": KindInfo("tiep-nhan.docx", "", "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
                           rules.A5, numbered=False),
+    "bo-sung": KindInfo("bo-sung.docx", "", "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+                        rules.A5, numbered=False),
+    "tu-choi": KindInfo("tu-choi.docx", "", "Phiếu từ chối tiếp nhận, giải quyết hồ sơ",
+                        rules.A5, numbered=False),
     "xin-loi": KindInfo("xin-loi.docx", "", "Văn bản xin lỗi", rules.A5),
+    "dung-giai-quyet": KindInfo("dung-giai-quyet.docx", "TB", "Thông báo dừng giải quyết hồ sơ",
+                                rules.A5),
+    "kiem-soat": KindInfo("kiem-soat.docx", "", "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+                          rules.A5, numbered=False),
+    "so-theo-doi": KindInfo("so-theo-doi.docx", "", "Sổ theo dõi hồ sơ", rules.A4,
+                            numbered=False),
 }
+FORM_NUMBERS = {"tiep-nhan": "01", "bo-sung": "02", "tu-choi": "03", "xin-loi": "04",
+                "dung-giai-quyet": "05", "kiem-soat": "06", "so-theo-doi": "07"}
 
 
 @dataclass(frozen=True)
@@ -332,7 +345,7 @@ def build_context(spec: Spec, agency_cfg: AgencyConfig, number: int | None,
     in_text = f"{'số ' + number_text if number else 'số      /' + number_text.lstrip('/')}"
     body_name = sentence_name(agency["issuing_body"], agency["place_name"])
     ctx["sign"] = _signature(d.get("signature") or {}, agency, agency_cfg)
-    if spec.kind != "tiep-nhan":
+    if spec.kind not in FORM_NUMBERS or d.get("recipients") or d.get("archive"):
         ctx["recipients"] = rules.fix_recipients(d.get("recipients") or [], d.get("archive")
                                                  or "VT")
     profile = info.profile
@@ -380,9 +393,11 @@ def build_context(spec: Spec, agency_cfg: AgencyConfig, number: int | None,
                 "appendix": app,
             }
     elif spec.kind == "tiep-nhan":
-        ctx.update(_receipt_context(d, agency))
+        ctx.update(_receipt_context(d, agency, tpl))
     elif spec.kind == "xin-loi":
         ctx["blocks"] = _apology_blocks(d, agency)
+    elif spec.kind in FORM_CONTEXTS:
+        ctx.update(FORM_CONTEXTS[spec.kind](d, agency))
     return ctx
 
 
@@ -390,27 +405,55 @@ def _when(moment: dt.datetime) -> str:
     return f"{moment.hour:02d} giờ {moment.minute:02d} phút, {rules.date_words(moment.date())}"
 
 
-def _receipt_context(d: dict[str, Any], agency: dict[str, str]) -> dict[str, Any]:
+def _received_line(i: int, doc: dict[str, Any]) -> str:
+    return f"{i + 1}. {doc['name']} ({doc['form'].lower()}; số lượng: {doc['copies']:02d})."
+
+
+def _applicant_blocks(a: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = []
+    if a["id_number"]:
+        blocks.append({"k": "para", "text": f"Số định danh cá nhân: {a['id_number']}."})
+    contact = [f"Địa chỉ: {a['address']}" if a["address"] else "",
+               f"số điện thoại: {a['phone']}" if a["phone"] else ""]
+    line = "; ".join(c for c in contact if c)
+    if line:
+        blocks.append({"k": "para", "text": line[:1].upper() + line[1:] + "."})
+    return blocks
+
+
+def qr_png(text: str) -> io.BytesIO:
+    """The QR code (TCVN 7322:2009 = ISO/IEC 18004) of `text` as a PNG stream."""
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(buf, kind="png", scale=8, border=2)
+    buf.seek(0)
+    return buf
+
+
+COPY_LABELS = ("Liên 1: lưu tại Bộ phận Một cửa", "Liên 2: giao người nộp hồ sơ")
+QR_MM = 16.0
+
+
+def _receipt_context(d: dict[str, Any], agency: dict[str, str],
+                     tpl: DocxTemplate) -> dict[str, Any]:
     a = d["applicant"]
     body = sentence_name(agency["issuing_body"], agency["place_name"])
     blocks = [
-        {"k": "para", "text": f"Bộ phận Một cửa {body} tiếp nhận hồ sơ của: {a['name']}"},
+        {"k": "para", "text": f"Bộ phận Một cửa {body} tiếp nhận hồ sơ của: {a['name']}."},
+        *_applicant_blocks(a),
+        {"k": "para", "text": f"Nội dung yêu cầu giải quyết: {d['request']}."},
+        {"k": "heading", "text": "Thành phần hồ sơ đã nhận:"},
+        *[{"k": "item", "text": _received_line(i, doc)} for i, doc in enumerate(d["documents"])],
     ]
-    if a["id_number"]:
-        blocks.append({"k": "para", "text": f"Số định danh cá nhân: {a['id_number']}"})
-    if a["address"]:
-        blocks.append({"k": "para", "text": f"Địa chỉ: {a['address']}"})
-    if a["phone"]:
-        blocks.append({"k": "para", "text": f"Số điện thoại: {a['phone']}"})
-    blocks.append({"k": "para", "text": f"Nội dung yêu cầu giải quyết: {d['request']}"})
-    blocks.append({"k": "heading", "text": "Thành phần hồ sơ đã nhận:"})
-    for i, doc in enumerate(d["documents"]):
-        blocks.append({"k": "item", "text": f"{i + 1}. {doc['name']} ({doc['form'].lower()}, "
-                                            f"số lượng: {doc['copies']:02d})"})
+    if d["missing"]:
+        blocks.append({"k": "heading", "text": "Thành phần hồ sơ còn thiếu (người nộp bổ sung "
+                                               "theo Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ):"})
+        blocks += [{"k": "item", "text": f"{i + 1}. {name}."}
+                   for i, name in enumerate(d["missing"])]
     blocks += [
-        {"k": "para", "text": f"Số lượng hồ sơ: {d['sets']:02d} bộ."},
-        {"k": "para", "text": f"Thời gian giải quyết hồ sơ theo quy định: "
-                              f"{d['processing_days']:02d} ngày làm việc."},
+        {"k": "para", "text": f"Số lượng hồ sơ: {d['sets']:02d} bộ; thời gian giải quyết hồ "
+                              f"sơ theo quy định: {d['processing_days']:02d} ngày làm việc."},
         {"k": "para", "text": f"Thời gian nhận hồ sơ: {_when(d['received_at'])}."},
         {"k": "para", "text": f"Thời gian trả kết quả giải quyết hồ sơ: "
                               f"{_when(d['appointment_at'])}."},
@@ -418,9 +461,142 @@ def _receipt_context(d: dict[str, Any], agency: dict[str, str]) -> dict[str, Any
                               f"{d['return_place'] or 'Bộ phận Một cửa ' + body}."},
         {"k": "para", "text": "Vào Sổ theo dõi hồ sơ, Quyển số: ……… Số thứ tự: ………"},
     ]
+    copies = int(d["copies"])
+    labels = [COPY_LABELS[i] if i < len(COPY_LABELS) else f"Liên {i + 1}"
+              for i in range(copies)] if copies > 1 else [""]
     return {"blocks": blocks, "dossier_code": d["dossier_code"], "applicant_name": a["name"],
+            "qr": InlineImage(tpl, qr_png(d["dossier_code"]), width=Mm(QR_MM)),
+            "copy_label": labels[0], "copy_labels": labels,
             "sign": {"lines": ["NGƯỜI TIẾP NHẬN HỒ SƠ"], "name": d["receiver"],
                      "title": "NGƯỜI TIẾP NHẬN HỒ SƠ"}}
+
+
+def _officer(title: str, name: str) -> dict[str, Any]:
+    return {"lines": [title], "name": name, "title": title, "note": "(Ký và ghi rõ họ tên)"}
+
+
+def _supplement_context(d: dict[str, Any], agency: dict[str, str]) -> dict[str, Any]:
+    """Form 02: what the applicant must add or complete, and why."""
+    a = d["applicant"]
+    body = sentence_name(agency["issuing_body"], agency["place_name"])
+    blocks = [
+        {"k": "para", "text": f"Bộ phận Một cửa {body} tiếp nhận hồ sơ của: {a['name']}."},
+        *_applicant_blocks(a),
+        {"k": "para", "text": f"Nội dung yêu cầu giải quyết: {d['request']}."},
+        {"k": "para", "text": f"Thời gian nhận hồ sơ: {_when(d['received_at'])}."},
+        {"k": "heading", "text": "Yêu cầu bổ sung, hoàn thiện hồ sơ gồm những nội dung sau:"},
+        *[{"k": "item", "text": f"{i + 1}. {r.rstrip('.;')}."}
+          for i, r in enumerate(d["requirements"])],
+    ]
+    if d["reason"]:
+        blocks.append({"k": "para", "text": f"Lý do: {d['reason'].rstrip('.')}."})
+    contact = d["contact"] or f"Bộ phận Một cửa {body}"
+    blocks.append({"k": "para", "text": (
+        "Trong quá trình bổ sung, hoàn thiện hồ sơ, nếu có vướng mắc, ông/bà liên hệ "
+        f"{contact} để được hướng dẫn.")})
+    return {"blocks": blocks, "summary": f"Mã hồ sơ: {d['dossier_code']}",
+            "sign": _officer("NGƯỜI HƯỚNG DẪN", d["officer"])}
+
+
+def _refusal_context(d: dict[str, Any], agency: dict[str, str]) -> dict[str, Any]:
+    """Form 03: the dossier is not taken in (or not resolved), and why."""
+    a = d["applicant"]
+    body = sentence_name(agency["issuing_body"], agency["place_name"])
+    blocks = [
+        {"k": "para", "text": f"Bộ phận Một cửa {body} tiếp nhận hồ sơ của: {a['name']}."},
+        *_applicant_blocks(a),
+        {"k": "para", "text": f"Nội dung yêu cầu giải quyết: {d['request']}."},
+        {"k": "para", "text": f"Thời gian nhận hồ sơ: {_when(d['received_at'])}."},
+        {"k": "para", "text": (
+            f"Qua xem xét, {body} từ chối tiếp nhận, giải quyết hồ sơ này với lý do cụ thể "
+            f"như sau: {d['reason'].rstrip('.')}.")},
+        {"k": "para", "text": "Xin thông báo để ông/bà được biết và thực hiện./."},
+    ]
+    summary = f"Mã hồ sơ: {d['dossier_code']}" if d["dossier_code"] else ""
+    return {"blocks": blocks, "summary": summary,
+            "sign": _officer("NGƯỜI TIẾP NHẬN HỒ SƠ", d["officer"])}
+
+
+def _stop_context(d: dict[str, Any], agency: dict[str, str]) -> dict[str, Any]:
+    """Form 05: the centre stops processing the dossier, and why."""
+    body = sentence_name(agency["issuing_body"], agency["place_name"])
+    blocks = [
+        {"k": "center", "text": f"Kính gửi: {d['addressee']}"},
+        {"k": "para", "text": (
+            f"Ngày {rules.short_date(d['received_on'])}, Bộ phận Một cửa {body} tiếp nhận hồ "
+            f"sơ của {d['applicant_name']} đề nghị giải quyết thủ tục “{d['procedure']}”, mã "
+            f"hồ sơ {d['dossier_code']}.")},
+        {"k": "para", "text": (
+            f"{body} thông báo dừng giải quyết hồ sơ nêu trên. Lý do: "
+            f"{d['reason'].rstrip('.')}.")},
+        {"k": "para", "text": f"Trân trọng thông báo để {d['applicant_name']} được biết./."},
+    ]
+    return {"blocks": blocks}
+
+
+def _moment(moment: dt.datetime) -> str:
+    return f"{moment:%H:%M} {rules.short_date(moment.date())}"
+
+
+# widths (mm) of form 06's step table on A5 (118 mm of text) and of the register (257 mm)
+STEP_COLUMNS = ["TT", "Bước xử lý", "Thời gian", "Người thực hiện", "Kết quả"]
+STEP_WIDTHS_MM = [8.0, 38.0, 22.0, 28.0, 22.0]
+REGISTER_COLUMNS = ["TT", "Mã hồ sơ", "Thủ tục hành chính", "Người nộp hồ sơ",
+                    "Số bộ", "Nhận hồ sơ", "Hẹn trả", "Có kết quả", "Kết quả", "Ghi chú"]
+REGISTER_WIDTHS_MM = [8.0, 48.0, 40.0, 40.0, 10.0, 21.0, 21.0, 21.0, 20.0, 28.0]
+
+
+def _control_context(d: dict[str, Any], agency: dict[str, str]) -> dict[str, Any]:
+    """Form 06: every step of the dossier with its time and officer."""
+    a = d["applicant"]
+    body = sentence_name(agency["issuing_body"], agency["place_name"])
+    due = f"; hẹn trả kết quả ngày {rules.short_date(d['due'])}" if d["due"] else ""
+    rows = [[str(i + 1), s["step"], _moment(s["at"]), s["officer"],
+             " ".join(x for x in (s["result"], s["note"]) if x)]
+            for i, s in enumerate(d["steps"])]
+    table: dict[str, Any] = {"columns": STEP_COLUMNS, "rows": rows,
+                             "widths_mm": STEP_WIDTHS_MM, "caption": ""}
+    blocks: list[dict[str, Any]] = [
+        {"k": "para", "text": f"Người nộp hồ sơ: {a['name']}."},
+        {"k": "para", "text": f"Thủ tục hành chính: {d['procedure']}."},
+        {"k": "para", "text": f"Cơ quan, bộ phận giải quyết: {d['handled_by'] or body}."},
+        {"k": "para", "text": f"Thời gian nhận hồ sơ: {_moment(d['received_at'])}{due}."},
+        {"k": "table", "marker": TABLE_MARK.format(0), "spec": table},
+    ]
+    return {"blocks": blocks, "summary": f"Mã hồ sơ: {d['dossier_code']}",
+            "_tables": [table],
+            "sign": _officer("NGƯỜI LẬP PHIẾU", d["officer"])}
+
+
+def _register_context(d: dict[str, Any], agency: dict[str, str]) -> dict[str, Any]:
+    """Form 07: the dossiers received in a period, one row each."""
+    rows = []
+    for i, e in enumerate(d["entries"]):
+        who = e["applicant"] + (f"\n{e['contact']}" if e["contact"] else "")
+        rows.append([str(i + 1), e["dossier_code"], e["procedure"], who, f"{e['sets']:02d}",
+                     _moment(e["received_at"]),
+                     rules.short_date(e["due"]) if e["due"] else "",
+                     rules.short_date(e["resolved_on"]) if e["resolved_on"] else "",
+                     e["result"], e["note"]])
+    table = {"columns": REGISTER_COLUMNS, "rows": rows, "widths_mm": REGISTER_WIDTHS_MM,
+             "caption": ""}
+    blocks: list[dict[str, Any]] = [
+        {"k": "para", "text": f"Số hồ sơ tiếp nhận trong kỳ: {len(rows)}."},
+        {"k": "table", "marker": TABLE_MARK.format(0), "spec": table},
+    ]
+    summary = (f"Từ ngày {rules.short_date(d['period_from'])} đến ngày "
+               f"{rules.short_date(d['period_to'])}")
+    return {"blocks": blocks, "summary": summary, "_tables": [table],
+            "sign": _officer("NGƯỜI LẬP SỔ", d["officer"])}
+
+
+FORM_CONTEXTS = {
+    "bo-sung": _supplement_context,
+    "tu-choi": _refusal_context,
+    "dung-giai-quyet": _stop_context,
+    "kiem-soat": _control_context,
+    "so-theo-doi": _register_context,
+}
 
 
 def _apology_blocks(d: dict[str, Any], agency: dict[str, str]) -> list[dict[str, Any]]:
@@ -564,7 +740,8 @@ def _fit_header(doc: Any, profile: rules.PageProfile) -> None:
     def need(col: list[Any]) -> float:
         return max((_width(p) for p in texts(col)), default=0) + 2 * margin + 0.5
 
-    tw = profile.text_width_mm
+    first = doc.sections[0]
+    tw = (first.page_width - first.left_margin - first.right_margin) / rules.MM
     for _ in range(40):
         ln, rn = need(columns[0]), need(columns[1])
         if ln + rn <= tw:
@@ -637,8 +814,65 @@ def _keep_signature_with_body(doc: Any) -> None:
             prev = prev.getprevious()
 
 
-def _postprocess(doc: Any, spec: Spec, ctx: dict[str, Any]) -> None:
+def _apply_profile(doc: Any, profile: rules.PageProfile) -> None:
+    """Move a document built for one paper onto another (an A5 form that does not fit
+    goes to A4): page size and margins of every section, the component sizes, and every
+    table's columns scaled to the new text width."""
+    from motcua.templates.builder import STYLES, _page
+
+    first = doc.sections[0]
+    old_tw = (first.page_width - first.left_margin - first.right_margin) / rules.MM
+    short = min(first.page_width, first.page_height) / rules.MM
+    if abs(short - profile.width_mm) < 1:
+        return
+    for sec in doc.sections:
+        _page(sec, profile, landscape=sec.page_width > sec.page_height)
+    for name, style_def in STYLES.items():
+        size = style_def[0]
+        if size >= 5:
+            doc.styles[name].font.size = Pt(rules.sized(size, profile))
+    doc.styles["Normal"].font.size = Pt(rules.sized(14, profile))
+    new_tw = (first.page_width - first.left_margin - first.right_margin) / rules.MM
+    for table in doc.tables:
+        widths = X.grid_widths_mm(table)
+        X.table_layout(table, [w * new_tw / old_tw for w in widths],
+                       borders=table._tbl.tblPr.find(qn("w:tblBorders")) is not None and any(
+                           b.get(qn("w:val")) == "single"
+                           for b in table._tbl.tblPr.find(qn("w:tblBorders"))),
+                       cell_margin_mm=1.0)
+
+
+def _repeat_copies(doc: Any, labels: list[str]) -> None:
+    """Form 01 is made out in copies (one kept, one handed over): the page is repeated
+    after a page break, each copy with its own label."""
+    import copy as _copy
+
+    from docx.oxml import OxmlElement
+
+    body = doc.element.body
+    final = body.find(qn("w:sectPr"))
+    page = [el for el in body if el is not final]
+    for label in labels[1:]:
+        brk = OxmlElement("w:p")
+        run = OxmlElement("w:r")
+        br = OxmlElement("w:br")
+        br.set(qn("w:type"), "page")
+        run.append(br)
+        brk.append(run)
+        final.addprevious(brk)
+        for el in page:
+            dup = _copy.deepcopy(el)
+            for t in dup.iter(qn("w:t")):
+                if t.text == labels[0]:
+                    t.text = label
+            final.addprevious(dup)
+
+
+def _postprocess(doc: Any, spec: Spec, ctx: dict[str, Any],
+                 profile: rules.PageProfile | None = None) -> None:
     info = KIND_INFO[spec.kind]
+    profile = profile or info.profile
+    _apply_profile(doc, profile)
     if spec.kind == "ke-hoach" and not ctx.get("appendix"):
         _remove_last_section(doc)
     if spec.kind == "quyet-dinh-ke-hoach":
@@ -648,10 +882,12 @@ def _postprocess(doc: Any, spec: Spec, ctx: dict[str, Any]) -> None:
         elif not plan["blocks"]:
             # the plan is its task table (as reference 001): one landscape section
             _merge_break(doc, -1)
-    _insert_tables(doc, ctx["_tables"], info.profile)
+    _insert_tables(doc, ctx["_tables"], profile)
     _drop_empty(doc)
-    _fit_header(doc, info.profile)
+    _fit_header(doc, profile)
     _keep_signature_with_body(doc)
+    if spec.kind == "tiep-nhan" and len(ctx["copy_labels"]) > 1:
+        _repeat_copies(doc, ctx["copy_labels"])
     props = doc.core_properties
     props.title = core_text(ctx["summary"] or info.type_name)
     props.subject = core_text(info.type_name)
@@ -677,13 +913,29 @@ def core_text(text: str) -> str:
 # ---------------------------------------------------------------- render
 
 
+def paper_profile(ws: Workspace | None, spec: Spec) -> tuple[rules.PageProfile, bool]:
+    """The paper of this document and whether it was chosen (the spec's `paper`, else
+    `[templates.paper] <kind> = "A4"` in motcua.toml) rather than the kind's default."""
+    chosen = spec.data.get("paper")
+    if not chosen and ws is not None:
+        table = ws.config.extra.get("templates", {})
+        papers = table.get("paper", {}) if isinstance(table, dict) else {}
+        chosen = papers.get(spec.kind) if isinstance(papers, dict) else None
+        if chosen is not None and chosen not in rules.PROFILES:
+            raise UserError(f"motcua.toml: [templates.paper] {spec.kind} = “{chosen}” không "
+                            "hợp lệ; dùng “A5” hoặc “A4”.", f"bad paper {chosen!r}")
+    if chosen:
+        return rules.PROFILES[str(chosen)], True
+    return KIND_INFO[spec.kind].profile, False
+
+
 def render_docx(spec: Spec, agency: AgencyConfig, out_docx: Path, *, number: int | None,
-                template: Path) -> dict[str, Any]:
+                template: Path, profile: rules.PageProfile | None = None) -> dict[str, Any]:
     tpl = DocxTemplate(str(template))
     ctx = build_context(spec, agency, number, tpl)
     env = Environment(autoescape=True)
     tpl.render(ctx, jinja_env=env, autoescape=True)
-    _postprocess(tpl.docx, spec, ctx)
+    _postprocess(tpl.docx, spec, ctx, profile)
     out_docx.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_docx.with_name(out_docx.name + ".part")
     tpl.save(str(tmp))
@@ -775,10 +1027,21 @@ def render(ws: Workspace | None, spec: Spec, out: Path, *, number: int | str | N
         taken, chosen = _register(ws, spec, agency_cfg, number, str(out_pdf.resolve()))
         number = taken.number
     assert number is None or isinstance(number, int)
+    profile, chosen_paper = paper_profile(ws, spec)
     try:
-        ctx = render_docx(spec, agency_cfg, out_docx, number=number, template=tpl_path)
+        ctx = render_docx(spec, agency_cfg, out_docx, number=number, template=tpl_path,
+                          profile=profile)
         conv = converter or shared_converter()
         conv.convert(out_docx, out_pdf)
+        copies = len(ctx.get("copy_labels") or [""])
+        if profile is rules.A5 and not chosen_paper and _page_count(out_pdf) > copies:
+            # the form does not fit its A5 page: the same form on A4, not smaller type
+            log.info("%s does not fit on A5 (%d pages), rendering on A4", spec.kind,
+                     _page_count(out_pdf))
+            profile = rules.A4
+            ctx = render_docx(spec, agency_cfg, out_docx, number=number, template=tpl_path,
+                              profile=profile)
+            conv.convert(out_docx, out_pdf)
         sig = ctx["sign"]
         box = sign.locate_field(out_pdf, sig["title"], sig["name"])
         sign.add_signature_field(out_pdf, box)
@@ -805,4 +1068,5 @@ def render(ws: Workspace | None, spec: Spec, out: Path, *, number: int | str | N
         summary=ctx["summary"], signer=sig["name"], page_count=_page_count(out_pdf),
         field_page=box.page,
         extra={"dossier_code": spec.data.get("dossier_code", ""),
-               "template": str(tpl_path)})
+               "template": str(tpl_path), "paper": profile.name,
+               "form": FORM_NUMBERS.get(spec.kind, "")})

@@ -40,7 +40,9 @@ import yaml
 
 from motcua.errors import UserError
 
-KINDS = ("quyet-dinh", "ke-hoach", "quyet-dinh-ke-hoach", "bao-cao", "tiep-nhan", "xin-loi")
+KINDS = ("quyet-dinh", "ke-hoach", "quyet-dinh-ke-hoach", "bao-cao", "tiep-nhan", "bo-sung",
+         "tu-choi", "xin-loi", "dung-giai-quyet", "kiem-soat", "so-theo-doi")
+PAPERS = ("A4", "A5")
 SIGN_FORMS = ("TM", "KT", "TM-KT", "TL", "TUQ", "Q", "none")
 # Numbers restart at 01 every year (Nghị định 30/2020 Điều 15); a commune issues a few
 # hundred documents a year, so anything above four digits is a typing slip.
@@ -166,9 +168,38 @@ APPLICANT: Schema = {
 }
 RECEIVED_DOC: Schema = {
     "name": F("str", True, "tên giấy tờ"),
+    "type_code": F("str", False, "mã loại giấy tờ", default=""),
     "form": F("str", False, "hình thức (bản chính, bản sao, …)", default="Bản chính"),
     "copies": F("int", False, "số lượng", default=1, maximum=99,
                 why_max="số bản của một giấy tờ trong một bộ hồ sơ"),
+}
+
+STEP: Schema = {
+    "step": F("str", True, "bước xử lý"),
+    "at": F("datetime", True, "thời gian"),
+    "officer": F("str", False, "người thực hiện", default=""),
+    "result": F("str", False, "kết quả", default=""),
+    "note": F("str", False, "ghi chú", default=""),
+}
+REGISTER_ENTRY: Schema = {
+    "dossier_code": F("str", True, "mã hồ sơ"),
+    "procedure": F("str", True, "tên thủ tục hành chính"),
+    "applicant": F("str", True, "người nộp hồ sơ"),
+    "contact": F("str", False, "địa chỉ, số điện thoại", default=""),
+    "sets": F("int", False, "số bộ hồ sơ", default=1, maximum=99,
+              why_max="số bộ của một hồ sơ"),
+    "received_at": F("datetime", True, "thời gian nhận hồ sơ"),
+    "due": F("date", False, "ngày hẹn trả"),
+    "resolved_on": F("date", False, "ngày có kết quả"),
+    "result": F("str", False, "kết quả (trước hạn, đúng hạn, quá hạn)", default=""),
+    "note": F("str", False, "ghi chú", default=""),
+}
+# The one-stop forms without a number of their own: no trích yếu, no Nơi nhận needed.
+FORM_COMMON: Schema = {
+    **{k: v for k, v in COMMON.items() if k not in ("summary", "recipients", "archive")},
+    "recipients": F("list", False, "nơi nhận", item="str", default=[]),
+    "archive": F("str", False, "nơi lưu (Lưu: VT, …)", default=""),
+    "paper": F("str", False, "khổ giấy (A5 hoặc A4)", choices=PAPERS),
 }
 
 SCHEMAS: dict[str, Schema] = {
@@ -179,11 +210,14 @@ SCHEMAS: dict[str, Schema] = {
                             "plan": F("obj", True, "kế hoạch ban hành kèm theo", item=PLAN)},
     "bao-cao": {**COMMON, **PLAN_BODY},
     "tiep-nhan": {
-        **{k: v for k, v in COMMON.items() if k not in ("summary", "recipients", "archive")},
+        **FORM_COMMON,
         "dossier_code": F("str", True, "mã hồ sơ"),
         "applicant": F("obj", True, "người nộp hồ sơ", item=APPLICANT),
         "request": F("str", True, "nội dung yêu cầu giải quyết"),
-        "documents": F("list", True, "thành phần hồ sơ", item=RECEIVED_DOC),
+        "documents": F("list", True, "thành phần hồ sơ đã nhận", item=RECEIVED_DOC),
+        "missing": F("list", False, "thành phần hồ sơ còn thiếu", item="str", default=[]),
+        "copies": F("int", False, "số liên (bản lưu, bản giao người nộp)", default=2,
+                    maximum=3, why_max="một liên lưu, một liên giao người nộp hồ sơ"),
         "sets": F("int", False, "số bộ hồ sơ", default=1, maximum=99,
                   why_max="số bộ của một hồ sơ"),
         "processing_days": F("int", True, "thời gian giải quyết (ngày làm việc)",
@@ -193,8 +227,60 @@ SCHEMAS: dict[str, Schema] = {
         "return_place": F("str", False, "nơi trả kết quả", default=""),
         "receiver": F("str", True, "họ tên người tiếp nhận"),
     },
+    "bo-sung": {
+        **FORM_COMMON,
+        "dossier_code": F("str", True, "mã hồ sơ"),
+        "applicant": F("obj", True, "người nộp hồ sơ", item=APPLICANT),
+        "request": F("str", True, "nội dung yêu cầu giải quyết"),
+        "received_at": F("datetime", True, "thời gian nhận hồ sơ"),
+        "requirements": F("list", True, "nội dung cần bổ sung, hoàn thiện", item="str"),
+        "reason": F("str", False, "lý do", default=""),
+        "contact": F("str", False, "nơi liên hệ, số điện thoại để được hướng dẫn",
+                     default=""),
+        "officer": F("str", True, "họ tên người hướng dẫn"),
+    },
+    "tu-choi": {
+        **FORM_COMMON,
+        "dossier_code": F("str", False, "mã hồ sơ", default=""),
+        "applicant": F("obj", True, "người nộp hồ sơ", item=APPLICANT),
+        "request": F("str", True, "nội dung yêu cầu giải quyết"),
+        "received_at": F("datetime", True, "thời gian nhận hồ sơ"),
+        "reason": F("str", True, "lý do từ chối"),
+        "officer": F("str", True, "họ tên người tiếp nhận"),
+    },
+    "dung-giai-quyet": {
+        **{k: v for k, v in COMMON.items() if k != "summary"},
+        "summary": F("str", False, "trích yếu",
+                     default="Về việc dừng giải quyết hồ sơ thủ tục hành chính"),
+        "paper": F("str", False, "khổ giấy (A5 hoặc A4)", choices=PAPERS),
+        "addressee": F("str", True, "người nhận (Kính gửi)"),
+        "dossier_code": F("str", True, "mã hồ sơ"),
+        "applicant_name": F("str", True, "họ tên người nộp"),
+        "procedure": F("str", True, "tên thủ tục hành chính"),
+        "received_on": F("date", True, "ngày tiếp nhận"),
+        "reason": F("str", True, "lý do dừng giải quyết"),
+    },
+    "kiem-soat": {
+        **FORM_COMMON,
+        "dossier_code": F("str", True, "mã hồ sơ"),
+        "applicant": F("obj", True, "người nộp hồ sơ", item=APPLICANT),
+        "procedure": F("str", True, "tên thủ tục hành chính"),
+        "handled_by": F("str", False, "cơ quan, bộ phận giải quyết", default=""),
+        "received_at": F("datetime", True, "thời gian nhận hồ sơ"),
+        "due": F("date", False, "ngày hẹn trả kết quả"),
+        "steps": F("list", True, "các bước xử lý", item=STEP),
+        "officer": F("str", True, "họ tên người lập phiếu"),
+    },
+    "so-theo-doi": {
+        **FORM_COMMON,
+        "period_from": F("date", True, "từ ngày"),
+        "period_to": F("date", True, "đến ngày"),
+        "entries": F("list", False, "các hồ sơ trong kỳ", item=REGISTER_ENTRY, default=[]),
+        "officer": F("str", True, "họ tên người lập sổ"),
+    },
     "xin-loi": {
         **{k: v for k, v in COMMON.items() if k != "summary"},
+        "paper": F("str", False, "khổ giấy (A5 hoặc A4)", choices=PAPERS),
         "summary": F("str", False, "trích yếu",
                      default="Về việc chậm trả kết quả giải quyết hồ sơ"),
         "unit": F("str", False, "đơn vị soạn thảo (ký hiệu sau số)", default="TTPVHCC"),
@@ -439,6 +525,8 @@ ORDER_RULES: tuple[tuple[str, str, str, str], ...] = (
      "ngày hẹn trả mới phải sau ngày hẹn trả ban đầu"),
     ("xin-loi", "received_on", "original_due",
      "ngày hẹn trả ban đầu không được trước ngày tiếp nhận"),
+    ("so-theo-doi", "period_from", "period_to",
+     "ngày cuối kỳ không được trước ngày đầu kỳ"),
 )
 
 
@@ -447,7 +535,7 @@ def _check_order(kind: str, clean: dict[str, Any], source: str) -> None:
         if rule_kind != kind or clean.get(first) is None or clean.get(later) is None:
             continue
         a, b = clean[first], clean[later]
-        bad = b < a if first == "received_on" else b <= a
+        bad = b < a if first in ("received_on", "period_from") else b <= a
         if bad:
             raise _err(later, f"là {_vi_when(b)}, nhưng {message} ({_vi_when(a)}).", source)
 

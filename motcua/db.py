@@ -260,6 +260,12 @@ INGEST_0002 = """
 ALTER TABLE intake ADD COLUMN claim_token TEXT;
 """
 
+# The applicant's address and phone, printed on the one-stop forms (form 01 and after).
+OWNERS_CONTACT_0001 = """
+ALTER TABLE owners ADD COLUMN address TEXT;
+ALTER TABLE owners ADD COLUMN phone TEXT;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -267,6 +273,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("lifecycle_0001", LIFECYCLE_0001),
     ("templates_0002", TEMPLATES_0002),
     ("ingest_0002", INGEST_0002),
+    ("owners_contact_0001", OWNERS_CONTACT_0001),
 ]
 
 

@@ -292,6 +292,11 @@ def _build_table(doc: Any, table: dict[str, Any], profile: rules.PageProfile) ->
                 run.bold = True
     widths = table.get("widths_mm") or []
     tw = profile.text_width_mm
+    if table.get("fit") and widths:
+        # a form's own table spans the text width of whatever paper the form is on
+        sec = doc.sections[0]
+        tw = (sec.page_width - sec.left_margin - sec.right_margin) / rules.MM
+        widths = [w * tw / sum(widths) for w in widths]
     if len(widths) != len(columns):
         first = min(45.0, tw * 0.3)
         rest = (tw - first) / max(len(columns) - 1, 1)
@@ -555,7 +560,7 @@ def _control_context(d: dict[str, Any], agency: dict[str, str]) -> dict[str, Any
              " ".join(x for x in (s["result"], s["note"]) if x)]
             for i, s in enumerate(d["steps"])]
     table: dict[str, Any] = {"columns": STEP_COLUMNS, "rows": rows,
-                             "widths_mm": STEP_WIDTHS_MM, "caption": ""}
+                             "widths_mm": STEP_WIDTHS_MM, "caption": "", "fit": True}
     blocks: list[dict[str, Any]] = [
         {"k": "para", "text": f"Người nộp hồ sơ: {a['name']}."},
         {"k": "para", "text": f"Thủ tục hành chính: {d['procedure']}."},
@@ -579,7 +584,7 @@ def _register_context(d: dict[str, Any], agency: dict[str, str]) -> dict[str, An
                      rules.short_date(e["resolved_on"]) if e["resolved_on"] else "",
                      e["result"], e["note"]])
     table = {"columns": REGISTER_COLUMNS, "rows": rows, "widths_mm": REGISTER_WIDTHS_MM,
-             "caption": ""}
+             "caption": "", "fit": True}
     blocks: list[dict[str, Any]] = [
         {"k": "para", "text": f"Số hồ sơ tiếp nhận trong kỳ: {len(rows)}."},
         {"k": "table", "marker": TABLE_MARK.format(0), "spec": table},

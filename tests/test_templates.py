@@ -479,7 +479,8 @@ def test_report_takes_sections_table_and_image(out_dir: Path, office: Converter)
     assert any(r.reltype.endswith("/image") for r in doc.part.rels.values())
     text = flat(pdf_text(result.pdf))
     for part in ("BÁO CÁO", "I. KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
-                 "Bảng 1. Kết quả giải quyết theo lĩnh vực", "Hình 1. Tỷ lệ giải quyết đúng hạn",
+                 "Bảng 1. Kết quả giải quyết theo lĩnh vực",
+                 "Hình 1. Tỷ lệ hồ sơ giải quyết trước hạn và đúng hạn",
                  "II. NHIỆM VỤ QUÝ IV NĂM 2025", "KT. CHỦ TỊCH", "/BC-UBND"):
         assert part in text, part
     with pikepdf.open(result.pdf) as pdf:

@@ -275,6 +275,13 @@ def _signature(doc: Any, profile: PageProfile) -> None:
     tw = profile.text_width_mm
     X.table_layout(table, [tw * 0.45, tw * 0.55], borders=False, cell_margin_mm=0.5)
     X.keep_row_together(table.rows[0])
+    # a Nơi nhận longer than a page: "Như danh sách kèm theo", the list on its own page
+    _p(doc, "MC Body", "{%p if recipients_list %}")
+    head = _p(doc, "MC Appendix", "DANH SÁCH NƠI NHẬN")
+    head.paragraph_format.page_break_before = True
+    _p(doc, "MC Appendix Note", "{{ recipients_list.note }}")
+    _loop(doc, "for r in recipients_list.names", "MC Item", "{{ r }}")
+    _p(doc, "MC Body", "{%p endif %}")
 
 
 def _task_table(doc: Any, var: str) -> None:

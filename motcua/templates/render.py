@@ -64,6 +64,9 @@ KIND_INFO: dict[str, KindInfo] = {
     "so-theo-doi": KindInfo("so-theo-doi.docx", "", "Sổ theo dõi hồ sơ", rules.A4,
                             numbered=False),
 }
+# More recipients than this would push Nơi nhận past the page: they go to a list of
+# their own, attached after the signature ("Như danh sách kèm theo").
+RECIPIENTS_ON_PAGE = {"A4": 12, "A5": 6}
 FORM_NUMBERS = {"tiep-nhan": "01", "bo-sung": "02", "tu-choi": "03", "xin-loi": "04",
                 "dung-giai-quyet": "05", "kiem-soat": "06", "so-theo-doi": "07"}
 
@@ -341,6 +344,7 @@ def build_context(spec: Spec, agency_cfg: AgencyConfig, number: int | None,
         "date_line": rules.date_line(agency["place_name"], d["date"]),
         "summary": d.get("summary") or "",
         "recipients": [],
+        "recipients_list": None,
         "bases": [],
         "blocks": [],
         "_tables": [],
@@ -351,8 +355,17 @@ def build_context(spec: Spec, agency_cfg: AgencyConfig, number: int | None,
     body_name = sentence_name(agency["issuing_body"], agency["place_name"])
     ctx["sign"] = _signature(d.get("signature") or {}, agency, agency_cfg)
     if spec.kind not in FORM_NUMBERS or d.get("recipients") or d.get("archive"):
-        ctx["recipients"] = rules.fix_recipients(d.get("recipients") or [], d.get("archive")
-                                                 or "VT")
+        recipients = list(d.get("recipients") or [])
+        limit = RECIPIENTS_ON_PAGE[info.profile.name]
+        wanted = d.get("recipients_list") or "auto"
+        if recipients and (wanted == "yes" or (wanted == "auto" and len(recipients) > limit)):
+            ctx["recipients_list"] = {
+                "note": f"(Kèm theo {info.type_name} {in_text} "
+                        f"{rules.date_words(d['date'])} của {body_name})",
+                "names": [f"{i + 1}. {r.strip().lstrip('-').strip().rstrip(';.')}."
+                          for i, r in enumerate(recipients)]}
+            recipients = ["Như danh sách kèm theo"]
+        ctx["recipients"] = rules.fix_recipients(recipients, d.get("archive") or "VT")
     profile = info.profile
     base_dir = Path(spec.source).parent if spec.source else None
     if spec.kind in ("ke-hoach", "bao-cao"):

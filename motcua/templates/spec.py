@@ -135,6 +135,8 @@ COMMON: Schema = {
     "signature": F("obj", False, "chữ ký", item=SIGNATURE, default={}),
     "recipients": F("list", False, "nơi nhận", item="str", default=[]),
     "archive": F("str", False, "nơi lưu (Lưu: VT, …)", default="VT"),
+    "recipients_list": F("str", False, "nơi nhận in thành danh sách kèm theo (auto, yes, no)",
+                         choices=("auto", "yes", "no"), default="auto"),
 }
 PLAN_BODY: Schema = {
     "bases": F("list", False, "các căn cứ", item="str", default=[]),

@@ -524,6 +524,8 @@ def test_layout_check_catches_mistakes(ref000: RenderResult, tmp_path: Path) -> 
     motto_rule = next(p for p in doc.tables[0].rows[0].cells[1].paragraphs
                       if p.style.name == "MC Rule")
     motto_rule._p.getparent().remove(motto_rule._p)
+    for para in doc.paragraphs:  # nothing holds the signature to the body any more
+        para.paragraph_format.keep_with_next = False
     bad = tmp_path / "bad.docx"
     doc.save(str(bad))
     problems = "\n".join(layout_problems(bad))
@@ -536,6 +538,7 @@ def test_layout_check_catches_mistakes(ref000: RenderResult, tmp_path: Path) -> 
     assert "not level" in problems
     assert "header table runs outside the margins" in problems
     assert "at 8.0 pt, below 10.0 pt" in problems
+    assert "signature block is not kept with the body" in problems
     with pytest.raises(AssertionError):
         layout_check(bad)
 

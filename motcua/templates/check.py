@@ -299,6 +299,38 @@ def _check_header_table(doc: Any, problems: list[str]) -> None:
                         "the same header row)")
 
 
+def _check_signature_kept(doc: Any, problems: list[str]) -> None:
+    """The signature block is tied to the body before it (keep-with-next on the body's
+    last lines), so a page break never leaves it alone on a page."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    body = doc.element.body
+    for el in body.iterchildren(qn("w:tbl")):
+        table = Table(el, doc)
+        styles = {p.style.name for r in table.rows for c in r.cells for p in c.paragraphs
+                  if p.style is not None}
+        if "MC Signer" not in styles or "MC Sign Authority" not in styles:
+            continue
+        prev = el.getprevious()
+        chain = 0
+        while prev is not None and prev.tag in (qn("w:p"), qn("w:tbl")):
+            if prev.tag == qn("w:tbl"):
+                last = Table(prev, doc).rows[-1].cells
+                if all(_eff_para(p, "keep_with_next") for c in last for p in c.paragraphs):
+                    chain += 1
+                break
+            para = Paragraph(prev, doc)
+            if not _eff_para(para, "keep_with_next"):
+                break
+            if para.text.strip():
+                chain += 1
+            prev = prev.getprevious()
+        if chain == 0:
+            problems.append("the signature block is not kept with the body before it "
+                            "(no keep-with-next): it may stand alone on a page")
+
+
 def profile_of(doc: Any) -> rules.PageProfile:
     sec = doc.sections[0]
     short = min(_mm(sec.page_width), _mm(sec.page_height))
@@ -314,6 +346,7 @@ def layout_problems(docx: Path, profile: rules.PageProfile | None = None) -> lis
     _check_header_table(doc, problems)
     _check_components(doc, profile, problems)
     _check_small_runs(doc, problems)
+    _check_signature_kept(doc, problems)
     return problems
 
 

@@ -810,21 +810,31 @@ def _fit_header(doc: Any, profile: rules.PageProfile) -> None:
 KEEP_BODY_LINES = 2  # body paragraphs that go to a new page with the signature block
 
 
+def _is_signature_table(el: Any) -> bool:
+    ids = {v.get(qn("w:val")) for v in el.iter(qn("w:pStyle"))}
+    return "MCSigner" in ids and "MCSignAuthority" in ids
+
+
 def _keep_signature_with_body(doc: Any) -> None:
-    """Tie the last body paragraphs to the signature block (keep-with-next), so a page
-    break never leaves the signature and Nơi nhận alone on the last page."""
+    """Tie the last body paragraphs (or the last row of a closing table) to the
+    signature block with keep-with-next, so a page break never leaves the signature and
+    Nơi nhận alone on the last page."""
+    from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    for spacer in doc.element.body.iterchildren(qn("w:p")):
-        ppr = spacer.find(qn("w:pPr"))
-        sid = ppr.find(qn("w:pStyle")) if ppr is not None else None
-        nxt = spacer.getnext()
-        if sid is None or sid.get(qn("w:val")) != "MCSpacer" or nxt is None or \
-                nxt.tag != qn("w:tbl"):
+    for el in list(doc.element.body.iterchildren(qn("w:tbl"))):
+        if not _is_signature_table(el):
             continue
         kept = 0
-        prev = spacer.getprevious()
-        while prev is not None and prev.tag == qn("w:p") and kept < KEEP_BODY_LINES:
+        prev = el.getprevious()
+        while prev is not None and kept < KEEP_BODY_LINES:
+            if prev.tag == qn("w:tbl"):  # a data table ends the body: its last row goes
+                for cell in Table(prev, doc).rows[-1].cells:
+                    for para in cell.paragraphs:
+                        para.paragraph_format.keep_with_next = True
+                break
+            if prev.tag != qn("w:p"):
+                break
             para = Paragraph(prev, doc)
             para.paragraph_format.keep_with_next = True
             if para.text.strip():

@@ -20,7 +20,9 @@ tiep-nhan  form 01: dossier_code, applicant: {name, address, phone, id_number}, 
            documents: [{name, form, copies}], sets, processing_days, received_at,
            appointment_at, return_place, receiver
 xin-loi    form 04: addressee, dossier_code, applicant_name, procedure, field, received_on,
-           original_due, reason, new_due
+           original_due, reason, new_due (after original_due)
+bo-sung, tu-choi, dung-giai-quyet, kiem-soat, so-theo-doi: forms 02, 03, 05, 06, 07
+           (SCHEMAS below; motcua/templates/SPEC.md in Vietnamese)
 
 Errors are `UserError`s in Vietnamese naming the field by its path (`sections[1].title`).
 """

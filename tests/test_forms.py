@@ -110,7 +110,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 
 @pytest.fixture(scope="module")
 def receipt(env: Env) -> forms.Rendered:
-    return forms.print_receipt(env.ws, env.conn, env.catalogue, env.code, officer=OFFICER,
+    return forms.print_receipt(env.ws, env.conn, env.catalogue, env.code, receiver=OFFICER,
                                converter=env.office)
 
 
@@ -195,7 +195,7 @@ def test_form01_officer_defaults_to_configured_operator(env: Env) -> None:
     papers = [forms.ReceivedPaper("to_khai_khai_sinh", "Bản chính", 1),
               forms.ReceivedPaper("giay_chung_sinh", "Bản sao có chứng thực", 2),
               forms.ReceivedPaper("cccd", "Bản sao", 1)]
-    data = forms.receipt_data(env.ws, env.conn, env.catalogue, rec, officer="  Hà  Văn Em ",
+    data = forms.receipt_data(env.ws, env.conn, env.catalogue, rec, "  Hà  Văn Em ",
                               papers=papers)
     assert data["receiver"] == "Hà Văn Em"
     assert [(d["name"], d["form"], d["copies"]) for d in data["documents"]] == [
@@ -302,7 +302,7 @@ def test_a5_form_that_does_not_fit_goes_to_a4(env: Env) -> None:
     """A receipt listing many papers does not fit its A5 page: the same receipt on A4,
     type never below 10 pt; `[templates.paper]` forces a paper for a kind."""
     rec = lc.get_record(env.conn, env.code)
-    data = forms.receipt_data(env.ws, env.conn, env.catalogue, rec, officer=OFFICER)
+    data = forms.receipt_data(env.ws, env.conn, env.catalogue, rec, OFFICER)
     data["documents"] = [{"name": f"Giấy tờ kèm theo số {i}", "form": "Bản sao", "copies": 1}
                          for i in range(1, 15)]
     out = env.tmp / "dai" / "tiep-nhan"

@@ -180,9 +180,10 @@ def received_components(conn: sqlite3.Connection, catalogue: Catalogue,
 
 
 def receipt_data(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
-                 rec: lc.LifecycleRecord, *, officer: str | None = None,
+                 rec: lc.LifecycleRecord, receiver: str | None = None, *,
                  papers: list[ReceivedPaper] | None = None) -> dict[str, Any]:
-    """Form 01 content for a received dossier."""
+    """Form 01 content for a received dossier; `receiver` is the officer at the counter
+    (default: `[lifecycle] receiver`, else the operator)."""
     settings = lc.lifecycle_settings(ws)
     received = _received_time(ws, rec)
     due = date.fromisoformat(rec.due_date) if rec.due_date else received.date()
@@ -205,7 +206,7 @@ def receipt_data(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
         "appointment_at": max(lc.appointment_datetime(due, settings), received.replace(
             second=0, microsecond=0)),
         "return_place": settings.return_place,
-        "receiver": officer_name(ws, officer),
+        "receiver": officer_name(ws, receiver),
     }
 
 
@@ -222,11 +223,12 @@ def _issue(ws: Workspace, conn: sqlite3.Connection, kind: str, data: dict[str, A
 
 def print_receipt(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue, code: str,
                   *, pdf: bool = True, converter: Converter | None = None,
-                  officer: str | None = None, papers: list[ReceivedPaper] | None = None,
+                  receiver: str | None = None, papers: list[ReceivedPaper] | None = None,
                   actor: str | None = None) -> Rendered:
-    """Form 01 of a received dossier (two copies: one kept, one handed over)."""
+    """Form 01 of a received dossier (two copies: one kept, one handed over); signed by
+    `receiver`, else the officer acting (`actor`), else the configured one."""
     rec = lc.get_record(conn, code)
-    data = receipt_data(ws, conn, catalogue, rec, officer=officer or _person(actor or ""),
+    data = receipt_data(ws, conn, catalogue, rec, receiver or _person(actor or ""),
                         papers=papers)
     out = issued_dir(ws, "tiep-nhan") / _safe(rec.code)
     return _issue(ws, conn, "tiep-nhan", data, out, actor or data["receiver"],

@@ -859,6 +859,9 @@ def _apply_profile(doc: Any, profile: rules.PageProfile) -> None:
         size = style_def[0]
         if size >= 5:
             doc.styles[name].font.size = Pt(rules.sized(size, profile))
+        if name in ("MC Body", "MC Basis", "MC Item", "MC Part"):  # as the builder sets it
+            doc.styles[name].paragraph_format.line_spacing = 1.15 if profile is rules.A4 \
+                else 1.0
     doc.styles["Normal"].font.size = Pt(rules.sized(14, profile))
     new_tw = (first.page_width - first.left_margin - first.right_margin) / rules.MM
     for table in doc.tables:

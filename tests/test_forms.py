@@ -177,12 +177,6 @@ def test_form01_received_components_contact_officer_qr_two_copies(
     listing = subprocess.run(["pdfimages", "-list", str(receipt.pdf)], capture_output=True,
                              text=True, check=True).stdout.splitlines()[2:]
     assert sorted({int(line.split()[0]) for line in listing}) == [1, 2]
-    # recorded in the audit log under the dossier
-    issued = [e for e in audit.entries(env.conn, f"dossier:{env.code}")
-              if e.action == "form.issue"]
-    assert issued[0].details["form"] == "01"
-    assert issued[0].details["missing"] == ["Thẻ Căn cước / Căn cước công dân",
-                                            "Giấy chứng nhận kết hôn"]
     assert len(save_pngs(receipt.pdf, "mau01-tiep-nhan")) == 2
 
 
@@ -218,6 +212,12 @@ def test_form02_lists_what_is_missing(env: Env, supplement: forms.Rendered) -> N
     with pikepdf.open(supplement.pdf) as pdf:
         assert len(pdf.pages) == 1
         assert round(float(pdf.pages[0].mediabox[2])) == 420  # A5
+    # recorded under the dossier with the acting officer (form 06 lists it as a step)
+    issued = [e for e in audit.entries(env.conn, f"dossier:{env.code}")
+              if e.action == "form.issue"]
+    assert [(e.details["form"], e.actor) for e in issued] == [("02", f"{OFFICER} (root)")]
+    assert issued[0].details["requirements"] == [
+        "Bổ sung Thẻ Căn cước / Căn cước công dân", "Bổ sung Giấy chứng nhận kết hôn"]
     save_pngs(supplement.pdf, "mau02-bo-sung")
 
 
@@ -254,7 +254,6 @@ def test_form06_lists_the_steps_with_times_and_officers(env: Env,
     steps = forms.dossier_steps(env.ws, env.conn, env.code)
     assert [s.step for s in steps] == [
         "Tiếp nhận hồ sơ", "Số hóa thành phần hồ sơ", "Số hóa thành phần hồ sơ",
-        "Lập Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01)",
         "Yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02)", "Có kết quả giải quyết"]
     assert [s.officer for s in steps][:1] == [OFFICER]
     assert steps[-1].officer == "Đỗ Văn Dũng" and steps[-1].result in ("Trước hạn", "Đúng hạn")

@@ -6,12 +6,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from motcua import db
+from motcua import db, labels
 from motcua.archive import audit
 from motcua.archive.ids import classify_owner_id
 from motcua.errors import UserError
 
-KIND_LABELS = {"citizen": "Công dân", "organisation": "Tổ chức"}
+KIND_LABELS = labels.OWNER_KINDS
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,8 @@ def render_form(ws: Workspace, kind: str, data: dict[str, Any], out: Path, *,
         result = render(ws, spec, out, converter=converter)
         return Rendered(result.docx, result.pdf)
     docx = out.with_suffix(".docx")
-    render_docx(spec, ws.config.agency, docx, number=None,
+    number = spec.data.get("number")  # a draft without the register: a given number only
+    render_docx(spec, ws.config.agency, docx, number=number if isinstance(number, int) else None,
                 template=find_template(ws, KIND_INFO[kind].template),
                 profile=paper_profile(ws, spec)[0])
     return Rendered(docx, None)
@@ -135,6 +136,8 @@ def received_components(conn: sqlite3.Connection, catalogue: Catalogue,
     receipt printed at the counter before scanning) counts the required papers that the
     warehouse did not supply as handed over, one original each: the officer checked them
     in; `papers` says otherwise."""
+    if papers is None:
+        papers = recorded_papers(conn, rec.code)
     own: dict[str, int] = {}
     for row in conn.execute(
             "SELECT m.type_code, COUNT(*) AS n FROM documents d JOIN document_meta m"
@@ -177,6 +180,17 @@ def received_components(conn: sqlite3.Connection, catalogue: Catalogue,
     except MotcuaError:
         pass  # a procedure outside the catalogue: nothing is known to be missing
     return lines, missing
+
+
+def recorded_papers(conn: sqlite3.Connection, code: str) -> list[ReceivedPaper] | None:
+    """The papers the officer last listed on a form 01 of this dossier (audit log), if
+    any: what was received at the counter, whatever has been scanned since."""
+    for e in reversed(audit.entries(conn, f"dossier:{code}")):
+        if e.action == "form.issue" and e.details.get("form") == "01" and \
+                e.details.get("papers") is not None:
+            return [ReceivedPaper(p["type_code"], p["form"], int(p["copies"]))
+                    for p in e.details["papers"]]
+    return None
 
 
 def receipt_data(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
@@ -226,14 +240,21 @@ def print_receipt(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
                   receiver: str | None = None, papers: list[ReceivedPaper] | None = None,
                   actor: str | None = None) -> Rendered:
     """Form 01 of a received dossier (two copies: one kept, one handed over); signed by
-    `receiver`, else the officer acting (`actor`), else the configured one."""
+    `receiver` (the officer at the counter), else the configured one. The receipt is
+    part of the receiving, which the audit log already holds (`dossier.receive`); a list
+    of `papers` the officer gives is recorded (by `actor`) for the forms that follow."""
     rec = lc.get_record(conn, code)
-    data = receipt_data(ws, conn, catalogue, rec, receiver or _person(actor or ""),
-                        papers=papers)
-    out = issued_dir(ws, "tiep-nhan") / _safe(rec.code)
-    return _issue(ws, conn, "tiep-nhan", data, out, actor or data["receiver"],
-                  f"dossier:{rec.code}", {"missing": data["missing"]}, pdf=pdf,
-                  converter=converter)
+    data = receipt_data(ws, conn, catalogue, rec, receiver, papers=papers)
+    done = render_form(ws, "tiep-nhan", data, issued_dir(ws, "tiep-nhan") / _safe(rec.code),
+                       pdf=pdf, converter=converter)
+    if papers is not None:  # the officer's own list is a fact to keep: forms 02 read it
+        audit.record(conn, "form.issue", f"dossier:{rec.code}", actor or data["receiver"], {
+            "form": "01", "kind": "tiep-nhan",
+            "papers": [{"type_code": p.type_code, "form": p.form, "copies": p.copies}
+                       for p in papers],
+            "missing": data["missing"], "docx": ws.relative(done.docx),
+            "pdf": ws.relative(done.pdf) if done.pdf else None})
+    return done
 
 
 def supplement_data(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
@@ -337,7 +358,7 @@ def issue_stop_notice(ws: Workspace, conn: sqlite3.Connection, code: str, actor:
 
 
 FORM_STEP_VI = {
-    "01": "Lập Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01)",
+    "01": "Lập lại Giấy tiếp nhận hồ sơ (Mẫu 01) theo giấy tờ đã nhận",
     "02": "Yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02)",
     "03": "Từ chối tiếp nhận, giải quyết hồ sơ (Mẫu 03)",
     "05": "Thông báo dừng giải quyết hồ sơ (Mẫu 05)",

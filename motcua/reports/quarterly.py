@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from motcua import labels
 from motcua.archive.settings import local_now
 from motcua.errors import UserError
 from motcua.reports.chart import CHART_TITLE, on_time_chart
@@ -65,12 +67,14 @@ def range_vi(period: Period) -> str:
     return f"từ ngày {short_date(period.start)} đến ngày {short_date(period.end)}"
 
 
-def open_period_warning(period: Period, today: date) -> str | None:
-    """The Vietnamese warning when the period has not ended yet (figures will change)."""
+def open_period_warning(period: Period, today: date,
+                        day: Callable[[date], str] = short_date) -> str | None:
+    """The Vietnamese warning when the period has not ended yet (figures will change).
+    `day` writes the dates: as the references do in the document, dd/mm/yyyy on screen."""
     if today > period.end:
         return None
-    return (f"Kỳ báo cáo chưa kết thúc (đến hết ngày {short_date(period.end)}): số liệu tính "
-            f"đến ngày {short_date(today)} và sẽ còn thay đổi.")
+    return (f"Kỳ báo cáo chưa kết thúc (đến hết ngày {day(period.end)}): số liệu tính "
+            f"đến ngày {day(today)} và sẽ còn thay đổi.")
 
 DEFINITIONS_VI = (
     "Kỳ báo cáo theo Nghị định số 09/2019/NĐ-CP: quý tính từ ngày 15 của tháng trước kỳ "
@@ -102,9 +106,7 @@ def sentence_name(issuing_body: str, place: str) -> str:
 
 def pct(value: float | None) -> str:
     """Vietnamese percent: 81,7%; a dash when there is nothing to divide."""
-    if value is None:
-        return "—"
-    return f"{value:.1f}%".replace(".", ",")
+    return labels.vi_percent(value)
 
 
 def write_csv(numbers: QuarterNumbers, path: Path) -> Path:

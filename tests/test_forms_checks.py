@@ -181,3 +181,28 @@ def test_usage_errors_are_vietnamese(tmp_path: Path) -> None:
     latin1.write_bytes("summary: Kế hoạch".encode("utf-16"))
     with pytest.raises(UserError, match="không phải văn bản UTF-8"):
         load_spec("ke-hoach", latin1)
+
+
+def test_layout_check_wants_body_11pt_and_nothing_below_10pt_on_a5(tmp_path: Path) -> None:
+    """The A5 forms as built pass; a body run at 10 pt or a recipient at 9 pt does not."""
+    from docx.shared import Pt
+
+    from motcua.templates import layout_problems, render_docx
+    from motcua.templates.render import find_template
+    from motcua.workspace import AgencyConfig
+
+    spec = load_spec("xin-loi", EXAMPLES / "xin-loi.yaml")
+    out = tmp_path / "xin-loi.docx"
+    render_docx(spec, AgencyConfig(), out, number=3, template=find_template(None, "xin-loi"))
+    assert layout_problems(out) == []
+    doc = Document(str(out))
+    body = next(p for p in doc.paragraphs if p.style.name == "MC Body" and p.text.strip())
+    for run in body.runs:
+        run.font.size = Pt(10)
+    recipient = next(p for t in doc.tables for r in t.rows for c in r.cells
+                     for p in c.paragraphs if p.style.name == "MC Recipient" and p.text.strip())
+    recipient.runs[0].font.size = Pt(9)
+    doc.save(str(out))
+    problems = "\n".join(layout_problems(out))
+    assert "MC Body" in problems and "size 10.0 outside 11.0-11" in problems
+    assert "at 9.0 pt, below 10.0 pt" in problems

@@ -19,6 +19,7 @@ from docx.oxml.ns import qn
 
 from motcua.templates import rules
 
+BODY_STYLES = ("MC Body", "MC Basis", "MC Item", "MC Part")
 HEADER_STYLES = ("MC Parent", "MC Issuer", "MC Number", "MC Nation", "MC Motto", "MC Date")
 FONT_ATTRS = ("ascii", "hAnsi", "cs", "eastAsia")
 THEME_ATTRS = ("asciiTheme", "hAnsiTheme", "cstheme", "eastAsiaTheme")
@@ -193,6 +194,8 @@ def _check_components(doc: Any, profile: rules.PageProfile, problems: list[str])
         if look is None:
             continue
         lo, hi = rules.sized(look.sizes[0], profile), rules.sized(look.sizes[1], profile)
+        if f.style in BODY_STYLES:  # running text stays readable on any paper
+            lo = max(lo, rules.MIN_BODY_PT)
         if f.style in HEADER_STYLES:
             lo = min(lo, profile.min_header_size)
         if not lo - 0.01 <= f.size <= hi + 0.01:

@@ -98,6 +98,7 @@ COMPONENTS: dict[str, Look] = {
 }
 FORM_SIZE_DELTA = 3.0  # A5 forms (A4 scaled by 0.7): every size is this much smaller
 MIN_RUN_PT = 10.0  # nothing on any paper is set smaller than this
+MIN_BODY_PT = 11.0  # running text (body, bases, items) on any paper
 
 
 def sized(a4_size: float, profile: PageProfile) -> float:

@@ -164,6 +164,8 @@ def test_form01_received_components_contact_officer_qr_two_copies(
     assert pages == 2
     assert "Liên 1: lưu tại Bộ phận Một cửa" in pdf_text(receipt.pdf, "-f", "1", "-l", "1")
     assert "Liên 2: giao người nộp hồ sơ" in pdf_text(receipt.pdf, "-f", "2", "-l", "2")
+    # each copy is a page 1 of its own: no page number on the second
+    assert not pdf_text(receipt.pdf, "-f", "2", "-l", "2").split()[0].isdigit()
     for page in (1, 2):
         assert f"Mã hồ sơ: {env.code}" in pdf_text(receipt.pdf, "-f", str(page), "-l", str(page))
     # the QR code is the dossier code, module for module, and is drawn on both pages

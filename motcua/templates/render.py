@@ -874,8 +874,9 @@ def _apply_profile(doc: Any, profile: rules.PageProfile) -> None:
 
 
 def _repeat_copies(doc: Any, labels: list[str]) -> None:
-    """Form 01 is made out in copies (one kept, one handed over): the page is repeated
-    after a page break, each copy with its own label."""
+    """Form 01 is made out in copies (one kept, one handed over): the page is repeated,
+    each copy its own section (a new page, numbered on its own, so no copy carries a
+    page number) with its own label."""
     import copy as _copy
 
     from docx.oxml import OxmlElement
@@ -885,11 +886,10 @@ def _repeat_copies(doc: Any, labels: list[str]) -> None:
     page = [el for el in body if el is not final]
     for label in labels[1:]:
         brk = OxmlElement("w:p")
-        run = OxmlElement("w:r")
-        br = OxmlElement("w:br")
-        br.set(qn("w:type"), "page")
-        run.append(br)
-        brk.append(run)
+        ppr = OxmlElement("w:pPr")
+        X.set_el(ppr, "w:pStyle", val=X.style_id("MC Break"))
+        ppr.append(_copy.deepcopy(final))  # ends the copy before with the same page setup
+        brk.append(ppr)
         final.addprevious(brk)
         for el in page:
             dup = _copy.deepcopy(el)
@@ -897,6 +897,16 @@ def _repeat_copies(doc: Any, labels: list[str]) -> None:
                 if t.text == labels[0]:
                     t.text = label
             final.addprevious(dup)
+    for sect in body.iter(qn("w:sectPr")):
+        pg = sect.find(qn("w:pgNumType"))
+        if pg is None:
+            pg = OxmlElement("w:pgNumType")
+            anchor = sect.find(qn("w:pgMar"))
+            if anchor is not None:
+                anchor.addnext(pg)
+            else:
+                sect.append(pg)
+        pg.set(qn("w:start"), "1")
 
 
 def _postprocess(doc: Any, spec: Spec, ctx: dict[str, Any],

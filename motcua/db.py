@@ -323,6 +323,12 @@ ALTER TABLE intake ADD COLUMN worker_peak_kb INTEGER;
 ALTER TABLE intake ADD COLUMN seconds REAL;
 """
 
+# The applicant's address and phone, printed on the one-stop forms (form 01 and after).
+OWNERS_CONTACT_0001 = """
+ALTER TABLE owners ADD COLUMN address TEXT;
+ALTER TABLE owners ADD COLUMN phone TEXT;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -333,6 +339,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("dossier_times_utc_0001", DOSSIER_TIMES_UTC_0001),
     ("accounts_0001", ACCOUNTS_0001),
     ("intake_hostile_0001", INTAKE_HOSTILE_0001),
+    ("owners_contact_0001", OWNERS_CONTACT_0001),
 ]
 
 

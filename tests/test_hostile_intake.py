@@ -236,3 +236,24 @@ def test_unembedded_standard_fonts_become_pdfa_with_text_intact(tmp_path: Path,
     else:
         assert text(out) == text(source)
     assert any("fonts embedded" in c for c in result.changes)
+
+
+@pytest.mark.skipif(permission_prefix() is None, reason="root that cannot drop its file-mode "
+                    "override: a read-only folder would not stop it")
+def test_watch_until_idle_on_a_read_only_store_exits_with_the_reason(tmp_path: Path) -> None:
+    ws = _ws(tmp_path)
+    scan = ws.inbox / "cho.jpg"
+    scan.write_bytes(tiny_scan(9701))
+    originals = ws.store / "originals"
+    originals.mkdir(exist_ok=True)
+    originals.chmod(0o555)
+    try:
+        proc = _motcua(ws, "watch", "--until-idle", "--stable-seconds", "0.5",
+                       prefix=permission_prefix() or ())
+    finally:
+        originals.chmod(0o755)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "Không ghi được vào kho lưu trữ" in proc.stderr
+    assert scan.read_bytes() == tiny_scan(9701)
+    assert [r["state"] for r in query(ws, "SELECT state FROM intake")] == ["pending"]

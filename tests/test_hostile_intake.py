@@ -18,6 +18,7 @@ import pikepdf.pdfa
 import pytest
 
 from motcua import db
+from motcua.errors import ExitCode
 from motcua.ingest import ingest_paths, names
 from motcua.ingest.quarantine import quarantine_file
 from motcua.ocr import OcrSettings, make_archival
@@ -97,7 +98,7 @@ def test_locked_database_says_so_and_loses_nothing(tmp_path: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert proc.returncode == 1
+    assert proc.returncode == ExitCode.TRY_AGAIN  # a machine fault: run it again later
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "Cơ sở dữ liệu" in proc.stderr and "khóa" in proc.stderr
     assert scan.read_bytes() == tiny_scan(9101)  # nothing lost, taken next time
@@ -118,7 +119,7 @@ def test_read_only_store_says_so_and_loses_nothing(tmp_path: Path) -> None:
         proc = _motcua(ws, "ingest", str(scan), prefix=permission_prefix() or ())
     finally:
         originals.chmod(0o755)
-    assert proc.returncode == 1
+    assert proc.returncode == ExitCode.TRY_AGAIN  # a machine fault: run it again later
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "Không ghi được vào kho lưu trữ" in proc.stderr
     assert scan.read_bytes() == tiny_scan(9201)

@@ -3,11 +3,16 @@ be rebuilt from the database with `rebuild`."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from datetime import date
 
+from motcua import db
 from motcua.index import PageDoc, SearchEngine
+from motcua.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 def page_docs(conn: sqlite3.Connection, document_id: int) -> list[PageDoc]:
@@ -70,3 +75,31 @@ def rebuild(
             progress(n, len(ids))
     engine.commit()
     return pages
+
+
+def index_documents(ws: Workspace, conn: sqlite3.Connection, ids: list[int]) -> int:
+    """Index these documents now and mark them 'indexed' (imports, results, issued
+    documents). If the index is busy they stay 'archived' and `motcua reindex` picks them
+    up: the index is derived data, never a reason to fail the step that stored them."""
+    try:
+        from motcua.archive.records import mark_indexed
+        from motcua.index import open_engine
+
+        engine = open_engine(ws.index_dir, ws.config.index.engine)
+    except Exception as exc:  # the index is derived data: never fail an import for it
+        log.warning("imported documents not indexed: %s", exc)
+        return 0
+    done = 0
+    try:
+        for doc_id in ids:
+            index_document(conn, engine, doc_id)
+            with db.transaction(conn):
+                mark_indexed(conn, doc_id)
+            done += 1
+    except Exception as exc:
+        log.warning("indexing imported documents stopped: %s", exc)
+    finally:
+        close = getattr(engine, "close", None)
+        if callable(close):
+            close()
+    return done

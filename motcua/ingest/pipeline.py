@@ -179,6 +179,7 @@ INCOMPLETE_GRACE_SECONDS = 120.0
 
 def ingest_paths(
     ws: Workspace, paths: Iterable[Path], *, progress: ProgressFn | None = None,
+    actor: str | None = None, operator: str | None = None,
     incomplete_grace: float = INCOMPLETE_GRACE_SECONDS,
 ) -> list[Outcome]:
     """Take the given files and folders once each, through the whole pipeline.
@@ -195,7 +196,7 @@ def ingest_paths(
         raise database_fault(exc, ws.db_path) from exc
     try:
         ids = [register(conn, p) for p in files]
-        return Pipeline(ws, conn).run(ids, progress=progress)
+        return Pipeline(ws, conn, actor=actor, operator=operator).run(ids, progress=progress)
     except sqlite3.Error as exc:
         raise database_fault(exc, ws.db_path) from exc
     finally:
@@ -442,9 +443,14 @@ class _Job:
 
 
 class Pipeline:
-    def __init__(self, ws: Workspace, conn: sqlite3.Connection) -> None:
+    def __init__(self, ws: Workspace, conn: sqlite3.Connection, *, actor: str | None = None,
+                 operator: str | None = None) -> None:
+        """`actor` is who the audit log names for each ingest, `operator` the name printed
+        as "Người số hóa" on the stamp (defaults: the configured operator)."""
         self.ws = ws
         self.conn = conn
+        self.actor = actor or ws.config.ingest.operator
+        self.operator = operator
         self.jobs = max(1, ws.config.ocr.jobs)
         self.tmp = ws.tmp / str(os.getpid())
         self.token = process_token(os.getpid())
@@ -844,7 +850,7 @@ class Pipeline:
             doc = records.by_id(self.conn, job.document_id)
             assert doc is not None
             audit.record(self.conn, "ingest", f"document:{job.document_id}",
-                         self.ws.config.ingest.operator, {
+                         self.actor, {
                              "original_name": doc["original_name"], "sha256": job.sha256,
                              "archival_sha256": digest, "pages": len(pages),
                              "dossier_code": dossier, "source": names.visible(job.source),
@@ -863,7 +869,8 @@ class Pipeline:
         if get_stamp(self.conn, job.document_id) is not None:
             return
         try:
-            stamp_document(self.ws, self.conn, job.document_id)
+            stamp_document(self.ws, self.conn, job.document_id, operator=self.operator,
+                           actor=self.actor)
         except Exception as exc:
             log.error("document %d: stamp failed (%s: %s); it stays unstamped",
                       job.document_id, type(exc).__name__, exc)

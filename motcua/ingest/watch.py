@@ -216,9 +216,12 @@ class Watcher:
         incomplete_grace: float = DEFAULT_INCOMPLETE_GRACE,
         until_idle: bool = False,
         progress: Callable[[Outcome], None] | None = None,
+        actor: str | None = None,
+        operator: str | None = None,
     ) -> None:
         cfg = ws.config.ingest
         self.ws = ws
+        self.actor, self.operator = actor, operator  # for the pipeline's audit and stamp
         self.inbox = ws.inbox.absolute()
         self.inbox_real = ws.inbox.resolve()
         self.poll = cfg.poll if poll is None else poll
@@ -530,7 +533,8 @@ class Watcher:
                 ready = due_ids(conn)
                 if ready:
                     try:
-                        Pipeline(self.ws, conn).run(
+                        Pipeline(self.ws, conn, actor=self.actor,
+                                 operator=self.operator).run(
                             ready, progress=progress, should_stop=self.stopping.is_set,
                             more=lambda: due_ids(conn))
                     except (MachineFault, sqlite3.OperationalError) as exc:

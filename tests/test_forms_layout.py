@@ -251,3 +251,20 @@ def test_signature_never_alone_when_the_body_ends_at_the_page_foot(
         if pages[-4:] == [2, 2, 2, 2]:
             break
     assert pages[0] == 1 and pages[-1] == 2, pages  # the sweep crossed the page foot
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_example_is_pdfa_2b_with_a_signature_field(rendered: dict[str, RenderResult],
+                                                         kind: str) -> None:
+    res = rendered[kind]
+    with pikepdf.open(res.pdf) as pdf:
+        intents = pdf.Root.get("/OutputIntents")
+        assert intents is not None and intents[0].get("/S") == "/GTS_PDFA1"
+        meta = pdf.open_metadata()
+        assert str(meta.get("pdfaid:part")) == "2"
+        assert str(meta.get("pdfaid:conformance")).upper() == "B"
+        sigs = [f for f in pdf.Root.AcroForm.Fields if f.get("/FT") == "/Sig"]
+        assert len(sigs) == 1
+        page = next(i for i, p in enumerate(pdf.pages, start=1)
+                    if p.obj.objgen == sigs[0].P.objgen)
+    assert page == res.field_page

@@ -329,6 +329,18 @@ ALTER TABLE owners ADD COLUMN address TEXT;
 ALTER TABLE owners ADD COLUMN phone TEXT;
 """
 
+# Notes officers write on a dossier (the counter's dossier page): who, when, what.
+DOSSIER_NOTES_0001 = """
+CREATE TABLE dossier_notes (
+    id INTEGER PRIMARY KEY,
+    dossier_code TEXT NOT NULL,
+    author TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX dossier_notes_code ON dossier_notes (dossier_code, id);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -340,6 +352,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("accounts_0001", ACCOUNTS_0001),
     ("intake_hostile_0001", INTAKE_HOSTILE_0001),
     ("owners_contact_0001", OWNERS_CONTACT_0001),
+    ("dossier_notes_0001", DOSSIER_NOTES_0001),
 ]
 
 

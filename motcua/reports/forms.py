@@ -553,7 +553,8 @@ class IssuedLetter:
 def issue_apology_letters(ws: Workspace, conn: sqlite3.Connection, calendar: WorkCalendar,
                           today: date, actor: str, *, reason: str | None = None,
                           extension_days: int | None = None, pdf: bool = True,
-                          converter: Converter | None = None, lock_wait: float = 600.0
+                          converter: Converter | None = None, lock_wait: float = 600.0,
+                          only: str | None = None
                           ) -> tuple[list[IssuedLetter], list[str]]:
     """Form 04 for each overdue dossier that has no letter yet.
 
@@ -570,6 +571,8 @@ def issue_apology_letters(ws: Workspace, conn: sqlite3.Connection, calendar: Wor
     skipped: list[str] = []
     with lc.apology_run(ws, lock_wait) as run:
         for rec in lc.overdue(conn, today):
+            if only is not None and rec.code != only:
+                continue  # one dossier's letter, from its page
             claimed = lc.reserve_apology(conn, rec, issued_on=today, new_due=new_due,
                                          reason=reason, actor=actor, run=run)
             if claimed is None:

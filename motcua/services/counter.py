@@ -491,3 +491,379 @@ def overdue(ctx: Context, on: str | date | None = None, *, letters: bool = False
                                    bool(apology and apology.done)))
     return OverdueReport(day, tuple(rows), tuple(dict(x.__dict__) for x in made),
                          tuple(skipped), letters)
+
+
+# ---- the counter's web desk and receiving page -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Desk(Result):
+    """The counts of the counter's desk (each links to a filtered list) and the dossiers
+    that need the officer today."""
+
+    on: date
+    due_today: int
+    overdue: int
+    received_today: int
+    unfiled: int          # documents archived in no dossier
+    rescan_pages: int
+    quarantined: int
+    inbox_waiting: int    # pending, processing or held (incomplete / retrying)
+    watcher_pid: int | None
+    late: tuple[dict[str, Any], ...]     # overdue dossiers, oldest due first
+    found: tuple[dict[str, Any], ...]    # dossiers matching the desk's lookup
+    query: str
+
+
+def _fold(text: str) -> str:
+    from motcua.index.normalize import fold_diacritics
+
+    return fold_diacritics(text).lower()
+
+
+def desk(ctx: Context, query: str = "", *, on: date | None = None) -> Desk:
+    """The desk: what is due, late and new today, what waits in the intake, whether the
+    watcher runs; `query` finds dossiers by code or owner name (diacritics optional)."""
+    from motcua.archive import lifecycle as lc
+    from motcua.ingest.status import WAITING, watcher_pid
+
+    require(ctx.actor.roles, Permission.VIEW)
+    day = on or today(ctx)
+    lc.sync_lifecycle(ctx.conn, ctx.catalogue, ctx.calendar)
+    conn = ctx.conn
+    iso = day.isoformat()
+
+    def one(sql: str, *args: Any) -> int:
+        return int(conn.execute(sql, args).fetchone()[0])
+
+    due_today = one("SELECT COUNT(*) FROM dossiers WHERE resolved_at IS NULL AND due_date = ?",
+                    iso)
+    late_count = one("SELECT COUNT(*) FROM dossiers WHERE resolved_at IS NULL"
+                     " AND due_date < ?", iso)
+    received = one("SELECT COUNT(*) FROM dossiers WHERE received_on = ?", iso)
+    unfiled = one("SELECT COUNT(*) FROM documents WHERE dossier_code IS NULL")
+    rescan = one("SELECT COUNT(*) FROM pages WHERE needs_rescan = 1")
+    quarantined = one("SELECT COUNT(*) FROM intake WHERE state IN ('quarantined', 'refused')")
+    marks = ", ".join("?" for _ in WAITING)
+    waiting = one(f"SELECT COUNT(*) FROM intake WHERE state IN ({marks})", *WAITING)
+    late = []
+    for r in lc.overdue(conn, day)[:50]:
+        apology = lc.get_apology(conn, r.code)
+        late.append(r.as_dict() | {"days_late": r.days_late(day),
+                                   "due_date_local": labels.vi_date(r.due_date),
+                                   "apology_done": bool(apology and apology.done)})
+    found: list[dict[str, Any]] = []
+    query = query.strip()[:100]
+    if query:
+        needle = _fold(query)
+        for row in dossier_list(ctx, newest_first=True, limit=5000).dossiers:
+            hay = _fold(f"{row.code} {row.owner_name or ''} {row.procedure_name or ''}")
+            if needle in hay or (row.owner_id and query == row.owner_id):
+                found.append(row.as_dict() | {"due_date_local": labels.vi_date(row.due_date)})
+                if len(found) >= 30:
+                    break
+    return Desk(day, due_today, late_count, received, unfiled, rescan, quarantined, waiting,
+                watcher_pid(ctx.ws), tuple(late), tuple(found), query)
+
+
+def find_procedures(ctx: Context, query: str, limit: int = 20) -> tuple[dict[str, Any], ...]:
+    """Procedures whose code or name holds `query` (diacritics optional), with the names
+    of the components each requires."""
+    require(ctx.actor.roles, Permission.VIEW)
+    needle = _fold(query.strip())
+    out = []
+    for p in ctx.catalogue.procedures:
+        if not needle or needle in _fold(f"{p.code} {p.name} {p.field}"):
+            out.append(p.as_dict() | {"components": [
+                {"type_code": t, "name": ctx.catalogue.type_name(t)} for t in p.requires]})
+            if len(out) >= limit:
+                break
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class OwnerLookup(Result):
+    """What the receiving page says while an ID is typed: valid or why not; the owner
+    when already known, with documents the warehouse could reuse."""
+
+    raw: str
+    owner_id: str | None
+    kind: str | None
+    problem: str
+    known: bool
+    name: str
+    address: str
+    phone: str
+    reusable: tuple[dict[str, Any], ...]
+
+
+def owner_lookup(ctx: Context, raw_id: str) -> OwnerLookup:
+    """Check an owner ID through the same validation as `owner add` (archive.ids)."""
+    from motcua.archive.ids import classify_owner_id
+    from motcua.archive.settings import warehouse_settings
+
+    require(ctx.actor.roles, Permission.VIEW)
+    raw = raw_id.strip()[:40]
+    if not raw:
+        return OwnerLookup(raw, None, None, "", False, "", "", "", ())
+    try:
+        parsed = classify_owner_id(raw, warehouse_settings(ctx.ws).mst_check_digit)
+    except UserError as exc:
+        return OwnerLookup(raw, None, None, exc.message, False, "", "", "", ())
+    row = ctx.conn.execute("SELECT name, address, phone FROM owners WHERE id = ?",
+                           (parsed.value,)).fetchone()
+    if row is None:
+        return OwnerLookup(raw, parsed.value, parsed.kind, "", False, "", "", "", ())
+    found = reusable(ctx, parsed.value).documents
+    return OwnerLookup(raw, parsed.value, parsed.kind, "", True, row["name"] or "",
+                       row["address"] or "", row["phone"] or "", found)
+
+
+@dataclass(frozen=True)
+class CounterReceipt(Result):
+    """A dossier received at the counter's page and the form handed over: 01 when
+    every required component was handed in (or reused), else 02 listing what is missing."""
+
+    code: str
+    due_date: str
+    due_date_local: str
+    received: tuple[dict[str, Any], ...]
+    missing: tuple[str, ...]
+    form: Any  # forms.FormIssued
+
+
+def _papers_of(ctx: Context, code: str) -> list[Any]:
+    """The papers recorded as handed over for a dossier (the latest list)."""
+    from motcua.reports.forms import ReceivedPaper, recorded_papers
+
+    for e in reversed(audit.entries(ctx.conn, f"dossier:{code}")):
+        if e.action == "dossier.papers":
+            return [ReceivedPaper(p["type_code"], p["form"], int(p["copies"]))
+                    for p in e.details["papers"]]
+    return list(recorded_papers(ctx.conn, code) or [])
+
+
+def _hand_over(ctx: Context, code: str, papers: list[Any], *, pdf: bool) -> CounterReceipt:
+    """Record the papers, then issue form 01 if nothing required is missing, else 02."""
+    from motcua.archive import lifecycle as lc
+    from motcua.reports.forms import received_components
+    from motcua.services import forms
+
+    audit.record(ctx.conn, "dossier.papers", f"dossier:{code}", ctx.audit_name,
+                 {"papers": [{"type_code": p.type_code, "form": p.form, "copies": p.copies}
+                             for p in papers]})
+    rec = lc.get_record(ctx.conn, code)
+    lines, missing = received_components(ctx.conn, ctx.catalogue, rec, papers)
+    if missing:
+        issued = forms.supplement(ctx, code, requirements=[f"Bổ sung {m}" for m in missing],
+                                  pdf=pdf)
+    else:
+        issued = forms.receipt(ctx, code, [f"{p.type_code}:{p.form}:{p.copies}"
+                                           for p in papers], pdf=pdf)
+    return CounterReceipt(code, rec.due_date or "", labels.vi_date(rec.due_date),
+                          tuple(lines), tuple(missing), issued)
+
+
+PAPER_FORMS = ("Bản chính", "Bản sao", "Bản sao có chứng thực")
+
+
+def _paper(ctx: Context, type_code: str, form: str, copies: int) -> Any:
+    from motcua.reports.forms import ReceivedPaper
+
+    if type_code not in ctx.catalogue.document_types:
+        raise UserError(f"Loại giấy tờ “{type_code}” không có trong danh mục.",
+                        f"bad paper {type_code!r}")
+    if form not in PAPER_FORMS:
+        raise UserError(f"Hình thức “{form}” không hợp lệ; chọn: {', '.join(PAPER_FORMS)}.",
+                        f"bad paper form {form!r}")
+    if not 1 <= copies <= 99:
+        raise UserError("Số lượng mỗi giấy tờ phải từ 1 đến 99.", f"bad copies {copies}")
+    return ReceivedPaper(type_code, form, copies)
+
+
+def receive_at_counter(ctx: Context, procedure_code: str, owner_id: str, channel: str,
+                       papers: list[tuple[str, str, int]], *, owner_name: str = "",
+                       address: str = "", phone: str = "", pdf: bool = True
+                       ) -> CounterReceipt:
+    """The counter's page: register the owner if new (with address and phone), receive
+    the dossier, record the papers handed over (type, original or copy, count) and issue
+    form 01, or form 02 when a required component is missing."""
+    from motcua.archive.owners import find_owner, set_contact
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    proc = ctx.catalogue.get(procedure_code.strip())
+    parsed = [_paper(ctx, t, f, n) for t, f, n in papers]
+    lookup = owner_lookup(ctx, owner_id)
+    if lookup.problem:
+        raise UserError(lookup.problem, f"bad owner id {owner_id!r}")
+    if lookup.owner_id is None:
+        raise UserError("Chưa nhập số định danh hoặc mã số thuế của chủ hồ sơ.", "no owner")
+    if find_owner(ctx.conn, lookup.owner_id) is None:
+        if not owner_name.strip():
+            raise UserError("Chủ hồ sơ chưa có trong kho: nhập họ tên để đăng ký.",
+                            "new owner without name")
+        add_owner(ctx, lookup.owner_id, owner_name.strip())
+    if address.strip() or phone.strip():
+        set_contact(ctx.conn, lookup.owner_id, ctx.audit_name,
+                    address=address.strip() or None, phone=phone.strip() or None)
+    got = receive(ctx, proc.code, lookup.owner_id, channel, print_receipt=False)
+    return _hand_over(ctx, got.record["code"], parsed, pdf=pdf)
+
+
+def complete_papers(ctx: Context, code: str, papers: list[tuple[str, str, int]], *,
+                    pdf: bool = True) -> CounterReceipt:
+    """Papers handed in later (after form 02): added to those already recorded; form 01
+    when the dossier is then complete, else a new form 02."""
+    require(ctx.actor.roles, Permission.RECEIVE)
+    have = {p.type_code: p for p in _papers_of(ctx, code)}
+    for t, f, n in papers:
+        have[t] = _paper(ctx, t, f, n)
+    if not have:
+        raise UserError("Chưa đánh dấu giấy tờ nào đã nhận.", "no papers")
+    return _hand_over(ctx, code, list(have.values()), pdf=pdf)
+
+
+# ---- the dossier page: forms issued, notes, apology -----------------------------------------
+
+
+def issued_forms(ctx: Context, code: str) -> tuple[dict[str, Any], ...]:
+    """Forms issued for a dossier (newest first), from the audit log and the apology."""
+    from motcua.archive import lifecycle as lc
+
+    require(ctx.actor.roles, Permission.VIEW)
+    out: list[dict[str, Any]] = []
+    for e in reversed(audit.entries(ctx.conn, f"dossier:{code}")):
+        if e.action == "form.issue" and (e.details.get("pdf") or e.details.get("docx")):
+            kind = str(e.details.get("kind", ""))
+            out.append({"seq": e.seq, "form": e.details.get("form"), "kind": kind,
+                        "title": labels.label(labels.ISSUED_KINDS, kind),
+                        "at_local": labels.vi_datetime(e.at, ctx.zone), "actor": e.actor,
+                        "has_pdf": bool(e.details.get("pdf"))})
+    apology = lc.get_apology(ctx.conn, code)
+    if apology and apology.done:
+        out.append({"seq": 0, "form": "04", "kind": "xin-loi",
+                    "title": labels.label(labels.ISSUED_KINDS, "xin-loi"),
+                    "at_local": labels.vi_datetime(apology.created_at, ctx.zone),
+                    "actor": "", "has_pdf": bool(apology.pdf_path)})
+    return tuple(out)
+
+
+def issued_form_file(ctx: Context, code: str, seq: int) -> Path:
+    """The PDF (else DOCX) of one form issued for the dossier (`seq` of its audit entry;
+    0 = the apology letter)."""
+    from motcua.archive import lifecycle as lc
+
+    require(ctx.actor.roles, Permission.VIEW)
+    rel: str | None = None
+    if seq == 0:
+        apology = lc.get_apology(ctx.conn, code)
+        if apology and apology.done:
+            rel = apology.pdf_path or apology.docx_path
+    else:
+        for e in audit.entries(ctx.conn, f"dossier:{code}"):
+            if e.seq == seq and e.action == "form.issue":
+                rel = e.details.get("pdf") or e.details.get("docx")
+    if not rel:
+        raise UserError("Không có phiếu này trong hồ sơ.", f"no form {seq} for {code}")
+    path = (ctx.ws.root / rel).resolve()
+    if not path.is_relative_to(ctx.ws.root.resolve()) or not path.is_file():
+        raise UserError("Không tìm thấy tệp của phiếu.", f"form file missing: {rel}")
+    return path
+
+
+def apology(ctx: Context, code: str, *, pdf: bool = True) -> OverdueReport:
+    """Form 04 for one overdue dossier (never a second letter)."""
+    from motcua.archive import lifecycle as lc
+    from motcua.reports.forms import issue_apology_letters
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    day = today(ctx)
+    lc.sync_lifecycle(ctx.conn, ctx.catalogue, ctx.calendar)
+    rec = lc.get_record(ctx.conn, code.strip())
+    if rec.code not in {r.code for r in lc.overdue(ctx.conn, day)}:
+        raise UserError(f"Hồ sơ {rec.code} không quá hạn: không lập thư xin lỗi (Mẫu 04).",
+                        f"dossier {rec.code} not overdue")
+    made, skipped = issue_apology_letters(ctx.ws, ctx.conn, ctx.calendar, day,
+                                          ctx.audit_name, pdf=pdf, only=rec.code)
+    return OverdueReport(day, (), tuple(dict(x.__dict__) for x in made), tuple(skipped), True)
+
+
+@dataclass(frozen=True)
+class Note(Result):
+    id: int
+    author: str
+    body: str
+    created_at: str
+    created_at_local: str
+
+
+MAX_NOTE = 2000
+
+
+def add_note(ctx: Context, code: str, body: str) -> Note:
+    """A note on a dossier, with its author and time; audited."""
+    from motcua import db
+    from motcua.archive import lifecycle as lc
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    rec = lc.get_record(ctx.conn, code.strip())
+    text = body.strip()
+    if not text:
+        raise UserError("Ghi chú đang trống.", "empty note")
+    if len(text) > MAX_NOTE:
+        raise UserError(f"Ghi chú dài quá {MAX_NOTE} ký tự.", "note too long")
+    at = db.now()
+    with db.transaction(ctx.conn):
+        cur = ctx.conn.execute("INSERT INTO dossier_notes (dossier_code, author, body,"
+                               " created_at) VALUES (?, ?, ?, ?)",
+                               (rec.code, ctx.audit_name, text, at))
+        audit.record(ctx.conn, "dossier.note", f"dossier:{rec.code}", ctx.audit_name,
+                     {"note_id": cur.lastrowid})
+    return Note(int(cur.lastrowid or 0), ctx.audit_name, text, at,
+                labels.vi_datetime(at, ctx.zone))
+
+
+def notes(ctx: Context, code: str) -> tuple[Note, ...]:
+    require(ctx.actor.roles, Permission.VIEW)
+    return tuple(Note(r["id"], r["author"], r["body"], r["created_at"],
+                      labels.vi_datetime(r["created_at"], ctx.zone))
+                 for r in ctx.conn.execute(
+        "SELECT id, author, body, created_at FROM dossier_notes WHERE dossier_code = ?"
+        " ORDER BY id", (code.strip(),)))
+
+
+def timing(ctx: Context, record: dict[str, Any] | None) -> tuple[str, str]:
+    """(code, Vietnamese label) of where a dossier stands: early / on time / late once
+    resolved; pending, or overdue past its due date."""
+    if not record:
+        return "", ""
+    if record.get("resolved_at"):
+        outcome = record.get("outcome") or "on_time"
+        return outcome, labels.label(labels.OUTCOMES, outcome)
+    due = record.get("due_date")
+    if due and date.fromisoformat(due) < today(ctx):
+        return "overdue", "quá hạn"
+    return "pending", labels.DOSSIER_STATUS["pending"]
+
+
+def counter_components(ctx: Context, code: str) -> tuple[tuple[dict[str, Any], ...],
+                                                         tuple[str, ...]]:
+    """The procedure's components as the counter sees them (received on paper, reused
+    from the warehouse, or missing), and the names of the missing ones: the same reading
+    as forms 01 and 02."""
+    from motcua.archive import lifecycle as lc
+    from motcua.reports.forms import received_components
+
+    require(ctx.actor.roles, Permission.VIEW)
+    rec = lc.get_record(ctx.conn, code.strip())
+    try:
+        proc = ctx.catalogue.get(rec.procedure_code or "")
+    except UserError:
+        return (), ()
+    papers = _papers_of(ctx, rec.code)
+    lines, missing = received_components(ctx.conn, ctx.catalogue, rec, papers or None)
+    got = {line["type_code"]: line for line in lines}
+    rows = tuple({"type_code": t, "name": ctx.catalogue.type_name(t), "received": t in got,
+                  "form": got[t]["form"] if t in got else "",
+                  "copies": got[t]["copies"] if t in got else 0} for t in proc.requires)
+    return rows, tuple(missing)

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from motcua.errors import UserError
 from motcua.services import accounts
+from motcua.services.access import Permission, allowed
 from motcua.web.core import Call, safe_next
 
 SESSION_COOKIE = "motcua_session"
@@ -93,6 +94,8 @@ def login_post(call: Call) -> Response:
                            status_code=401)
     if call.session is not None:
         accounts.end_session(call.ctx, call.session)  # a new token at every login
+    if next_url == "/" and allowed(new.actor.roles, Permission.RECEIVE):
+        next_url = call.path_for("desk")  # the counter's day starts at its desk
     response = RedirectResponse(next_url, status_code=303)
     set_session_cookie(response, call.request, new.token)
     response.delete_cookie(cookie_name(call.request, LOGIN_COOKIE), path="/", httponly=True,

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 64
+# A result PDF posted from a dossier's page (multipart); the whole body stays in memory.
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 
 
 class Gate(StrEnum):
@@ -139,6 +141,8 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     """A posted urlencoded form, bounded in size and strictly UTF-8; a body that breaks
     those rules is a 4xx with a Vietnamese reason, before any view runs."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        return await read_multipart(request)
     if kind != "application/x-www-form-urlencoded":
         # Our forms are all urlencoded: anything else carries no token we can read, so
         # it is refused as a request without CSRF token (403), unread.
@@ -163,6 +167,39 @@ async def read_form(request: Request) -> dict[str, list[str]]:
         if "\x00" in key or "\x00" in value:
             raise HTTPException(400, "Biểu mẫu gửi lên có ký tự không hợp lệ.")
         form.setdefault(key, []).append(value)
+    return form
+
+
+async def read_multipart(request: Request) -> dict[str, list[str]]:
+    """A posted multipart form: its text fields as a form, its files (at most one) kept in
+    `request.state.uploads` as {field: (file name, bytes)}, never on a path a field names."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit():
+        raise HTTPException(411, "Trình duyệt không gửi kích thước tệp.")
+    if int(declared) > MAX_UPLOAD_BYTES:
+        raise HTTPException(413, f"Tệp gửi lên quá lớn (tối đa "
+                                 f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB).")
+    form: dict[str, list[str]] = {}
+    uploads: dict[str, tuple[str, bytes]] = {}
+    try:
+        async with request.form(max_files=1, max_fields=MAX_FORM_FIELDS,
+                                max_part_size=MAX_FORM_BYTES) as parsed:
+            for key, value in parsed.multi_items():
+                if isinstance(value, str):
+                    if "\x00" in key or "\x00" in value:
+                        raise HTTPException(400, "Biểu mẫu gửi lên có ký tự không hợp lệ.")
+                    form.setdefault(key, []).append(value)
+                else:
+                    data = await value.read(MAX_UPLOAD_BYTES + 1)
+                    if len(data) > MAX_UPLOAD_BYTES:
+                        raise HTTPException(413, "Tệp gửi lên quá lớn.")
+                    uploads[key] = (value.filename or "", data)
+    except HTTPException:
+        raise
+    except Exception as exc:  # the multipart parser's own errors: a malformed body
+        log.warning("multipart form refused: %s", exc)
+        raise HTTPException(400, "Biểu mẫu gửi lên không đúng dạng.") from exc
+    request.state.uploads = uploads
     return form
 
 

@@ -20,7 +20,7 @@ from motcua import labels
 from motcua.errors import MotcuaError, UserError
 from motcua.services import accounts, counter, documents, intake
 from motcua.services.access import AccessDenied, Permission, record_access
-from motcua.web import auth
+from motcua.web import auth, views_counter
 from motcua.web.core import Call, Gate, Page, int_param, not_found, range_problem
 
 log = logging.getLogger(__name__)
@@ -159,18 +159,6 @@ def dossiers(call: Call) -> Response:
         "active": "dossiers", "dossiers": listing.dossiers, "unassigned": listing.unassigned})
 
 
-def dossier(call: Call) -> Response:
-    code: str = call.request.path_params["code"]
-    if len(code) > 100:
-        raise not_found("Không có hồ sơ này.")
-    view = _or_404(lambda: counter.dossier_view(call.ctx, code, record_view=False))
-    _audit(call, "view", f"dossier:{view.code}", {})
-    return call.render("dossier.html", {
-        "active": "dossiers", "code": view.code, "dossier": view.dossier,
-        "documents": view.documents, "reused": view.reused,
-        "missing": view.missing_names})
-
-
 # ---- intake status ----------------------------------------------------------------------
 
 
@@ -270,11 +258,13 @@ ROUTES: tuple[Page, ...] = (
     Page("/documents/{document_id:docid}", "document", document, Permission.VIEW),
     Page("/documents/{document_id:docid}/{kind}", "download", download, Permission.VIEW),
     Page("/dossiers", "dossiers", dossiers, Permission.VIEW),
-    Page("/dossiers/{code}", "dossier", dossier, Permission.VIEW),
+    Page("/dossiers/{code}", "dossier", views_counter.dossier_page, Permission.VIEW),
     Page("/status", "status", status, Permission.INTAKE),
     Page("/users", "users", users, Permission.ADMIN_USERS),
     Page("/users", "user_add", user_add, Permission.ADMIN_USERS, ("POST",)),
     Page("/users/{login}/roles", "user_roles", user_roles, Permission.ADMIN_USERS, ("POST",)),
     Page("/users/{login}/disable", "user_disable", user_disable, Permission.ADMIN_USERS,
          ("POST",)),
+    # The counter (issue 11): desk, receiving, the dossier page's actions.
+    *views_counter.ROUTES,
 )

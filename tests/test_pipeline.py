@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from motcua import db
-from motcua.archive import audit
+from motcua.archive import audit, records
 from motcua.archive.stamp import KIND_SCAN, get_stamp, read_xmp_fields
 from motcua.archive.store import sha256_file
 from motcua.cli import main
@@ -310,6 +310,8 @@ def test_assign_files_and_restamps_an_unassigned_scan(ws: Workspace) -> None:
     before = get_stamp(conn, doc_id)
     assert before is not None and before.fields.code == ""  # not filed under a dossier yet
 
+    with db.transaction(conn):
+        records.ensure_dossier(conn, DOSSIER)  # issued: `assign` never makes one up
     runner = CliRunner()
     result = runner.invoke(main, ["-w", str(ws.root), "assign", str(doc_id), DOSSIER])
     assert result.exit_code == 0, result.output

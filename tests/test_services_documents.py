@@ -5,13 +5,14 @@ both date forms, file confinement, permissions, and the CLI printing the same di
 from __future__ import annotations
 
 import shutil
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from motcua import db
-from motcua.archive import audit
+from motcua.archive import audit, records
 from motcua.archive.stamp import get_stamp, read_xmp_fields
 from motcua.errors import ExitCode, UserError
 from motcua.services import Actor, open_context, os_actor, resolve_cli_actor
@@ -80,6 +81,8 @@ def test_assign_names_the_officer_on_audit_and_stamp(doc: tuple[Workspace, int],
                                                       cli: RunCli) -> None:
     ws, doc_id = doc
     add_officer(ws, "lan.nguyen", "Nguyễn Thị Lan")
+    with closing(db.connect(ws.db_path)) as conn, db.transaction(conn):
+        records.ensure_dossier(conn, DOSSIER)  # issued: `assign` never makes one up
     cli(ws, "--as", "lan.nguyen", "assign", str(doc_id), DOSSIER)
     conn = db.connect(ws.db_path)
     try:

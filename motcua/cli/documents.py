@@ -101,13 +101,18 @@ def _stamp_line(outcome: StampOutcome) -> None:
 @command()
 @click.argument("document_id", type=int)
 @click.argument("dossier")
+@click.option("--move", is_flag=True,
+              help="Xác nhận chuyển tài liệu đang thuộc hồ sơ khác sang hồ sơ DOSSIER.")
 @json_option
 @with_context
-def assign(sc: Context, document_id: int, dossier: str, as_json: bool) -> None:
-    """Gán tài liệu DOCUMENT_ID vào hồ sơ DOSSIER (đóng dấu lại, lập chỉ mục lại)."""
+def assign(sc: Context, document_id: int, dossier: str, move: bool, as_json: bool) -> None:
+    """Gán tài liệu DOCUMENT_ID vào hồ sơ DOSSIER (đóng dấu lại, lập chỉ mục lại).
+
+    DOSSIER phải là mã hồ sơ đã cấp; tài liệu đang thuộc hồ sơ khác chỉ được chuyển
+    khi có --move."""
     from motcua.services import documents
 
-    done = documents.assign(sc, document_id, dossier)
+    done = documents.assign(sc, document_id, dossier, move=move)
     if as_json:
         print_json(done)
         return

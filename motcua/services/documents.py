@@ -404,9 +404,14 @@ class Assigned(Result):
     stamp: StampOutcome
 
 
-def assign(ctx: Context, document_id: int, dossier_code: str) -> Assigned:
+def assign(ctx: Context, document_id: int, dossier_code: str, *, move: bool = False
+           ) -> Assigned:
     """Put a document in a dossier: recorded, audited, restamped (the stamp and its QR
-    print the dossier code) and reindexed (the dossier filter must find it)."""
+    print the dossier code) and reindexed (the dossier filter must find it).
+
+    The dossier must exist (received, created or imported): a code never issued is
+    refused rather than made up. A document already filed under another dossier moves
+    only with `move` (the officer confirmed it)."""
     from motcua.archive.extract import is_dossier_code
     from motcua.archive.indexing import index_document
     from motcua.index import open_engine
@@ -418,12 +423,26 @@ def assign(ctx: Context, document_id: int, dossier_code: str) -> Assigned:
             f"Mã hồ sơ “{dossier_code}” không đúng dạng <mã cơ quan>-YYMMDD-XXXX, "
             "ví dụ 000.00.07.H47-250716-0001.", "bad dossier code")
     conn = ctx.conn
-    if records.by_id(conn, document_id) is None:
+    row = records.by_id(conn, document_id)
+    if row is None:
         raise _no_document(document_id)
+    if conn.execute("SELECT 1 FROM dossiers WHERE code = ?", (dossier_code,)).fetchone() is None:
+        raise UserError(
+            f"Không có hồ sơ mã {dossier_code}: mã này chưa được cấp (chưa tiếp nhận, chưa "
+            "nhập từ hệ thống một cửa). Kiểm tra lại mã, hoặc tiếp nhận hồ sơ trước.",
+            f"assign to unknown dossier {dossier_code}")
+    current = row["dossier_code"]
+    details: dict[str, Any] = {"dossier_code": dossier_code}
+    if current and current != dossier_code:
+        if not move:
+            raise UserError(
+                f"Tài liệu #{document_id} đang thuộc hồ sơ {current}. Muốn chuyển sang hồ sơ "
+                f"{dossier_code}, hãy xác nhận (dòng lệnh: thêm --move).",
+                f"document {document_id} already in {current}")
+        details["moved_from"] = current
     with db.transaction(conn):
         records.assign_dossier(conn, document_id, dossier_code, "manual")
-        audit.record(conn, "assign", f"document:{document_id}", ctx.audit_name,
-                     {"dossier_code": dossier_code})
+        audit.record(conn, "assign", f"document:{document_id}", ctx.audit_name, details)
     stamped = restamp(ctx, document_id)
     engine = open_engine(ctx.ws.index_dir, ctx.ws.config.index.engine)
     try:

@@ -341,6 +341,12 @@ CREATE TABLE dossier_notes (
 CREATE INDEX dossier_notes_code ON dossier_notes (dossier_code, id);
 """
 
+# A dossier cancelled at the counter (with the reason): no longer pending nor overdue.
+DOSSIER_CANCEL_0001 = """
+ALTER TABLE dossiers ADD COLUMN cancelled_at TEXT;
+ALTER TABLE dossiers ADD COLUMN cancel_reason TEXT;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -353,6 +359,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("intake_hostile_0001", INTAKE_HOSTILE_0001),
     ("owners_contact_0001", OWNERS_CONTACT_0001),
     ("dossier_notes_0001", DOSSIER_NOTES_0001),
+    ("dossier_cancel_0001", DOSSIER_CANCEL_0001),
 ]
 
 

@@ -47,3 +47,45 @@ def test_assign_refuses_an_unissued_code_and_moves_only_when_confirmed(
         assert entry.details == {"dossier_code": OTHER, "moved_from": DOSSIER}
         stamp = get_stamp(conn, doc_id)
         assert stamp is not None and stamp.fields.code == OTHER  # re-stamped
+
+
+def test_edit_restamps_and_cancel_leaves_the_overdue_list(tmp_path: Path, cli: RunCli) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    doc_id = small_archive(ws)
+    other_owner = "001090054321"
+    cli(ws, "owner", "add", other_owner, "--name", "Đỗ Thị Muộn")
+    # Received long ago for a 3-day procedure: overdue today.
+    got = cli(ws, "dossier", "receive", "-p", "1.004873", "-o", CITIZEN_ID, "-c", "direct",
+              "--at", "02/01/2025 09:00", "--no-print", "--json").json()
+    code = got["code"]
+    cli(ws, "assign", str(doc_id), code, "--move")  # stamped with the dossier's values
+
+    nothing = cli(ws, "dossier", "edit", code, "-c", got["channel"], check=False)
+    assert nothing.exit_code != 0 and "Không có gì thay đổi" in nothing.output
+    bad = cli(ws, "dossier", "edit", code, "-o", "12345", check=False)
+    assert bad.exit_code != 0
+
+    edited = cli(ws, "dossier", "edit", code, "-o", other_owner, "-p", "1.000894",
+                 "-c", "post", "--json").json()
+    assert edited["changes"]["owner_id"] == [CITIZEN_ID, other_owner]
+    assert edited["changes"]["procedure_code"] == ["1.004873", "1.000894"]
+    assert edited["changes"]["channel"] == ["direct", "post"]
+    assert edited["restamped"] == [doc_id]
+    with closing(db.connect(ws.db_path)) as conn:
+        stamp = get_stamp(conn, doc_id)
+        assert stamp is not None and stamp.fields.owner_id == other_owner
+        assert stamp.fields.procedure_code == "1.000894"
+        (entry,) = [e for e in audit.entries(conn, f"dossier:{code}")
+                    if e.action == "dossier.edit"]
+        assert entry.details["changes"]["owner_id"] == [CITIZEN_ID, other_owner]
+
+    assert code in cli(ws, "overdue").stdout
+    refused = cli(ws, "dossier", "cancel", code, "-r", "  ", check=False)
+    assert refused.exit_code != 0 and "Ghi lý do hủy hồ sơ." in refused.output
+    cli(ws, "dossier", "cancel", code, "-r", "Công dân rút hồ sơ")
+    assert code not in cli(ws, "overdue").stdout
+    again = cli(ws, "dossier", "cancel", code, "-r", "lần hai", check=False)
+    assert again.exit_code != 0 and "đã hủy" in again.output
+    with closing(db.connect(ws.db_path)) as conn:
+        assert [e.details for e in audit.entries(conn, f"dossier:{code}")
+                if e.action == "dossier.cancel"] == [{"reason": "Công dân rút hồ sơ"}]

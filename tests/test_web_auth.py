@@ -84,7 +84,8 @@ def _samples(site: Site) -> dict[str, dict[str, Any]]:
         "receive_owner": {},
         **{name: {"code": DOSSIER} for name in ("dossier_papers", "dossier_result",
                                                 "dossier_apology", "dossier_refuse",
-                                                "dossier_note")},
+                                                "dossier_note", "dossier_edit",
+                                                "dossier_cancel")},
         "dossier_form": {"code": DOSSIER, "seq": "1"},
     }
 

@@ -308,6 +308,7 @@ def _vi_datetime(iso: str, zone: tzinfo) -> str:
 def overdue(conn: sqlite3.Connection, today: date) -> list[LifecycleRecord]:
     """Pending dossiers whose due date is before `today`, oldest due date first."""
     rows = conn.execute(_SELECT + " WHERE x.resolved_at IS NULL AND x.due_date IS NOT NULL"
+                        " AND x.cancelled_at IS NULL"
                         " AND x.due_date < ? ORDER BY x.due_date, x.code",
                         (today.isoformat(),)).fetchall()
     return [_record(r) for r in rows]

@@ -167,6 +167,45 @@ def dossier_list(sc: Context, owner_id: str | None, procedure_code: str | None,
     click.echo(f"Tổng cộng: {len(found.dossiers)} hồ sơ")
 
 
+@dossier.command("edit")
+@click.argument("code")
+@click.option("--procedure", "-p", "procedure_code", default=None, help="Mã thủ tục mới.")
+@click.option("--owner", "-o", "owner_id", default=None, help="Mã định danh chủ hồ sơ mới.")
+@click.option("--channel", "-c", type=click.Choice(list(labels.CHANNELS)), default=None,
+              help="Kênh tiếp nhận mới.")
+@json_option
+@with_context
+def dossier_edit(sc: Context, code: str, procedure_code: str | None, owner_id: str | None,
+                 channel: str | None, as_json: bool) -> None:
+    """Sửa thủ tục, chủ hồ sơ hoặc kênh tiếp nhận của hồ sơ CODE (ghi nhật ký, đóng dấu lại)."""
+    from motcua.services import counter
+
+    done = counter.edit_dossier(sc, code, procedure_code=procedure_code, owner_id=owner_id,
+                                channel=channel)
+    if as_json:
+        print_json(done)
+        return
+    for name, (before, after) in done.changes.items():
+        click.echo(f"{name}: {before or '—'} → {after}")
+    click.echo(f"Đã sửa hồ sơ {done.code}; đóng dấu lại {len(done.restamped)} tài liệu.")
+
+
+@dossier.command("cancel")
+@click.argument("code")
+@click.option("--reason", "-r", required=True, help="Lý do hủy hồ sơ.")
+@json_option
+@with_context
+def dossier_cancel(sc: Context, code: str, reason: str, as_json: bool) -> None:
+    """Hủy hồ sơ CODE chưa giải quyết, ghi lý do (ghi nhật ký)."""
+    from motcua.services import counter
+
+    done = counter.cancel_dossier(sc, code, reason)
+    if as_json:
+        print_json(done)
+        return
+    click.echo(f"Đã hủy hồ sơ {done.code}. Lý do: {done.reason}")
+
+
 @dossier.command("receive")
 @click.option("--procedure", "-p", "procedure_code", required=True, help="Mã thủ tục.")
 @click.option("--owner", "-o", "owner_id", required=True,

@@ -536,10 +536,10 @@ def desk(ctx: Context, query: str = "", *, on: date | None = None) -> Desk:
     def one(sql: str, *args: Any) -> int:
         return int(conn.execute(sql, args).fetchone()[0])
 
-    due_today = one("SELECT COUNT(*) FROM dossiers WHERE resolved_at IS NULL AND due_date = ?",
-                    iso)
+    due_today = one("SELECT COUNT(*) FROM dossiers WHERE resolved_at IS NULL"
+                    " AND cancelled_at IS NULL AND due_date = ?", iso)
     late_count = one("SELECT COUNT(*) FROM dossiers WHERE resolved_at IS NULL"
-                     " AND due_date < ?", iso)
+                     " AND cancelled_at IS NULL AND due_date < ?", iso)
     received = one("SELECT COUNT(*) FROM dossiers WHERE received_on = ?", iso)
     unfiled = one("SELECT COUNT(*) FROM documents WHERE dossier_code IS NULL")
     rescan = one("SELECT COUNT(*) FROM pages WHERE needs_rescan = 1")
@@ -867,3 +867,120 @@ def counter_components(ctx: Context, code: str) -> tuple[tuple[dict[str, Any], .
                   "form": got[t]["form"] if t in got else "",
                   "copies": got[t]["copies"] if t in got else 0} for t in proc.requires)
     return rows, tuple(missing)
+
+
+# ---- repairing a dossier: edit, cancel -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DossierEdited(Result):
+    code: str
+    changes: dict[str, list[Any]]   # field -> [before, after]
+    restamped: tuple[int, ...]      # documents whose stamp carries the changed values
+
+
+def _restamp_dossier(ctx: Context, code: str) -> tuple[int, ...]:
+    """Re-stamp the dossier's stamped documents: the stamp's QR carries the procedure
+    and the owner. A stamp that fails is a warning (the one policy of restamp)."""
+    done = []
+    for (doc_id,) in ctx.conn.execute(
+            "SELECT d.id FROM documents d JOIN stamps s ON s.document_id = d.id"
+            " WHERE d.dossier_code = ? ORDER BY d.id", (code,)).fetchall():
+        restamp(ctx, int(doc_id), strict=False)
+        done.append(int(doc_id))
+    return tuple(done)
+
+
+def edit_dossier(ctx: Context, code: str, *, procedure_code: str | None = None,
+                 owner_id: str | None = None, channel: str | None = None) -> DossierEdited:
+    """Correct a dossier's procedure, owner or channel: one audit entry with the values
+    before and after; the due date follows a new procedure; stamps are redone."""
+    from motcua import db
+    from motcua.archive import lifecycle as lc
+    from motcua.archive.owners import find_owner
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    rec = lc.get_record(ctx.conn, code.strip())
+    updates: dict[str, Any] = {}
+    changes: dict[str, list[Any]] = {}
+    if procedure_code and procedure_code.strip() != (rec.procedure_code or ""):
+        if rec.resolved_at:
+            raise UserError(f"Hồ sơ {rec.code} đã giải quyết: không đổi thủ tục được.",
+                            "procedure change after resolution")
+        proc = ctx.catalogue.get(procedure_code.strip())
+        updates |= {"procedure_code": proc.code, "procedure_name": proc.name,
+                    "field": proc.field, "processing_days": proc.processing_days}
+        if rec.received_on:
+            due = ctx.calendar.due_date(date.fromisoformat(rec.received_on),
+                                        proc.processing_days)
+            updates["due_date"] = due.isoformat()
+            changes["due_date"] = [rec.due_date, due.isoformat()]
+        changes["procedure_code"] = [rec.procedure_code, proc.code]
+    if owner_id and owner_id.strip() != (rec.owner_id or ""):
+        lookup = owner_lookup(ctx, owner_id)
+        if lookup.problem or lookup.owner_id is None:
+            raise UserError(lookup.problem or "Mã chủ hồ sơ trống.", "bad owner id")
+        if find_owner(ctx.conn, lookup.owner_id) is None:
+            raise UserError(f"Chủ hồ sơ {lookup.owner_id} chưa có trong kho: đăng ký trước "
+                            "(motcua owner add).", "unknown owner")
+        if lookup.owner_id != rec.owner_id:
+            updates["owner_id"] = lookup.owner_id
+            changes["owner_id"] = [rec.owner_id, lookup.owner_id]
+    if channel and channel != rec.channel:
+        updates["channel"] = _channel(channel)
+        changes["channel"] = [rec.channel, channel]
+    if not updates:
+        raise UserError(f"Không có gì thay đổi trong hồ sơ {rec.code}.", "nothing to edit")
+    columns = ", ".join(f"{k} = ?" for k in updates)
+    with db.transaction(ctx.conn):
+        ctx.conn.execute(f"UPDATE dossiers SET {columns} WHERE code = ?",
+                         (*updates.values(), rec.code))
+        audit.record(ctx.conn, "dossier.edit", f"dossier:{rec.code}", ctx.audit_name,
+                     {"changes": changes})
+    restamped = _restamp_dossier(ctx, rec.code) if \
+        {"procedure_code", "owner_id"} & set(changes) else ()
+    return DossierEdited(rec.code, changes, restamped)
+
+
+@dataclass(frozen=True)
+class DossierCancelled(Result):
+    code: str
+    reason: str
+    cancelled_at: str
+
+
+def cancel_dossier(ctx: Context, code: str, reason: str) -> DossierCancelled:
+    """Cancel a pending dossier with a reason (audited); it leaves the overdue list."""
+    from motcua import db
+    from motcua.archive import lifecycle as lc
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    rec = lc.get_record(ctx.conn, code.strip())
+    why = reason.strip()
+    if not why:
+        raise UserError("Ghi lý do hủy hồ sơ.", "cancel without reason")
+    if rec.resolved_at:
+        raise UserError(f"Hồ sơ {rec.code} đã giải quyết: không hủy được.",
+                        "cancel after resolution")
+    row = ctx.conn.execute("SELECT cancelled_at FROM dossiers WHERE code = ?",
+                           (rec.code,)).fetchone()
+    if row["cancelled_at"]:
+        raise UserError(f"Hồ sơ {rec.code} đã hủy lúc "
+                        f"{labels.vi_datetime(row['cancelled_at'], ctx.zone)}.",
+                        "already cancelled")
+    at = db.now()
+    with db.transaction(ctx.conn):
+        ctx.conn.execute("UPDATE dossiers SET cancelled_at = ?, cancel_reason = ?"
+                         " WHERE code = ?", (at, why[:1000], rec.code))
+        audit.record(ctx.conn, "dossier.cancel", f"dossier:{rec.code}", ctx.audit_name,
+                     {"reason": why[:1000]})
+    return DossierCancelled(rec.code, why[:1000], at)
+
+
+def cancellation(ctx: Context, code: str) -> tuple[str, str] | None:
+    """(when, in the centre's time; why) if the dossier was cancelled."""
+    row = ctx.conn.execute("SELECT cancelled_at, cancel_reason FROM dossiers WHERE code = ?",
+                           (code,)).fetchone()
+    if row is None or not row["cancelled_at"]:
+        return None
+    return labels.vi_datetime(row["cancelled_at"], ctx.zone), row["cancel_reason"] or ""

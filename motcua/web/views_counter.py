@@ -33,6 +33,8 @@ NOTICES = {
     "xin-loi": "Đã lập Phiếu xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04).",
     "ghi-chu": "Đã thêm ghi chú.",
     "tu-choi": "Đã lập Phiếu từ chối tiếp nhận (Mẫu 03).",
+    "sua": "Đã sửa hồ sơ; thay đổi đã ghi nhật ký.",
+    "huy": "Đã hủy hồ sơ.",
 }
 
 
@@ -157,6 +159,9 @@ def dossier_page(call: Call, errors: list[str] | None = None, status_code: int =
     _record(call, "view", f"dossier:{view.code}")
     record = view.dossier
     timing, timing_label = counter.timing(call.ctx, record)
+    cancelled = counter.cancellation(call.ctx, view.code) if record else None
+    if cancelled:
+        timing, timing_label = "cancelled", "đã hủy"
     components: tuple[dict[str, Any], ...] = ()
     missing: tuple[str, ...] = ()
     if record and record.get("procedure_code"):
@@ -172,7 +177,9 @@ def dossier_page(call: Call, errors: list[str] | None = None, status_code: int =
         "documents": view.documents, "reused": view.reused, "missing": missing,
         "not_scanned": view.missing_names if record and not record.get("resolved_at") else (),
         "timing": timing, "timing_label": timing_label, "components": components,
-        "issued": issued, "notes": counter.notes(call.ctx, view.code),
+        "issued": issued, "cancelled": cancelled,
+        "procedures": counter.find_procedures(call.ctx, "", limit=10_000) if record else (),
+        "notes": counter.notes(call.ctx, view.code),
         "notice": NOTICES.get(done, ""), "just_issued": just_issued,
         "errors": errors or [], "paper_forms": counter.PAPER_FORMS,
         "results": [d for d in view.documents if d.get("role") == "result"],
@@ -258,6 +265,28 @@ def dossier_refuse(call: Call) -> Response:
     return _act(call, run)
 
 
+def dossier_edit(call: Call) -> Response:
+    code = _code(call)
+
+    def run() -> Response:
+        counter.edit_dossier(call.ctx, code, procedure_code=call.field("thu_tuc", 40),
+                             owner_id=call.field("chu_ho_so", 40),
+                             channel=call.field("kenh", 20))
+        return _to_dossier(call, code, "sua")
+
+    return _act(call, run)
+
+
+def dossier_cancel(call: Call) -> Response:
+    code = _code(call)
+
+    def run() -> Response:
+        counter.cancel_dossier(call.ctx, code, call.field("ly_do_huy", 1000))
+        return _to_dossier(call, code, "huy")
+
+    return _act(call, run)
+
+
 def dossier_form(call: Call) -> Response:
     code = _code(call)
     seq_text: str = call.request.path_params["seq"]
@@ -292,6 +321,9 @@ ROUTES: tuple[Page, ...] = (
     Page("/dossiers/{code}/tu-choi", "dossier_refuse", dossier_refuse, Permission.RECEIVE,
          ("POST",)),
     Page("/dossiers/{code}/ghi-chu", "dossier_note", dossier_note, Permission.RECEIVE,
+         ("POST",)),
+    Page("/dossiers/{code}/sua", "dossier_edit", dossier_edit, Permission.RECEIVE, ("POST",)),
+    Page("/dossiers/{code}/huy", "dossier_cancel", dossier_cancel, Permission.RECEIVE,
          ("POST",)),
     Page("/dossiers/{code}/phieu/{seq}", "dossier_form", dossier_form, Permission.VIEW),
 )

@@ -89,3 +89,17 @@ def test_edit_restamps_and_cancel_leaves_the_overdue_list(tmp_path: Path, cli: R
     with closing(db.connect(ws.db_path)) as conn:
         assert [e.details for e in audit.entries(conn, f"dossier:{code}")
                 if e.action == "dossier.cancel"] == [{"reason": "Công dân rút hồ sơ"}]
+
+
+def test_ingest_prints_the_number_of_every_archived_file(tmp_path: Path, cli: RunCli) -> None:
+    from tests.intake_kit import tiny_scan
+
+    ws = init_workspace(tmp_path / "ws")
+    (ws.inbox / "mot.jpg").write_bytes(tiny_scan(3))
+    (ws.inbox / "hai.jpg").write_bytes(tiny_scan(4))
+    out = cli(ws, "ingest", str(ws.inbox)).stdout
+    with closing(db.connect(ws.db_path)) as conn:
+        numbers = {r[0]: r[1] for r in conn.execute("SELECT original_name, id FROM documents")}
+    assert set(numbers) == {"mot.jpg", "hai.jpg"}
+    for name, doc_id in numbers.items():
+        assert any(name in line and line.endswith(f"→ #{doc_id}") for line in out.splitlines()), out

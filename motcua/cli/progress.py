@@ -21,6 +21,8 @@ class Outcome(Protocol):
     @property
     def source(self) -> str: ...
     @property
+    def document_id(self) -> int | None: ...
+    @property
     def message(self) -> str: ...
 
 
@@ -29,7 +31,9 @@ _COLOUR = {"done": "green", "duplicate": "yellow", "quarantined": "red", "refuse
 
 
 def outcome_lines(outcome: Outcome) -> tuple[str, str]:
-    return (f"[{labels.label(labels.INTAKE_STATES, outcome.state)}] {outcome.source}",
+    # The document number is what the officer types next (show, assign): always printed.
+    number = f" → #{outcome.document_id}" if outcome.document_id is not None else ""
+    return (f"[{labels.label(labels.INTAKE_STATES, outcome.state)}] {outcome.source}{number}",
             f"    {outcome.message}")
 
 
@@ -62,10 +66,10 @@ def batch_progress(
             task = bar.add_task(label, total=total or None)
 
             def advance(outcome: Outcome) -> None:
+                head, message = outcome_lines(outcome)
+                colour = _COLOUR.get(outcome.state, "default")
+                console.print(Text(head, style=colour))
                 if outcome.state != "done":
-                    head, message = outcome_lines(outcome)
-                    colour = _COLOUR.get(outcome.state, "default")
-                    console.print(Text(head, style=colour))
                     console.print(Text(message))
                 bar.advance(task)
 

@@ -103,3 +103,28 @@ def test_ingest_prints_the_number_of_every_archived_file(tmp_path: Path, cli: Ru
     assert set(numbers) == {"mot.jpg", "hai.jpg"}
     for name, doc_id in numbers.items():
         assert any(name in line and line.endswith(f"→ #{doc_id}") for line in out.splitlines()), out
+
+
+def test_merge_moves_documents_and_cancels_the_duplicate(tmp_path: Path, cli: RunCli) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    doc_id = small_archive(ws)  # in DOSSIER
+    with open_context(ws, ADMIN_ACTOR) as ctx:
+        counter.new_dossier(ctx, "1.004873", CITIZEN_ID, code=OTHER)
+        counter.add_note(ctx, DOSSIER, "Bản trùng, gộp lại")
+    cli(ws, "assign", str(doc_id), DOSSIER)  # stamped with DOSSIER's code
+    out = cli(ws, "dossier", "merge", DOSSIER, OTHER).stdout
+    assert f"tài liệu chuyển: #{doc_id}" in out
+    with closing(db.connect(ws.db_path)) as conn:
+        assert conn.execute("SELECT dossier_code FROM documents WHERE id = ?",
+                            (doc_id,)).fetchone()[0] == OTHER
+        row = conn.execute("SELECT cancelled_at, cancel_reason FROM dossiers WHERE code = ?",
+                           (DOSSIER,)).fetchone()
+        assert row[0] and row[1] == f"Đã gộp vào hồ sơ {OTHER}"
+        stamp = get_stamp(conn, doc_id)
+        assert stamp is not None and stamp.fields.code == OTHER
+        assert [e.action for e in audit.entries(conn, f"dossier:{OTHER}")
+                if e.action == "dossier.merge"] == ["dossier.merge"]
+    with open_context(ws, ADMIN_ACTOR) as ctx:
+        assert [n.body for n in counter.notes(ctx, OTHER)] == ["Bản trùng, gộp lại"]
+    again = cli(ws, "dossier", "merge", DOSSIER, OTHER, check=False)
+    assert again.exit_code != 0 and "đã hủy" in again.output

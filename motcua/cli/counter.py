@@ -206,6 +206,24 @@ def dossier_cancel(sc: Context, code: str, reason: str, as_json: bool) -> None:
     click.echo(f"Đã hủy hồ sơ {done.code}. Lý do: {done.reason}")
 
 
+@dossier.command("merge")
+@click.argument("source")
+@click.argument("target")
+@json_option
+@with_context
+def dossier_merge(sc: Context, source: str, target: str, as_json: bool) -> None:
+    """Gộp hồ sơ SOURCE vào hồ sơ TARGET: chuyển tài liệu, giấy tờ tái sử dụng và ghi chú;
+    SOURCE bị hủy với lý do "đã gộp" (ghi nhật ký, đóng dấu lại)."""
+    from motcua.services import counter
+
+    done = counter.merge_dossiers(sc, source, target)
+    if as_json:
+        print_json(done)
+        return
+    numbers = ", ".join(f"#{n}" for n in done.documents) or "không có"
+    click.echo(f"Đã gộp hồ sơ {done.source} vào {done.target}; tài liệu chuyển: {numbers}.")
+
+
 @dossier.command("receive")
 @click.option("--procedure", "-p", "procedure_code", required=True, help="Mã thủ tục.")
 @click.option("--owner", "-o", "owner_id", required=True,

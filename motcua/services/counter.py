@@ -984,3 +984,57 @@ def cancellation(ctx: Context, code: str) -> tuple[str, str] | None:
     if row is None or not row["cancelled_at"]:
         return None
     return labels.vi_datetime(row["cancelled_at"], ctx.zone), row["cancel_reason"] or ""
+
+
+@dataclass(frozen=True)
+class DossiersMerged(Result):
+    source: str
+    target: str
+    documents: tuple[int, ...]   # moved from source to target (re-stamped, reindexed)
+    reuses: int                  # reuse links carried over
+
+
+def merge_dossiers(ctx: Context, source: str, target: str) -> DossiersMerged:
+    """Fold dossier `source` (made by mistake, a duplicate) into `target`: its documents,
+    reuse links and notes move; `source` is cancelled naming `target`; both audited."""
+    from motcua import db
+    from motcua.archive import lifecycle as lc
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    src = lc.get_record(ctx.conn, source.strip())
+    dst = lc.get_record(ctx.conn, target.strip())
+    if src.code == dst.code:
+        raise UserError("Hai mã hồ sơ trùng nhau: không có gì để gộp.", "merge into itself")
+    for rec in (src, dst):
+        if cancellation(ctx, rec.code):
+            raise UserError(f"Hồ sơ {rec.code} đã hủy: không gộp được.", "merge cancelled")
+    if src.resolved_at:
+        raise UserError(f"Hồ sơ {src.code} đã giải quyết: không gộp vào hồ sơ khác được.",
+                        "merge resolved source")
+    conn = ctx.conn
+    moved = tuple(int(r[0]) for r in conn.execute(
+        "SELECT id FROM documents WHERE dossier_code = ? ORDER BY id", (src.code,)))
+    reason = f"Đã gộp vào hồ sơ {dst.code}"
+    with db.transaction(conn):
+        conn.execute("UPDATE documents SET dossier_code = ?, dossier_source = 'manual',"
+                     " updated_at = ? WHERE dossier_code = ?", (dst.code, db.now(), src.code))
+        carried = conn.execute(
+            "UPDATE reuses SET dossier_code = ? WHERE dossier_code = ? AND document_id NOT IN"
+            " (SELECT document_id FROM reuses WHERE dossier_code = ?)",
+            (dst.code, src.code, dst.code)).rowcount
+        conn.execute("DELETE FROM reuses WHERE dossier_code = ?", (src.code,))
+        conn.execute("UPDATE dossier_notes SET dossier_code = ? WHERE dossier_code = ?",
+                     (dst.code, src.code))
+        conn.execute("UPDATE dossiers SET cancelled_at = ?, cancel_reason = ? WHERE code = ?",
+                     (db.now(), reason, src.code))
+        details = {"source": src.code, "target": dst.code, "documents": list(moved)}
+        audit.record(conn, "dossier.merge", f"dossier:{src.code}", ctx.audit_name, details)
+        audit.record(conn, "dossier.merge", f"dossier:{dst.code}", ctx.audit_name, details)
+        for doc_id in moved:
+            audit.record(conn, "assign", f"document:{doc_id}", ctx.audit_name,
+                         {"dossier_code": dst.code, "moved_from": src.code})
+    for doc_id in moved:
+        if conn.execute("SELECT 1 FROM stamps WHERE document_id = ?", (doc_id,)).fetchone():
+            restamp(ctx, doc_id, strict=False)
+        reindex_one(ctx, doc_id)
+    return DossiersMerged(src.code, dst.code, moved, max(carried, 0))

@@ -128,3 +128,30 @@ def test_merge_moves_documents_and_cancels_the_duplicate(tmp_path: Path, cli: Ru
         assert [n.body for n in counter.notes(ctx, OTHER)] == ["Bản trùng, gộp lại"]
     again = cli(ws, "dossier", "merge", DOSSIER, OTHER, check=False)
     assert again.exit_code != 0 and "đã hủy" in again.output
+
+
+def test_result_add_again_applies_the_metadata_or_says_why(tmp_path: Path,
+                                                          cli: RunCli) -> None:
+    from tests import scans
+
+    ws = init_workspace(tmp_path / "ws")
+    small_archive(ws)
+    code = cli(ws, "dossier", "new", "-p", "1.000894", "-o", CITIZEN_ID, "--json"
+               ).json()["dossier"]["code"]
+    pdf = scans.write_pdf([scans.render_page("clean", 9, max_lines=2)], tmp_path / "kq.pdf")
+    first = cli(ws, "result", "add", str(pdf), "-d", code, "--valid-to", "31/12/2030")
+    assert f"Đã lưu kết quả {code}-KQ1" in first.stdout
+    again = cli(ws, "result", "add", str(pdf), "-d", code, "--valid-to", "31/12/2035",
+                "--name", "Giấy chứng nhận kết hôn")
+    assert "Tệp đã có trong kho" in again.stdout and "đã cập nhật" in again.stdout
+    with closing(db.connect(ws.db_path)) as conn:
+        row = conn.execute("SELECT m.valid_to, m.name, m.result_code, d.id FROM document_meta m"
+                           " JOIN documents d ON d.id = m.document_id WHERE d.dossier_code = ?",
+                           (code,)).fetchall()
+        assert [tuple(r)[:3] for r in row] == [("2035-12-31", "Giấy chứng nhận kết hôn",
+                                                f"{code}-KQ1")]
+        stamp = get_stamp(conn, row[0][3])
+        assert stamp is not None and stamp.fields.valid_to == "2035-12-31"  # re-stamped
+    bad = cli(ws, "result", "add", str(pdf), "-d", code, "--valid-to", "31/13/2035",
+              check=False)
+    assert bad.exit_code != 0 and "31/13/2035" in bad.output

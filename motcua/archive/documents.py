@@ -297,6 +297,7 @@ def add_result(ws: Workspace, conn: sqlite3.Connection, file: Path, dossier_code
         raise UserError(f"Không có hồ sơ mã {dossier_code}.", f"no dossier {dossier_code}")
     born = _store_born_digital(ws, conn, file)
     data_sha, rel, new_file = born.sha256, born.relpath, born.document_id is None
+    already: AddedResult | None = None  # the same file, already this dossier's result
     with db.transaction(conn):
         if born.document_id is not None:
             document_id = born.document_id
@@ -309,23 +310,32 @@ def add_result(ws: Workspace, conn: sqlite3.Connection, file: Path, dossier_code
                 )
             current = get_meta(conn, document_id)
             if current.role == "result" and current.result_code:
-                return AddedResult(document_id, current.result_code, data_sha, rel, False)
-            conn.execute("UPDATE documents SET dossier_code = ?, dossier_source = 'manual',"
-                         " updated_at = ? WHERE id = ?", (dossier_code, db.now(), document_id))
+                already = AddedResult(document_id, current.result_code, data_sha, rel, False)
+            else:
+                conn.execute("UPDATE documents SET dossier_code = ?, dossier_source = 'manual',"
+                             " updated_at = ? WHERE id = ?",
+                             (dossier_code, db.now(), document_id))
         else:
             document_id = _insert_born_digital(conn, file, born, dossier_code)
-        n = int(conn.execute("SELECT COALESCE(MAX(result_no), 0) FROM document_meta m"
-                             " JOIN documents d ON d.id = m.document_id"
-                             " WHERE d.dossier_code = ? AND m.role = 'result'",
-                             (dossier_code,)).fetchone()[0]) + 1
-        code = result_code(dossier_code, n)
-        base = get_meta(conn, document_id)
-        _write_meta(conn, DocumentMeta(**(base.as_dict() | {
-            "role": "result", "result_code": code, "result_no": n,
-            "owner_id": base.owner_id or dossier["owner_id"]})))
-        audit.record(conn, "result.add", f"document:{document_id}", actor,
-                     {"result_code": code, "dossier": dossier_code, "sha256": data_sha,
-                      "file": file.name})
+        if already is None:
+            n = int(conn.execute("SELECT COALESCE(MAX(result_no), 0) FROM document_meta m"
+                                 " JOIN documents d ON d.id = m.document_id"
+                                 " WHERE d.dossier_code = ? AND m.role = 'result'",
+                                 (dossier_code,)).fetchone()[0]) + 1
+            code = result_code(dossier_code, n)
+            base = get_meta(conn, document_id)
+            _write_meta(conn, DocumentMeta(**(base.as_dict() | {
+                "role": "result", "result_code": code, "result_no": n,
+                "owner_id": base.owner_id or dossier["owner_id"]})))
+            audit.record(conn, "result.add", f"document:{document_id}", actor,
+                         {"result_code": code, "dossier": dossier_code, "sha256": data_sha,
+                          "file": file.name})
+    if already is not None:
+        # Given again with metadata: the metadata is what the officer asks for now
+        # (a value set_meta refuses says why).
+        if meta:
+            set_meta(conn, document_id, actor, meta, known_types)
+        return already
     if meta:
         set_meta(conn, document_id, actor, meta, known_types)
     return AddedResult(document_id, code, data_sha, rel, new_file)

@@ -226,7 +226,13 @@ def result_add(sc: Context, file: Path, dossier_code: str, no_stamp: bool, as_js
     if as_json:
         print_json(added)
         return
-    click.echo(f"Đã lưu kết quả {added.result_code} (tài liệu #{added.document_id}).")
+    if added.new_file:
+        click.echo(f"Đã lưu kết quả {added.result_code} (tài liệu #{added.document_id}).")
+    else:
+        given = any(v is not None for v in meta.values())
+        click.echo(f"Tệp đã có trong kho: kết quả {added.result_code} (tài liệu "
+                   f"#{added.document_id})" + ("; đã cập nhật thông tin đi kèm." if given
+                                              else "; không có gì thay đổi."))
     if added.stamp is not None:
         if added.stamp.warning:
             click.secho(f"Cảnh báo: {added.stamp.warning}", fg="yellow", err=True)

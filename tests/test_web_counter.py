@@ -192,6 +192,7 @@ def test_late_dossier_on_the_desk_and_form04(served: Served, browser: Any,
     _shot(page, "counter-form04")
     letter = _flat(_pdf_text(page, page.locator("#mo-phieu").get_attribute("href"), tmp_path))
     assert served.late_code in letter and "Đỗ Thị Muộn" in letter
+    assert page.locator("#lap-thu-xin-loi").count() == 0  # one letter per dossier
     # A second click never makes a second letter: the desk now says it is done.
     page.goto(served.url + "/ban-lam-viec")
     assert "Đã lập" in page.locator("tr.late-row", has_text=served.late_code).inner_text()

@@ -785,6 +785,9 @@ def apology(ctx: Context, code: str, *, pdf: bool = True) -> OverdueReport:
                         f"dossier {rec.code} not overdue")
     made, skipped = issue_apology_letters(ctx.ws, ctx.conn, ctx.calendar, day,
                                           ctx.audit_name, pdf=pdf, only=rec.code)
+    if not made:
+        raise UserError(f"Hồ sơ {rec.code} đã có thư xin lỗi (Mẫu 04): không lập thư thứ hai.",
+                        f"dossier {rec.code} already has an apology")
     return OverdueReport(day, (), tuple(dict(x.__dict__) for x in made), tuple(skipped), True)
 
 

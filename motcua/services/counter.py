@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from motcua import labels
+from motcua import db, labels
 from motcua.archive import audit
 from motcua.errors import UserError
 from motcua.services import Context, Result, plain
@@ -491,3 +491,43 @@ def overdue(ctx: Context, on: str | date | None = None, *, letters: bool = False
                                    bool(apology and apology.done)))
     return OverdueReport(day, tuple(rows), tuple(dict(x.__dict__) for x in made),
                          tuple(skipped), letters)
+
+
+@dataclass(frozen=True)
+class OwnerCorrected(Result):
+    id: str
+    name: str
+    address: str
+    phone: str
+
+
+def correct_owner(ctx: Context, owner_id: str, *, name: str | None = None,
+                  address: str | None = None, phone: str | None = None) -> OwnerCorrected:
+    """Correct an owner's name, address or phone (None leaves one as it is); each change
+    is an audit entry naming the old and new value."""
+    from motcua.archive.owners import get_owner, set_contact
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    conn = ctx.conn
+    current = get_owner(conn, owner_id)
+    if name is not None:
+        name = " ".join(name.split())
+        if not name:
+            raise UserError("Tên chủ sở hữu không được để trống.", "empty owner name")
+        if name != current.name:
+            with db.transaction(conn):
+                conn.execute("UPDATE owners SET name = ? WHERE id = ?", (name, current.id))
+                audit.record(conn, "owner.rename", f"owner:{current.id}", ctx.audit_name,
+                             {"old": current.name, "new": name})
+    contact = set_contact(conn, current.id, ctx.audit_name, address=address, phone=phone)
+    return OwnerCorrected(current.id, name or current.name, contact["address"],
+                          contact["phone"])
+
+
+def owner_contact(ctx: Context, owner_id: str) -> dict[str, str]:
+    """The owner's address and phone as recorded ("" when none)."""
+    require(ctx.actor.roles, Permission.VIEW)
+    row = ctx.conn.execute("SELECT address, phone FROM owners WHERE id = ?",
+                           (owner_id.strip(),)).fetchone()
+    return {"address": (row["address"] or "") if row else "",
+            "phone": (row["phone"] or "") if row else ""}

@@ -20,7 +20,7 @@ from motcua import labels
 from motcua.errors import MotcuaError, UserError
 from motcua.services import accounts, counter, documents, intake
 from motcua.services.access import AccessDenied, Permission, record_access
-from motcua.web import auth
+from motcua.web import auth, views_archive
 from motcua.web.core import Call, Gate, Page, int_param, not_found, range_problem
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ def document(call: Call) -> Response:
         "stamp": view.stamp, "files": view.files, "rescan": view.rescan_pages,
         "intake": view.intake, "reused_in": view.reused_in,
         "threshold": view.confidence_threshold,
+        **views_archive.document_extra(call, view),
     })
 
 
@@ -277,4 +278,6 @@ ROUTES: tuple[Page, ...] = (
     Page("/users/{login}/roles", "user_roles", user_roles, Permission.ADMIN_USERS, ("POST",)),
     Page("/users/{login}/disable", "user_disable", user_disable, Permission.ADMIN_USERS,
          ("POST",)),
+    # the archive (issue 11): upload, thumbnails, metadata, owners, reports, quarantine
+    *views_archive.ARCHIVE_ROUTES,
 )

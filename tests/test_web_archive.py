@@ -318,3 +318,52 @@ def test_quarantine_retry_and_dismiss(tmp_path: Path) -> None:
     r = client.post(f"/quarantine/{second}/dismiss",
                     data={"csrf_token": client.csrf, "confirm": "1"})
     assert r.status_code == 400
+
+
+def test_lists_filter_page_and_bulk_file(tmp_path: Path) -> None:
+    ws = _limited_workspace(tmp_path)
+    from motcua.archive import records
+
+    real = ws.store / "originals" / "x" / "quet.pdf"
+    real.parent.mkdir(parents=True, exist_ok=True)
+    scans.write_pdf([scans.render_page("clean", 5, max_lines=2)], real)
+    with closing(db.connect(ws.db_path)) as conn, db.transaction(conn):
+        loose = [records.insert_stored(conn, sha256=f"{i:064x}", original_name=f"quet-{i}.pdf",
+                                       media_type="application/pdf", size=10,
+                                       original_path=ws.relative(real))
+                 for i in range(1, 56)]
+    client = client_for(ws, "tiepnhan")
+    client.follow_redirects = False
+    first = client.get("/documents?unassigned=1")
+    assert first.status_code == 200
+    assert first.text.count('name="doc"') == 50 and "Trang sau" in first.text
+    second = client.get("/documents?unassigned=1&trang=2")
+    assert second.text.count('name="doc"') == 5 and "Trang sau" not in second.text
+    assert client.get("/documents?from=31/02/2026").status_code == 400
+    r = client.post("/documents/file", data={"csrf_token": client.csrf, "dossier": DOSSIER,
+                                             "doc": [str(i) for i in loose[:3]]})
+    assert r.status_code == 303, r.text
+    with closing(db.connect(ws.db_path)) as conn:
+        filed = [row[0] for row in conn.execute(
+            "SELECT id FROM documents WHERE dossier_code = ? ORDER BY id", (DOSSIER,))]
+        audited = conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'assign'"
+                               ).fetchone()[0]
+    assert set(loose[:3]) <= set(filed) and audited == 3
+    assert client.get("/documents?unassigned=1&trang=2").text.count('name="doc"') == 2
+    # Dossiers: by owner name, by status; dates typed dd/mm/yyyy.
+    assert DOSSIER in client.get("/dossiers?owner=Hưởng").text
+    assert DOSSIER not in client.get("/dossiers?owner=Không Có").text
+    assert DOSSIER not in client.get("/dossiers?status=resolved").text
+    assert client.get("/dossiers?from=01/01/2020&to=31/12/2099").status_code == 200
+    # The owner page: corrected name and phone, audited.
+    r = client.post(f"/owners/{CITIZEN_ID}", data={"csrf_token": client.csrf,
+                                                   "name": "Nguyễn Văn Hưởng Mới",
+                                                   "address": "Thôn Đông, xã Gia Lộc",
+                                                   "phone": "0912 345 678"})
+    assert r.status_code == 303
+    page = client.get(f"/owners/{CITIZEN_ID}").text
+    assert "Nguyễn Văn Hưởng Mới" in page and "0912 345 678" in page
+    with closing(db.connect(ws.db_path)) as conn:
+        actions = {row[0] for row in conn.execute(
+            "SELECT action FROM audit_log WHERE subject = ?", (f"owner:{CITIZEN_ID}",))}
+    assert {"owner.rename", "owner.contact"} <= actions

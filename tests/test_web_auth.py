@@ -87,6 +87,7 @@ def _samples(site: Site) -> dict[str, dict[str, Any]]:
         "owner": {"owner_id": CITIZEN_ID}, "owner_post": {"owner_id": CITIZEN_ID},
         "reports": {}, "report_download": {"kind": "csv"}, "quarantine": {},
         "quarantine_retry": {"intake_id": 1}, "quarantine_dismiss": {"intake_id": 1},
+        "documents": {}, "documents_file": {},
     }
 
 

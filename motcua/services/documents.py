@@ -16,7 +16,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
@@ -660,3 +660,67 @@ def history(ctx: Context, document_id: int, limit: int = 100) -> tuple[HistoryEn
         out.append(HistoryEntry(labels.vi_datetime(r["at"], zone), r["actor"], r["action"],
                                 HISTORY_ACTIONS.get(r["action"], r["action"]), text[:500]))
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class DocumentRow(Result):
+    id: int
+    original_name: str
+    name: str | None
+    number_symbol: str | None
+    type_code: str | None
+    owner_id: str | None
+    owner_name: str | None
+    dossier_code: str | None
+    page_count: int | None
+    ingested_at_local: str
+
+
+@dataclass(frozen=True)
+class DocumentPage(Result):
+    documents: tuple[DocumentRow, ...]
+    has_more: bool
+
+
+def find_documents(ctx: Context, *, unassigned: bool = False, dossier: str = "",
+                   owner: str = "", type_code: str = "", date_from: str = "",
+                   date_to: str = "", limit: int = 50, offset: int = 0) -> DocumentPage:
+    """Documents for the list page, newest first: not yet filed, by dossier, owner ID or
+    name, type, and the day they were archived (centre's zone)."""
+    from datetime import datetime, timedelta
+
+    require(ctx.actor.roles, Permission.VIEW)
+    where: list[str] = ["1 = 1"]
+    args: list[Any] = []
+    if unassigned:
+        where.append("d.dossier_code IS NULL")
+    if dossier:
+        where.append("d.dossier_code = ?")
+        args.append(dossier)
+    if owner:
+        where.append("(m.owner_id = ? OR o.name LIKE ?)")
+        args += [owner.replace(" ", ""), f"%{owner}%"]
+    if type_code:
+        where.append("m.type_code = ?")
+        args.append(type_code)
+    zone = ctx.zone
+    for value, op, label, shift in ((date_from, ">=", "ngày bắt đầu", 0),
+                                    (date_to, "<", "ngày kết thúc", 1)):
+        day = labels.parse_optional_day(value, label)
+        if day is not None:
+            moment = datetime.combine(day + timedelta(days=shift), datetime.min.time(),
+                                      tzinfo=zone)
+            where.append(f"d.ingested_at {op} ?")
+            args.append(moment.astimezone(UTC).isoformat(timespec="seconds"))
+    rows = ctx.conn.execute(
+        "SELECT d.id, d.original_name, m.name, m.number_symbol, m.type_code, m.owner_id,"
+        " o.name AS owner_name, d.dossier_code, d.page_count, d.ingested_at"
+        " FROM documents d LEFT JOIN document_meta m ON m.document_id = d.id"
+        " LEFT JOIN owners o ON o.id = m.owner_id WHERE " + " AND ".join(where)
+        + " ORDER BY d.id DESC LIMIT ? OFFSET ?", [*args, limit + 1, offset]).fetchall()
+    found = tuple(DocumentRow(r["id"], r["original_name"], r["name"], r["number_symbol"],
+                              r["type_code"], r["owner_id"], r["owner_name"],
+                              r["dossier_code"], r["page_count"],
+                              labels.vi_datetime(r["ingested_at"], zone))
+                  for r in rows[:limit])
+    return DocumentPage(found, len(rows) > limit)

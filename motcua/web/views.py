@@ -270,7 +270,7 @@ ROUTES: tuple[Page, ...] = (
     Page("/", "search", search, Permission.VIEW),
     Page("/documents/{document_id:docid}", "document", document, Permission.VIEW),
     Page("/documents/{document_id:docid}/{kind}", "download", download, Permission.VIEW),
-    Page("/dossiers", "dossiers", dossiers, Permission.VIEW),
+    Page("/dossiers", "dossiers", views_archive.dossier_list, Permission.VIEW),
     Page("/dossiers/{code}", "dossier", dossier, Permission.VIEW),
     Page("/status", "status", status, Permission.INTAKE),
     Page("/users", "users", users, Permission.ADMIN_USERS),

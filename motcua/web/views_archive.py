@@ -26,7 +26,14 @@ from motcua import labels
 from motcua.errors import MotcuaError, UserError
 from motcua.services import counter, documents, intake, reports
 from motcua.services.access import AccessDenied, Permission, record_access
-from motcua.web.core import MAX_FORM_BYTES, MAX_FORM_FIELDS, Call, Page, not_found
+from motcua.web.core import (
+    MAX_FORM_BYTES,
+    MAX_FORM_FIELDS,
+    Call,
+    Page,
+    int_param,
+    not_found,
+)
 from motcua.web.core import read_form as read_urlencoded
 
 log = logging.getLogger(__name__)
@@ -358,6 +365,96 @@ def quarantine_dismiss(call: Call) -> Response:
     return RedirectResponse(call.path_for("quarantine") + "?xong=dismiss", status_code=303)
 
 
+# ---- lists: dossiers and documents with filters, bulk filing ---------------------------
+
+LIST_SIZE = 50
+MAX_LIST_PAGE = 200
+
+
+def _filters(call: Call, keys: tuple[str, ...]) -> dict[str, str]:
+    params = call.request.query_params
+    return {key: params.get(key, "").strip()[:200] for key in keys}
+
+
+def _pager(call: Call, page: int, has_more: bool) -> dict[str, str | None]:
+    def url(n: int) -> str:
+        target = call.request.url.include_query_params(trang=n)
+        return f"{target.path}?{target.query}"
+
+    return {"prev_url": url(page - 1) if page > 1 else None,
+            "next_url": url(page + 1) if has_more and page < MAX_LIST_PAGE else None}
+
+
+def dossier_list(call: Call) -> Response:
+    form = _filters(call, ("status", "procedure", "field", "owner", "from", "to"))
+    page = int_param(call.request.query_params.get("trang"), 1, 1, MAX_LIST_PAGE)
+    errors: list[str] = []
+    found: counter.DossierPage | None = None
+    try:
+        found = counter.find_dossiers(
+            call.ctx, status=form["status"], procedure=form["procedure"],
+            field=form["field"], owner=form["owner"], date_from=form["from"],
+            date_to=form["to"], limit=LIST_SIZE, offset=(page - 1) * LIST_SIZE)
+    except AccessDenied:
+        raise
+    except MotcuaError as exc:
+        errors.append(exc.message)
+    return call.render("dossier_list.html", {
+        "active": "dossiers", "form": form, "errors": errors,
+        "dossiers": found.dossiers if found else (), "page": page,
+        "statuses": counter.DOSSIER_FILTER_STATUS,
+        **_pager(call, page, bool(found and found.has_more))}, 400 if errors else 200)
+
+
+def document_list(call: Call) -> Response:
+    form = _filters(call, ("dossier", "owner", "type", "from", "to", "unassigned"))
+    page = int_param(call.request.query_params.get("trang"), 1, 1, MAX_LIST_PAGE)
+    errors: list[str] = []
+    found: documents.DocumentPage | None = None
+    try:
+        found = documents.find_documents(
+            call.ctx, unassigned=form["unassigned"] == "1", dossier=form["dossier"],
+            owner=form["owner"], type_code=form["type"], date_from=form["from"],
+            date_to=form["to"], limit=LIST_SIZE, offset=(page - 1) * LIST_SIZE)
+    except AccessDenied:
+        raise
+    except MotcuaError as exc:
+        errors.append(exc.message)
+    types = sorted(call.ctx.catalogue.document_types.items(),
+                   key=lambda kv: labels.vi_sort_key(kv[1]))
+    return call.render("document_list.html", {
+        "active": "documents", "form": form, "errors": errors,
+        "documents": found.documents if found else (), "page": page, "doc_types": types,
+        "type_names": dict(types), "done": call.request.query_params.get("xong", ""),
+        **_pager(call, page, bool(found and found.has_more))}, 400 if errors else 200)
+
+
+def documents_file(call: Call) -> Response:
+    """File the checked unassigned scans into one dossier (one POST, each audited)."""
+    code = call.field("dossier", 100).strip()
+    ids = [v for v in call.fields("doc") if v.isdigit() and len(v) < 19][:LIST_SIZE]
+    if not code or not ids:
+        raise HTTPException(400, "Hãy đánh dấu tài liệu và nhập mã hồ sơ cần gắn vào.")
+    if call.ctx.conn.execute("SELECT 1 FROM dossiers WHERE code = ?", (code,)).fetchone() \
+            is None:
+        raise HTTPException(400, f"Không có hồ sơ “{code}”.")
+    for raw in ids:
+        view = _or_404(lambda raw=raw: documents.view(call.ctx, int(raw),  # type: ignore[misc]
+                                                      record_view=False))
+        if view.dossier_code and view.dossier_code != code:
+            raise HTTPException(400, f"Tài liệu {raw} đã thuộc hồ sơ {view.dossier_code}; "
+                                     "hãy chuyển từ trang của tài liệu.")
+    for raw in ids:
+        try:
+            documents.assign(call.ctx, int(raw), code)
+        except AccessDenied:
+            raise
+        except MotcuaError as exc:
+            raise HTTPException(400, exc.message) from exc
+    return RedirectResponse(call.path_for("documents") + "?" + urlencode(
+        {"dossier": code, "xong": str(len(ids))}), status_code=303)
+
+
 # ---- the archive's routes (added to views.ROUTES as one block) --------------------------
 
 ARCHIVE_ROUTES: tuple[Page, ...] = (
@@ -376,10 +473,13 @@ ARCHIVE_ROUTES: tuple[Page, ...] = (
     Page("/reports/quarterly.{kind}", "report_download", report_download,
          Permission.REPORTS),
     Page("/quarantine", "quarantine", quarantine, Permission.INTAKE),
+    Page("/documents", "documents", document_list, Permission.VIEW),
+    Page("/documents/file", "documents_file", documents_file, Permission.RECEIVE,
+         ("POST",)),
     Page("/quarantine/{intake_id:int}/retry", "quarantine_retry", quarantine_retry,
          Permission.INTAKE, ("POST",)),
     Page("/quarantine/{intake_id:int}/dismiss", "quarantine_dismiss", quarantine_dismiss,
          Permission.INTAKE, ("POST",)),
 )
 
-__all__ = ["ARCHIVE_ROUTES", "document_extra", "read_upload"]
+__all__ = ["ARCHIVE_ROUTES", "document_extra", "dossier_list", "read_upload"]

@@ -87,7 +87,7 @@ def build(ws: Workspace, docs: int, seed: int = 11) -> tuple[str, str]:
         engine.commit()
     finally:
         engine.close()
-    return codes[len(codes) // 2], owners[len(owners) // 3][1]
+    return codes[len(codes) // 2 + 1], owners[len(owners) // 3][1]
 
 
 def measure(client: object, path: str, runs: int) -> tuple[float, float, int]:

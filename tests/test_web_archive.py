@@ -367,3 +367,23 @@ def test_lists_filter_page_and_bulk_file(tmp_path: Path) -> None:
         actions = {row[0] for row in conn.execute(
             "SELECT action FROM audit_log WHERE subject = ?", (f"owner:{CITIZEN_ID}",))}
     assert {"owner.rename", "owner.contact"} <= actions
+
+
+def test_thumbnails_are_cached_and_reindex_clears_them(tmp_path: Path) -> None:
+    from motcua.services import documents
+
+    ws = _limited_workspace(tmp_path)
+    client = client_for(ws, "chuyenvien")
+    with closing(db.connect(ws.db_path)) as conn:
+        doc_id, digest = conn.execute("SELECT id, sha256 FROM documents").fetchone()
+    r = client.get(f"/documents/{doc_id}/pages/1")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    cached = ws.root / "cache" / "thumbs" / digest / "p1.png"
+    assert cached.read_bytes() == r.content
+    assert Image.open(io.BytesIO(r.content)).width == documents.THUMB_WIDTH
+    assert client.get(f"/documents/{doc_id}/pages/2").status_code == 404
+    with open_context(ws, ADMIN_ACTOR) as ctx:
+        documents.reindex(ctx)
+    assert not cached.exists()
+    assert client.get(f"/documents/{doc_id}/pages/1").content == r.content
+    assert cached.is_file()

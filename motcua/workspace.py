@@ -126,6 +126,8 @@ absolute_hours = 12
 # further attempts are refused (until the oldest of them is lockout_minutes old).
 max_failures = 5
 lockout_minutes = 15
+# Largest file the upload page accepts, in MB (a larger one is refused at once).
+upload_max_mb = 200
 """
 
 

@@ -87,6 +87,15 @@ def _samples(site: Site) -> dict[str, dict[str, Any]]:
                                                 "dossier_note", "dossier_edit",
                                                 "dossier_cancel")},
         "dossier_form": {"code": DOSSIER, "seq": "1"},
+        # the archive's pages (issue 11)
+        "upload": {}, "upload_post": {}, "upload_state": {},
+        "thumbnail": {"document_id": site.doc_id, "page": 1},
+        "document_meta": {"document_id": site.doc_id},
+        "document_move": {"document_id": site.doc_id},
+        "owner": {"owner_id": CITIZEN_ID}, "owner_post": {"owner_id": CITIZEN_ID},
+        "reports": {}, "report_download": {"kind": "csv"}, "quarantine": {},
+        "quarantine_retry": {"intake_id": 1}, "quarantine_dismiss": {"intake_id": 1},
+        "documents": {}, "documents_file": {},
     }
 
 

@@ -63,6 +63,7 @@ class WebSettings:
     absolute_hours: float = 12.0
     max_failures: int = 5
     lockout_minutes: float = 15.0
+    upload_max_mb: int = 200  # largest scan the upload page takes, in MB
 
 
 def web_settings(ws: Workspace) -> WebSettings:

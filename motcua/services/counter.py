@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from motcua import labels
+from motcua import db, labels
 from motcua.archive import audit
 from motcua.errors import UserError
 from motcua.services import Context, Result, plain
@@ -1041,3 +1041,115 @@ def merge_dossiers(ctx: Context, source: str, target: str) -> DossiersMerged:
             restamp(ctx, doc_id, strict=False)
         reindex_one(ctx, doc_id)
     return DossiersMerged(src.code, dst.code, moved, max(carried, 0))
+
+
+@dataclass(frozen=True)
+class OwnerCorrected(Result):
+    id: str
+    name: str
+    address: str
+    phone: str
+
+
+def correct_owner(ctx: Context, owner_id: str, *, name: str | None = None,
+                  address: str | None = None, phone: str | None = None) -> OwnerCorrected:
+    """Correct an owner's name, address or phone (None leaves one as it is); each change
+    is an audit entry naming the old and new value."""
+    from motcua.archive.owners import get_owner, set_contact
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    conn = ctx.conn
+    current = get_owner(conn, owner_id)
+    if name is not None:
+        name = " ".join(name.split())
+        if not name:
+            raise UserError("Tên chủ sở hữu không được để trống.", "empty owner name")
+        if name != current.name:
+            with db.transaction(conn):
+                conn.execute("UPDATE owners SET name = ? WHERE id = ?", (name, current.id))
+                audit.record(conn, "owner.rename", f"owner:{current.id}", ctx.audit_name,
+                             {"old": current.name, "new": name})
+    contact = set_contact(conn, current.id, ctx.audit_name, address=address, phone=phone)
+    return OwnerCorrected(current.id, name or current.name, contact["address"],
+                          contact["phone"])
+
+
+def owner_contact(ctx: Context, owner_id: str) -> dict[str, str]:
+    """The owner's address and phone as recorded ("" when none)."""
+    require(ctx.actor.roles, Permission.VIEW)
+    row = ctx.conn.execute("SELECT address, phone FROM owners WHERE id = ?",
+                           (owner_id.strip(),)).fetchone()
+    return {"address": (row["address"] or "") if row else "",
+            "phone": (row["phone"] or "") if row else ""}
+
+
+@dataclass(frozen=True)
+class DossierPage(Result):
+    dossiers: tuple[DossierRow, ...]
+    has_more: bool
+
+
+DOSSIER_FILTER_STATUS = {"pending": "đang giải quyết", "overdue": "quá hạn",
+                         "resolved": "đã giải quyết"}
+
+
+def find_dossiers(ctx: Context, *, status: str = "", procedure: str = "", field: str = "",
+                  owner: str = "", date_from: str = "", date_to: str = "",
+                  limit: int = 50, offset: int = 0) -> DossierPage:
+    """Dossiers filtered for the list page (newest receipt first): status (pending,
+    overdue, resolved), procedure code or name, field, owner ID or name, receipt days
+    (dd/mm/yyyy or ISO, in the centre's zone)."""
+    from datetime import timedelta
+
+    require(ctx.actor.roles, Permission.VIEW)
+    where: list[str] = ["1 = 1"]
+    args: list[Any] = []
+    if status == "pending":
+        where.append("s.resolved_at IS NULL")
+    elif status == "resolved":
+        where.append("s.resolved_at IS NOT NULL")
+    elif status == "overdue":
+        where.append("s.resolved_at IS NULL AND s.due_date < ?")
+        args.append(today(ctx).isoformat())
+    elif status:
+        raise UserError("Trạng thái hồ sơ không hợp lệ.", f"bad status {status!r}")
+    if procedure:
+        where.append("(s.procedure_code = ? OR s.procedure_name LIKE ?)")
+        args += [procedure, f"%{procedure}%"]
+    if field:
+        where.append("s.field LIKE ?")
+        args.append(f"%{field}%")
+    if owner:
+        where.append("(s.owner_id = ? OR o.name LIKE ?)")
+        args += [owner.replace(" ", ""), f"%{owner}%"]
+    zone = ctx.zone
+    for value, op, label, shift in ((date_from, ">=", "ngày bắt đầu", 0),
+                                    (date_to, "<", "ngày kết thúc", 1)):
+        day = labels.parse_optional_day(value, label)
+        if day is not None:
+            moment = datetime.combine(day + timedelta(days=shift), datetime.min.time(),
+                                      tzinfo=zone)
+            where.append(f"COALESCE(s.received_at, s.created_at) {op} ?")
+            args.append(moment.astimezone(UTC).isoformat(timespec="seconds"))
+    # The page's rows are chosen first; only they get their document counts (counting
+    # for every dossier before sorting costs seconds over a large warehouse).
+    order = "COALESCE(s.received_at, s.created_at) DESC, s.code DESC"
+    sql = ("SELECT s.code, s.procedure_code, s.procedure_name, s.field, s.channel,"
+           " s.owner_id, o.name AS owner_name, s.received_at, s.created_at, s.due_date,"
+           " s.resolved_at,"
+           " (SELECT COUNT(*) FROM documents d WHERE d.dossier_code = s.code) AS documents,"
+           " (SELECT COUNT(*) FROM pages p JOIN documents d ON d.id = p.document_id"
+           "  WHERE d.dossier_code = s.code AND p.needs_rescan = 1) AS rescan"
+           " FROM (SELECT s.code FROM dossiers s LEFT JOIN owners o ON o.id = s.owner_id"
+           " WHERE " + " AND ".join(where) + f" ORDER BY {order} LIMIT ? OFFSET ?) AS page"
+           " JOIN dossiers s ON s.code = page.code LEFT JOIN owners o ON o.id = s.owner_id"
+           f" ORDER BY {order}")
+    rows = ctx.conn.execute(sql, [*args, limit + 1, offset]).fetchall()
+    found = tuple(DossierRow(
+        r["code"], r["procedure_code"], r["procedure_name"], r["field"], r["channel"],
+        labels.label(labels.CHANNELS, r["channel"]), r["owner_id"], r["owner_name"],
+        r["received_at"], labels.vi_datetime(r["received_at"], zone), r["created_at"],
+        r["due_date"], "resolved" if r["resolved_at"] else "pending",
+        labels.DOSSIER_STATUS["resolved" if r["resolved_at"] else "pending"],
+        r["documents"], r["rescan"]) for r in rows[:limit])
+    return DossierPage(found, len(rows) > limit)

@@ -7,11 +7,16 @@ metadata change restamps (the QR prints the dossier code and the fields) and rei
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
 import sqlite3
+import subprocess
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
@@ -495,6 +500,7 @@ def reindex(ctx: Context, progress: Callable[[int, int], None] | None = None) ->
         pages = rebuild(ctx.conn, engine, progress=progress)
     finally:
         engine.close()
+    clear_thumbnails(ctx)
     return Reindexed(total, pages)
 
 
@@ -574,3 +580,166 @@ def add_result(ctx: Context, file: Path, dossier_code: str,
     indexed = reindex_one(ctx, added.document_id)
     return ResultAdded(added.document_id, added.result_code, added.sha256, added.new_file,
                        stamped, indexed)
+
+
+# ---- page thumbnails and the document's history (the web's document page) ------------
+
+THUMB_WIDTH = 220
+
+
+def thumbs_dir(ctx: Context) -> Path:
+    """Where page thumbnails are cached: `<workspace>/cache/thumbs/<sha256>/p<n>.png`.
+    They are derived data: `reindex` clears them and pages render them again."""
+    return ctx.ws.root / "cache" / "thumbs"
+
+
+def thumbnail(ctx: Context, document_id: int, page: int) -> Path:
+    """A PNG of one page (stamped copy, else the PDF/A, else an original PDF), rendered once by
+    pdftoppm into the cache (temp name, then rename: a half-written PNG is never served)."""
+    require(ctx.actor.roles, Permission.VIEW)
+    doc = records.by_id(ctx.conn, document_id)
+    if doc is None:
+        raise _no_document(document_id)
+    # A PDF not yet recognised has no page count: its first page can still be shown.
+    if not 1 <= page <= (doc["page_count"] or 1):
+        raise UserError(f"Tài liệu {document_id} không có trang {page}.",
+                        f"no page {page} in {document_id}")
+    stamp_row = ctx.conn.execute("SELECT stamped_path, stamped_sha256 FROM stamps"
+                                 " WHERE document_id = ?", (document_id,)).fetchone()
+    source, digest = None, None
+    if stamp_row is not None:
+        source, digest = store_file(ctx, stamp_row[0]), stamp_row[1]
+    if source is None:
+        source, digest = store_file(ctx, doc["archival_path"]), doc["archival_sha256"]
+    if source is None and doc["media_type"] == "application/pdf":
+        source, digest = store_file(ctx, doc["original_path"]), doc["sha256"]
+    if source is None or not digest:
+        raise UserError(f"Tài liệu {document_id} chưa có bản PDF để xem trước.",
+                        f"no pdf for thumbnails of {document_id}")
+    folder = thumbs_dir(ctx) / digest
+    target = folder / f"p{page}.png"
+    if target.is_file():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f".p{page}-{os.getpid()}-{threading.get_ident()}"
+    try:
+        subprocess.run(["pdftoppm", "-png", "-singlefile", "-f", str(page), "-l", str(page),
+                        "-scale-to-x", str(THUMB_WIDTH), "-scale-to-y", "-1",
+                        str(source), str(stem)], check=True, capture_output=True, timeout=60)
+        os.replace(stem.with_suffix(".png"), target)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.error("thumbnail of %s page %d failed: %s", document_id, page, exc)
+        raise MotcuaError("Không tạo được ảnh thu nhỏ của trang.",
+                          f"pdftoppm failed for {document_id} p{page}: {exc}") from exc
+    finally:
+        stem.with_suffix(".png").unlink(missing_ok=True)
+    return target
+
+
+def clear_thumbnails(ctx: Context) -> None:
+    """Drop every cached thumbnail (they are rendered again on the next view)."""
+    folder = thumbs_dir(ctx)
+    if folder.is_dir():
+        shutil.rmtree(folder)
+
+
+@dataclass(frozen=True)
+class HistoryEntry(Result):
+    at_local: str
+    actor: str
+    action: str
+    action_label: str
+    details: str
+
+
+HISTORY_ACTIONS = {
+    "ingest": "số hóa, lưu vào kho", "archive": "lưu trữ", "assign": "gắn vào hồ sơ",
+    "set_meta": "sửa thông tin", "meta": "sửa thông tin", "stamp": "đóng dấu số hóa",
+    "restamp": "đóng dấu lại", "view": "xem", "download": "tải về", "reuse": "tái sử dụng",
+    "result": "thêm kết quả", "move": "chuyển hồ sơ", "meta.update": "sửa thông tin",
+    "result.add": "thêm kết quả", "issued.add": "thêm văn bản ban hành",
+}
+
+
+def history(ctx: Context, document_id: int, limit: int = 100) -> tuple[HistoryEntry, ...]:
+    """The document's audit entries, newest first, in Vietnamese."""
+    require(ctx.actor.roles, Permission.VIEW)
+    rows = ctx.conn.execute(
+        "SELECT at, actor, action, details FROM audit_log WHERE subject = ?"
+        " ORDER BY seq DESC LIMIT ?", (f"document:{document_id}", limit)).fetchall()
+    zone = ctx.zone
+    out = []
+    for r in rows:
+        try:
+            details = json.loads(r["details"]) if r["details"] else {}
+        except ValueError:
+            details = {}
+        text = "; ".join(f"{FIELD_LABELS.get(k, k)}: {v}" for k, v in details.items()
+                         if k != "client" and v not in (None, "", {}, []))
+        out.append(HistoryEntry(labels.vi_datetime(r["at"], zone), r["actor"], r["action"],
+                                HISTORY_ACTIONS.get(r["action"], r["action"]), text[:500]))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class DocumentRow(Result):
+    id: int
+    original_name: str
+    name: str | None
+    number_symbol: str | None
+    type_code: str | None
+    owner_id: str | None
+    owner_name: str | None
+    dossier_code: str | None
+    page_count: int | None
+    ingested_at_local: str
+
+
+@dataclass(frozen=True)
+class DocumentPage(Result):
+    documents: tuple[DocumentRow, ...]
+    has_more: bool
+
+
+def find_documents(ctx: Context, *, unassigned: bool = False, dossier: str = "",
+                   owner: str = "", type_code: str = "", date_from: str = "",
+                   date_to: str = "", limit: int = 50, offset: int = 0) -> DocumentPage:
+    """Documents for the list page, newest first: not yet filed, by dossier, owner ID or
+    name, type, and the day they were archived (centre's zone)."""
+    from datetime import datetime, timedelta
+
+    require(ctx.actor.roles, Permission.VIEW)
+    where: list[str] = ["1 = 1"]
+    args: list[Any] = []
+    if unassigned:
+        where.append("d.dossier_code IS NULL")
+    if dossier:
+        where.append("d.dossier_code = ?")
+        args.append(dossier)
+    if owner:
+        where.append("(m.owner_id = ? OR o.name LIKE ?)")
+        args += [owner.replace(" ", ""), f"%{owner}%"]
+    if type_code:
+        where.append("m.type_code = ?")
+        args.append(type_code)
+    zone = ctx.zone
+    for value, op, label, shift in ((date_from, ">=", "ngày bắt đầu", 0),
+                                    (date_to, "<", "ngày kết thúc", 1)):
+        day = labels.parse_optional_day(value, label)
+        if day is not None:
+            moment = datetime.combine(day + timedelta(days=shift), datetime.min.time(),
+                                      tzinfo=zone)
+            where.append(f"d.ingested_at {op} ?")
+            args.append(moment.astimezone(UTC).isoformat(timespec="seconds"))
+    rows = ctx.conn.execute(
+        "SELECT d.id, d.original_name, m.name, m.number_symbol, m.type_code, m.owner_id,"
+        " o.name AS owner_name, d.dossier_code, d.page_count, d.ingested_at"
+        " FROM documents d LEFT JOIN document_meta m ON m.document_id = d.id"
+        " LEFT JOIN owners o ON o.id = m.owner_id WHERE " + " AND ".join(where)
+        + " ORDER BY d.id DESC LIMIT ? OFFSET ?", [*args, limit + 1, offset]).fetchall()
+    found = tuple(DocumentRow(r["id"], r["original_name"], r["name"], r["number_symbol"],
+                              r["type_code"], r["owner_id"], r["owner_name"],
+                              r["dossier_code"], r["page_count"],
+                              labels.vi_datetime(r["ingested_at"], zone))
+                  for r in rows[:limit])
+    return DocumentPage(found, len(rows) > limit)

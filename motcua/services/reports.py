@@ -150,3 +150,18 @@ def indicators(ctx: Context, *, month: str | None = None, calendar_month: bool =
     data = ind.as_dict() | {"processing_time_formula": PROCESSING_TIME_FORMULA}
     return IndicatorsReport(data, period.label, period.range_vi, lines,
                             PROCESSING_TIME_FORMULA, procedures)
+
+
+def current_quarter(ctx: Context) -> str:
+    """The reporting quarter (Nghị định 09/2019's days) that contains today, e.g.
+    "2026Q4": the reports page opens on it."""
+    from motcua.archive.settings import local_now
+    from motcua.reports.periods import quarter_period
+
+    today = local_now(ctx.ws).date()
+    for year in (today.year, today.year + 1):
+        for q in range(1, 5):
+            period = quarter_period(year, q)
+            if period.start <= today <= period.end:
+                return f"{year}Q{q}"
+    return f"{today.year}Q{(today.month - 1) // 3 + 1}"

@@ -47,6 +47,7 @@ from motcua.web.core import (
     read_form,
 )
 from motcua.web.views import ROUTES
+from motcua.web.views_archive import read_upload
 from motcua.workspace import Workspace
 
 __all__ = ["DEFAULT_ALLOWED_HOSTS", "allowed_hosts_for", "create_app", "host_name",
@@ -218,7 +219,9 @@ def _not_logged_in(call: Call, expired: str) -> Response:
 
 def endpoint(page: Page) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
-        form = await read_form(request) if request.method == "POST" else {}
+        form: dict[str, list[str]] = {}
+        if request.method == "POST":
+            form = await (read_upload(request) if page.uploads else read_form(request))
         return await run_in_threadpool(dispatch, page, request, form)
 
     handle.__name__ = page.name

@@ -128,6 +128,7 @@ class Page:
     view: View
     access: Access
     methods: tuple[str, ...] = ("GET",)
+    uploads: bool = False  # a multipart POST with files (read by views_archive.read_upload)
 
 
 def client_host(request: Request) -> str:

@@ -20,7 +20,7 @@ from motcua import labels
 from motcua.errors import MotcuaError, UserError
 from motcua.services import accounts, counter, documents, intake
 from motcua.services.access import AccessDenied, Permission, record_access
-from motcua.web import auth, views_counter
+from motcua.web import auth, views_archive, views_counter
 from motcua.web.core import Call, Gate, Page, int_param, not_found, range_problem
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ def document(call: Call) -> Response:
         "stamp": view.stamp, "files": view.files, "rescan": view.rescan_pages,
         "intake": view.intake, "reused_in": view.reused_in,
         "threshold": view.confidence_threshold,
+        **views_archive.document_extra(call, view),
     })
 
 
@@ -257,7 +258,7 @@ ROUTES: tuple[Page, ...] = (
     Page("/", "search", search, Permission.VIEW),
     Page("/documents/{document_id:docid}", "document", document, Permission.VIEW),
     Page("/documents/{document_id:docid}/{kind}", "download", download, Permission.VIEW),
-    Page("/dossiers", "dossiers", dossiers, Permission.VIEW),
+    Page("/dossiers", "dossiers", views_archive.dossier_list, Permission.VIEW),
     Page("/dossiers/{code}", "dossier", views_counter.dossier_page, Permission.VIEW),
     Page("/status", "status", status, Permission.INTAKE),
     Page("/users", "users", users, Permission.ADMIN_USERS),
@@ -267,4 +268,6 @@ ROUTES: tuple[Page, ...] = (
          ("POST",)),
     # The counter (issue 11): desk, receiving, the dossier page's actions.
     *views_counter.ROUTES,
+    # the archive (issue 11): upload, thumbnails, metadata, owners, reports, quarantine
+    *views_archive.ARCHIVE_ROUTES,
 )

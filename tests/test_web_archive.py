@@ -100,7 +100,8 @@ def _page(browser: Any, site: Site, login: str) -> Any:
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     page = context.new_page()
     browser_login(page, site.url, login)
-    page.wait_for_url(site.url + "/")
+    # A counter officer lands on the desk, everyone else on the search page.
+    page.wait_for_url(lambda url: url in (site.url + "/", site.url + "/ban-lam-viec"))
     return page
 
 

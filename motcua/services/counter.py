@@ -1109,7 +1109,7 @@ def find_dossiers(ctx: Context, *, status: str = "", procedure: str = "", field:
     elif status == "resolved":
         where.append("s.resolved_at IS NOT NULL")
     elif status == "overdue":
-        where.append("s.resolved_at IS NULL AND s.due_date < ?")
+        where.append("s.resolved_at IS NULL AND s.cancelled_at IS NULL AND s.due_date < ?")
         args.append(today(ctx).isoformat())
     elif status:
         raise UserError("Trạng thái hồ sơ không hợp lệ.", f"bad status {status!r}")

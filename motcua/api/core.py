@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 PUBLIC_PATHS = frozenset({"/openapi.json"})
 API_VERSION = "1.0.0"
+DAY_PATTERN = r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"
 
 
 class ApiError(Exception):
@@ -107,6 +108,11 @@ class Param:
 
 def param(name: str, where: Literal["path", "query"], description: str, kind: type = str,
           required: bool | None = None, checked_by_ids: bool = False, **schema: Any) -> Param:
+    if kind is str:
+        schema.setdefault("minLength", 1)  # an empty value is not "no filter"
+        if schema.get("format") == "date":
+            # Days the calendar and the reports can handle; others are refused up front.
+            schema.setdefault("pattern", DAY_PATTERN)
     return Param(name, where, description, kind,
                  where == "path" if required is None else required,
                  tuple(sorted(schema.items())), checked_by_ids)

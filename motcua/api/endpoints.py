@@ -273,7 +273,7 @@ _CODE = param("code", "path", "Mã hồ sơ <mã cơ quan>-YYMMDD-XXXX.",
 _FROM = param("from", "query", "Từ ngày (cùng với to).", format="date")
 _TO = param("to", "query", "Đến ngày (cùng với from).", format="date")
 _QUARTER = param("quarter", "query", "Quý, ví dụ 2025-Q3.",
-                 pattern=r"^[0-9]{4}-Q[1-4]$")
+                 pattern=r"^20[0-9]{2}-Q[1-4]$")
 
 
 def _doc_subject(params: dict[str, Any]) -> str:
@@ -346,7 +346,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Các chỉ số của một kỳ (tháng, quý, hoặc từ ngày đến ngày)", indicators,
              m.IndicatorFigures,
              params=(param("month", "query", "Tháng, ví dụ 2025-07.",
-                           pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+                           pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
                      _QUARTER, _FROM, _TO),
              description="Nêu đúng một kỳ: month, quarter, hoặc from cùng to."),
 )

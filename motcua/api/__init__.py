@@ -45,10 +45,11 @@ def openapi_document(ws: Workspace | None = None) -> dict[str, Any]:
 
 
 def create_api(ws: Workspace, limiter: RateLimiter | None = None) -> Starlette:
-    spec = openapi_document(ws)
+    # Generated once per app: the declarations do not change while it runs.
+    spec = JSONResponse(openapi_document(ws)).body
 
     async def describe(request: Request) -> Response:
-        return JSONResponse(spec)
+        return Response(spec, media_type="application/json")
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -75,3 +75,12 @@ def run_cli(ws: Workspace | None, *args: str, env: dict[str, str] | None = None,
 def cli() -> RunCli:
     """The one CLI runner: `cli(ws, "show", "1", "--json")`."""
     return run_cli
+
+
+def add_officer(ws: Workspace, login: str, full_name: str,
+                roles: tuple[str, ...] = ("tiep_nhan",)) -> None:
+    """A staff account for `--as LOGIN` (the CLI refuses a login that is no account)."""
+    from motcua.services import accounts, open_context, os_actor
+
+    with open_context(ws, os_actor()) as ctx:
+        accounts.add_user(ctx, login, full_name, "", list(roles), "Mưa-phùn-tháng-ba-2025")

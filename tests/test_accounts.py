@@ -296,7 +296,7 @@ def test_cli_user_commands(ws: Workspace) -> None:
     assert code == 0 and "Đã đổi mật khẩu của tài khoản hoa." in out
     # Acting as an officer without the quản trị role: refused.
     code, out = _cli(ws, "user", "disable", "lan", env={"MOTCUA_USER": "hoa"})
-    assert code == 1 and "không có quyền" in out
+    assert code == 3 and "không có quyền" in out  # ExitCode.ACCESS_DENIED
     code, out = _cli(ws, "user", "disable", "hoa", env={"MOTCUA_USER": "lan"})
     assert code == 0 and "Đã khóa tài khoản hoa" in out
     code, out = _cli(ws, "user", "list", "--json")
@@ -317,3 +317,32 @@ def test_cli_has_no_password_option() -> None:
     code = CliRunner().invoke(main, ["user", "add", "x", "--name", "X", "-r", "lanh_dao",
                                      "--password", "Sông-Hồng-chảy-mãi"])
     assert code.exit_code != 0
+
+
+def test_cli_acts_as_the_named_officer_with_their_roles(ws: Workspace) -> None:
+    """`--as` names an account: a metadata change is recorded under the officer's name,
+    a role without the permission is refused (exit 3), an unknown login too, and the
+    audit chain still verifies."""
+    from tests.web_kit import small_archive
+
+    doc_id = small_archive(ws)
+    make_officers(ws, {"hoa": (("chuyen_vien",), "Lê Thị Hoa"),
+                       "an": (("lanh_dao",), "Nguyễn Văn An")})
+    code, out = _cli(ws, "--as", "hoa", "doc", "meta", str(doc_id), "--name", "Đơn đề nghị",
+                     "--issued", "16/07/2025")
+    assert code == 0, out
+    code, out = _cli(ws, "doc", "meta", str(doc_id), "--name", "Đơn khác",
+                     env={"MOTCUA_USER": "an"})
+    assert code == 3 and "không có quyền" in out
+    code, out = _cli(ws, "--as", "khongco", "doc", "meta", str(doc_id), "--name", "X")
+    assert code == 1 and "Không có tài khoản “khongco”" in out
+    changes = [(e.action, e.actor) for e in _actions_full(ws)
+               if e.subject == f"document:{doc_id}"]
+    assert changes and {actor for _, actor in changes} == {"Lê Thị Hoa (hoa)"}
+    code, out = _cli(ws, "audit", "verify")
+    assert code == 0, out
+
+
+def _actions_full(ws: Workspace) -> list[audit.AuditEntry]:
+    with _conn(ws) as conn:
+        return list(audit.entries(conn))

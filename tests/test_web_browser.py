@@ -133,7 +133,7 @@ def test_log_in_download_and_log_out(served: Served, browser: Any, tmp_path: Pat
     got = [(e.action, e.actor, e.details.get("file")) for e in _entries(served.ws)]
     assert ("login_failed", "web:127.0.0.1", None) in got
     assert ("login_ok", officer, None) in got and ("logout", officer, None) in got
-    assert ("view", officer, "page") in got and ("view", officer, "original") in got
+    assert ("view", officer, None) in got and ("download", officer, "original") in got
     _verify(served.ws)
 
 

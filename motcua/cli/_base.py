@@ -47,6 +47,59 @@ class Group(click.Group):
         except MotcuaError as exc:
             report_error(exc)
             ctx.exit(int(exc.exit_code))
+        except click.UsageError as exc:  # click's own checks speak English
+            _usage_error(exc, ctx)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is not None:
+            return super().parse_args(ctx, args)
+        try:  # the root's own options (`motcua --bogus`)
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            _usage_error(exc, ctx)
+            raise  # not reached: ctx.exit raises
+
+
+def _usage_error(exc: click.UsageError, ctx: click.Context) -> None:
+    where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+    click.secho(f"Lỗi: {vi_usage(exc.format_message())}", fg="red", err=True)
+    click.echo(f"Xem cách dùng: {where} --help", err=True)
+    ctx.exit(exc.exit_code)
+
+
+# click's usage messages (click 8) and their Vietnamese; what is not matched is shown as is
+_USAGE_VI: tuple[tuple[str, str], ...] = (
+    (r"No such option '([^']+)'\. Did you mean '([^']+)'\?",
+     r"Không có tùy chọn “\1”. Có phải ý bạn là “\2”?"),
+    (r"No such option:? '?([^' ]+)'?\.?", r"Không có tùy chọn “\1”."),
+    (r"No such command '([^']+)'\. \(Did you mean one of: (.*)\?\)",
+     r"Không có lệnh “\1”. Có phải ý bạn là một trong: \2?"),
+    (r"No such command '([^']+)'\.", r"Không có lệnh “\1”."),
+    (r"Missing argument '([^']+)'\.", r"Thiếu đối số \1."),
+    (r"Missing option (.+)\.", r"Thiếu tùy chọn \1."),
+    (r"Option '([^']+)' requires an argument\.", r"Tùy chọn “\1” cần một giá trị."),
+    (r"Got unexpected extra arguments? \((.*)\)", r"Thừa đối số: \1."),
+    (r"Invalid value for '([^']+)': '(.*)' is not one of (.*)\.",
+     r"Giá trị “\2” của \1 không hợp lệ; chọn một trong: \3."),
+    (r"Invalid value for '([^']+)': '(.*)' is not a valid integer\.",
+     r"Giá trị “\2” của \1 phải là số nguyên."),
+    (r"Invalid value for '([^']+)': '(.*)' is not a valid float\.",
+     r"Giá trị “\2” của \1 phải là số."),
+    (r"Invalid value for '([^']+)': (?:File|Path|Directory) '(.*)' does not exist\.",
+     r"\1: không có “\2”."),
+    (r"Invalid value for '([^']+)': (.*)", r"Giá trị của \1 không hợp lệ: \2"),
+)
+
+
+def vi_usage(message: str) -> str:
+    """A click usage message in Vietnamese (the clerk reads it)."""
+    import re
+
+    for pattern, vi in _USAGE_VI:
+        got = re.fullmatch(pattern, message.strip(), flags=re.S)
+        if got:
+            return got.expand(vi)
+    return message
 
 
 def command(name: str | None = None, **kwargs: Any) -> Callable[[F], Command]:

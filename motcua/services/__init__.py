@@ -148,15 +148,15 @@ def os_actor() -> Actor:
 def resolve_cli_actor(ws: Workspace, login: str | None) -> Actor:
     """The CLI's actor: `--as LOGIN` / `MOTCUA_USER`, else the OS account.
 
-    The one place where a login becomes an Actor for the CLI: until staff accounts exist
-    (services.accounts), a login stands for an officer of that name holding every role."""
+    The one place where a login becomes an Actor for the CLI: a named login must be an
+    active staff account (services.accounts), and acts with that account's roles and
+    full name; a name that is no account is refused rather than recorded as typed."""
     if not login or not login.strip():
         return os_actor()
-    from motcua.services.access import ALL_ROLES
+    from motcua.services import accounts
 
-    name = login.strip()
-    return Actor(login=name, full_name=name, kind="user",
-                 roles=frozenset(str(r) for r in ALL_ROLES))
+    with open_context(ws, os_actor()) as ctx:
+        return accounts.actor_for_login(ctx.conn, login)
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from motcua.api.core import (
     ApiError,
+    AuditFlusher,
     RateLimiter,
     TokenAuthMiddleware,
     error_response,
@@ -68,8 +69,9 @@ def create_api(ws: Workspace, limiter: RateLimiter | None = None) -> Starlette:
                                        "thuật của trung tâm.", type(exc).__name__))
 
     routes = [Route("/openapi.json", describe, methods=["GET"], name="openapi")]
-    routes += [Route(e.path, starlette_endpoint(ws, e), methods=[e.method], name=e.name)
-               for e in ENDPOINTS]
+    flusher = AuditFlusher(ws)
+    routes += [Route(e.path, starlette_endpoint(ws, e, flusher), methods=[e.method],
+                     name=e.name) for e in ENDPOINTS]
     return Starlette(
         routes=routes,
         middleware=[Middleware(TokenAuthMiddleware, ws=ws, limiter=limiter or RateLimiter())],

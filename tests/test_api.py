@@ -401,3 +401,51 @@ def test_schemathesis_against_motcua_serve(fuzz_ws: Warehouse, tmp_path: Path) -
     calls = [e for e in audit_entries(fuzz_ws.ws) if e.action == "api.call"]
     assert calls and {e.actor for e in calls} == {"API (token:fuzzer)"}
     assert json.loads(json.dumps(calls[0].details))["endpoint"]
+
+
+def test_bad_bodies_are_refused_in_vietnamese_and_nothing_changes(wh: Warehouse) -> None:
+    token = new_token(wh.ws, "writer", ["write-dossiers"])
+
+    def dossiers() -> int:
+        conn = db.connect(wh.ws.db_path)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM dossiers").fetchone()[0])
+        finally:
+            conn.close()
+
+    before = dossiers()
+    with api_client(wh.ws) as c:
+        h = bearer(token)
+        assert_error_body(c.post("/api/v1/dossiers", headers=h, content=b"{not json"),
+                          400, "bad_body")
+        assert_error_body(c.post("/api/v1/dossiers", headers=h,
+                                 content=b'{"a": "' + b"x" * 70_000 + b'"}'), 413, "too_large")
+        assert_error_body(c.post("/api/v1/dossiers", headers=h, json={
+            "procedure_code": "1.004873", "owner_id": CHILD, "extra": 1}), 400, "bad_body")
+        assert_error_body(c.post("/api/v1/dossiers", headers=h, json={
+            "procedure_code": "1.004873", "owner_id": CHILD, "channel": "fax"}),
+            400, "bad_parameter")
+        unknown = c.post("/api/v1/dossiers", headers=h, json={
+            "procedure_code": "1.004873", "owner_id": "079190000123"})
+        assert_error_body(unknown, 400, "owner_unknown")
+        wrong = c.post("/api/v1/dossiers", headers=h, json={
+            "procedure_code": "9.999999", "owner_id": CHILD})
+        assert_error_body(wrong, 400, "rejected")
+        future = c.post("/api/v1/dossiers", headers=h, json={
+            "procedure_code": "1.004873", "owner_id": CHILD,
+            "received_at": "2099-01-01T08:00:00+07:00"})
+        assert_error_body(future, 400, "bad_parameter")
+        naive = c.post("/api/v1/dossiers", headers=h, json={
+            "procedure_code": "1.004873", "owner_id": CHILD,
+            "received_at": "2026-01-01T08:00:00"})
+        assert_error_body(naive, 400, "bad_parameter")
+        assert dossiers() == before
+        # A new owner comes with a name; the reuse of another owner's document is refused.
+        made = c.post("/api/v1/dossiers", headers=h, json={
+            "procedure_code": "1.004873", "owner_id": "079190000123",
+            "owner_name": "Trần Thị Bình"})
+        assert made.status_code == 201, made.text
+        other = c.post(f"/api/v1/dossiers/{made.json()['code']}/reuses", headers=h,
+                       json={"document_id": wh.birth_certificate})
+        assert_error_body(other, 400, "rejected")
+        assert "không thể tái sử dụng" in other.json()["message"]

@@ -238,13 +238,13 @@ def parse_params(endpoint: Endpoint, request: Request) -> dict[str, Any]:
     return out
 
 
-def parse_body(endpoint: Endpoint, raw: bytes) -> Any:
+def parse_body(endpoint: Endpoint, raw: bytes | None) -> Any:
     """The JSON body as the declared dataclass: every field checked against its schema,
     no field that is not declared."""
     cls = endpoint.body
     if cls is None:
         return None
-    if len(raw) > MAX_BODY_BYTES:
+    if raw is None or len(raw) > MAX_BODY_BYTES:
         raise ApiError(413, "too_large", "Nội dung gửi lên quá lớn.", "body too large")
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -477,7 +477,7 @@ def to_response(endpoint: Endpoint, result: Any) -> Response:
 
 
 def run_endpoint(ws: Workspace, endpoint: Endpoint, request: Request, token: TokenView,
-                 raw_body: bytes, flusher: AuditFlusher) -> Response:
+                 raw_body: bytes | None, flusher: AuditFlusher) -> Response:
     client = client_of(request.scope)
     params: dict[str, Any] = {}
     with open_context(ws, token.actor) as ctx:
@@ -521,11 +521,23 @@ def run_endpoint(ws: Workspace, endpoint: Endpoint, request: Request, token: Tok
         return response
 
 
+async def read_body(request: Request) -> bytes | None:
+    """The request body, or None once it passes MAX_BODY_BYTES (read no further)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def starlette_endpoint(ws: Workspace, endpoint: Endpoint, flusher: AuditFlusher
                        ) -> Callable[[Request], Any]:
     async def handle(request: Request) -> Response:
         token: TokenView = request.scope["state"]["api_token"]
-        raw = await request.body() if endpoint.body is not None else b""
+        raw = await read_body(request) if endpoint.body is not None else b""
         return await run_in_threadpool(run_endpoint, ws, endpoint, request, token, raw,
                                        flusher)
 

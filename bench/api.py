@@ -99,6 +99,8 @@ def main() -> None:
     args = ap.parse_args()
     print(f"API benchmark: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
           f"{args.documents:,} documents, {args.calls} calls each")
+    # Other jobs on the machine move every figure: the load says how far.
+    print("  load average at start: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="motcua-bench-api-") as tmp:
         ws = init_workspace(Path(tmp) / "ws")
         started = time.perf_counter()
@@ -152,7 +154,8 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    print(f"  {found / len(picks):.1f} valid documents per owner on average\n")
+    print(f"  {found / len(picks):.1f} valid documents per owner on average")
+    print("  load average at end: {:.1f} {:.1f} {:.1f}\n".format(*os.getloadavg()))
     print(summary("service call (baseline)", service_ms))
     print(summary("GET /openapi.json (HTTP baseline)", http_ms))
     print(summary("GET /owners/{id}/documents", api_ms))

@@ -293,6 +293,18 @@ def test_ip_allow_list(wh: Warehouse) -> None:
         assert tokens.list_tokens(ctx)[-1].allow_ips == ("127.0.0.1/32",)
 
 
+@pytest.mark.quick
+def test_allow_list_matches_networks_and_ipv4_mapped_callers() -> None:
+    view = tokens.TokenView(1, "t", "mct_abc", ("reports",), ("10.1.2.0/24", "2001:db8::/32"),
+                            60, None, "", "", None, None)
+    assert view.allows_address("10.1.2.7") and view.allows_address("::ffff:10.1.2.7")
+    assert view.allows_address("2001:db8::5")
+    assert not view.allows_address("10.1.3.1") and not view.allows_address("::1")
+    assert not view.allows_address("testclient")  # no address: on no list
+    assert tokens.parse_networks(["10.0.0.5, 10.0.0.0/24", "10.0.0.5"]) == \
+        ("10.0.0.5/32", "10.0.0.0/24")
+
+
 def test_only_admin_manages_tokens(wh: Warehouse) -> None:
     make_officers(wh.ws)
     out = run_cli(wh.ws, "--as", "chuyenvien", "token", "add", "x", "--scopes", "reports",

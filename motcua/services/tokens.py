@@ -81,7 +81,12 @@ class TokenView(Result):
             address = ipaddress.ip_address(client)
         except ValueError:
             return False  # no address (a test client) or a name: not on any list
-        return any(address in ipaddress.ip_network(n, strict=False) for n in self.allow_ips)
+        # Bound to "::", an IPv4 caller shows as ::ffff:a.b.c.d; match its IPv4 form too.
+        mapped = getattr(address, "ipv4_mapped", None)
+        candidates = [address, mapped] if mapped is not None else [address]
+        return any(a in ipaddress.ip_network(n, strict=False)
+                   for n in self.allow_ips for a in candidates
+                   if a.version == ipaddress.ip_network(n, strict=False).version)
 
 
 @dataclass(frozen=True)

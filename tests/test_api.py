@@ -372,6 +372,16 @@ def test_openapi_is_generated_from_the_declarations(wh: Warehouse) -> None:
     assert body["required"] == ["procedure_code", "owner_id"]
     assert body["additionalProperties"] is False
     assert "Retry-After" in receive["responses"]["429"]["headers"]
+    # Every component is a valid JSON Schema of the dialect OpenAPI 3.1 uses.
+    from jsonschema import Draft202012Validator
+
+    for schema in spec["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)
+    for ops in spec["paths"].values():
+        for op in ops.values():
+            for p in op["parameters"]:
+                Draft202012Validator.check_schema(p["schema"])
+                assert p["description"]
 
 
 # ---- schemathesis against `motcua serve` ----------------------------------------------------

@@ -251,18 +251,19 @@ def test_five_wrong_passwords_lock_the_login(tmp_path: Path, browser: Any) -> No
 
 
 def test_idle_session_goes_back_to_login(tmp_path: Path, browser: Any) -> None:
-    ws, _doc = _workspace(tmp_path, idle_minutes=0.1)  # six seconds
+    # Fifteen seconds: long enough for a loaded machine to log in and open a page.
+    ws, _doc = _workspace(tmp_path, idle_minutes=0.25)
     with serving(ws) as url:
         page = _page(browser)
         browser_login(page, url, "lanhdao")
         page.wait_for_selector("form.who")
         page.click("nav a:has-text('Hồ sơ')")
         page.wait_for_selector("h1:has-text('Hồ sơ')")
-        time.sleep(7)
+        time.sleep(17)
         page.click("nav a:has-text('Tìm kiếm')")
         page.wait_for_selector("form.login-form")
         notice = page.locator(".notice").inner_text()
-        assert notice == "Phiên làm việc đã hết hạn vì không thao tác quá 6 giây. " \
+        assert notice == "Phiên làm việc đã hết hạn vì không thao tác quá 15 giây. " \
                          "Hãy đăng nhập lại."
         _shot(page, "web-idle-expired")
         page.fill("#login", "lanhdao")

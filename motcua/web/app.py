@@ -59,7 +59,7 @@ HSTS = "max-age=31536000"
 
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("content-security-policy",
-     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
      "object-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),

@@ -412,7 +412,7 @@ def test_schemathesis_against_motcua_serve(fuzz_ws: Warehouse, tmp_path: Path) -
              "--phases", "examples,coverage,fuzzing", "--max-examples", "25",
              "--workers", "1", "--seed", "16", "--request-timeout", "30",
              "--report", "junit", "--report-dir", str(report), "--no-color"],
-            capture_output=True, text=True, timeout=900)
+            capture_output=True, text=True, timeout=900, cwd=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     tested = re.search(r"Tested: (\d+)", out)

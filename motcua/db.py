@@ -329,6 +329,27 @@ ALTER TABLE owners ADD COLUMN address TEXT;
 ALTER TABLE owners ADD COLUMN phone TEXT;
 """
 
+
+API_TOKENS_0001 = """
+-- Tokens of other systems calling /api/v1 (issue 16). Only the SHA-256 of a token is
+-- kept; `prefix` (its first characters) lets an administrator tell tokens apart.
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    allow_ips TEXT NOT NULL DEFAULT '',
+    rate_per_minute INTEGER NOT NULL CHECK (rate_per_minute > 0),
+    expires_at TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT,
+    last_used_at TEXT
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -340,6 +361,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("accounts_0001", ACCOUNTS_0001),
     ("intake_hostile_0001", INTAKE_HOSTILE_0001),
     ("owners_contact_0001", OWNERS_CONTACT_0001),
+    ("api_tokens_0001", API_TOKENS_0001),
 ]
 
 

@@ -11,7 +11,8 @@ Context (workspace, connection, acting officer) and prints the result in Vietnam
     issued     render, templates, number
     reports    report quarterly / indicators
     integrity  verify, audit, export, import
-    serve      the staff web page
+    serve      the staff web page (and /api/v1)
+    tokens     API tokens for other systems
 
 Exit codes are `motcua.errors.ExitCode`.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from motcua.cli import counter, documents, intake, integrity, issued, reports, serve
+from motcua.cli import counter, documents, intake, integrity, issued, reports, serve, tokens
 from motcua.cli import forms as _forms  # noqa: F401 - adds the forms to dossier/owner
 from motcua.cli._base import Group, command, handle_errors
 from motcua.cli.users import user
@@ -68,7 +69,7 @@ def init(directory: Path) -> None:
 
 
 main.add_command(init)
-for _module in (intake, documents, counter, issued, reports, integrity, serve):
+for _module in (intake, documents, counter, issued, reports, integrity, serve, tokens):
     for _cmd in _module.COMMANDS:
         main.add_command(_cmd)
 main.add_command(user)

@@ -724,3 +724,57 @@ def find_documents(ctx: Context, *, unassigned: bool = False, dossier: str = "",
                               labels.vi_datetime(r["ingested_at"], zone))
                   for r in rows[:limit])
     return DocumentPage(found, len(rows) > limit)
+
+
+# ---- validity --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidityView(Result):
+    document_id: int
+    result_code: str | None
+    type_code: str | None
+    on: date
+    valid: bool
+    valid_from: str | None
+    valid_to: str | None
+    reason: str  # Vietnamese
+
+
+def validity(ctx: Context, *, document_id: int | None = None, result_code: str | None = None,
+             on: date | None = None) -> ValidityView:
+    """Whether a document (by number or electronic result code) is valid on a day (today
+    on the centre's clock by default): archived, and within its validity dates."""
+    from datetime import datetime
+
+    from motcua.archive.documents import is_valid_on
+
+    require(ctx.actor.roles, Permission.VIEW)
+    if result_code is not None:
+        found = ctx.conn.execute("SELECT document_id FROM document_meta WHERE result_code = ?",
+                                 (result_code.strip(),)).fetchone()
+        if found is None:
+            raise UserError(f"Không có kết quả mã {result_code}.",
+                            f"no result {result_code!r}")
+        document_id = int(found[0])
+    if document_id is None:
+        raise ValueError("document_id or result_code is needed")
+    doc = records.by_id(ctx.conn, document_id)
+    if doc is None:
+        raise _no_document(document_id)
+    meta = get_meta(ctx.conn, document_id)
+    day = on or datetime.now(ctx.zone).date()
+    archived = doc["state"] in ("archived", "indexed")
+    in_dates = is_valid_on(meta, day)
+    if not archived:
+        reason = "Tài liệu chưa được lưu trữ xong trong kho."
+    elif not in_dates and meta.valid_from and meta.valid_from > day.isoformat():
+        reason = f"Chưa đến ngày có hiệu lực ({labels.vi_date(meta.valid_from)})."
+    elif not in_dates:
+        reason = f"Đã hết hiệu lực từ sau ngày {labels.vi_date(meta.valid_to)}."
+    elif meta.valid_to:
+        reason = f"Còn hiệu lực đến hết ngày {labels.vi_date(meta.valid_to)}."
+    else:
+        reason = "Còn hiệu lực, không ghi thời hạn."
+    return ValidityView(document_id, meta.result_code, meta.type_code, day,
+                        archived and in_dates, meta.valid_from, meta.valid_to, reason)

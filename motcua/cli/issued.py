@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 
 @command("render")
-@click.argument("kind", type=click.Choice(list(labels.ISSUED_KINDS)))
-@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path, dir_okay=False,
+@click.argument("kind", metavar="LOẠI", type=click.Choice(list(labels.ISSUED_KINDS)))
+@click.argument("spec_path", metavar="NỘI_DUNG", type=click.Path(path_type=Path, dir_okay=False,
                                                              exists=True))
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True,
               help="Tên tệp ra (không cần đuôi): ghi OUT.docx và OUT.pdf.")
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 def render_cmd(kind: str, spec_path: Path, output: Path, number: str | None,
                sign_p12: Path | None, password: str | None, archive: bool,
                as_json: bool) -> None:
-    """Soạn văn bản KIND từ tệp nội dung SPEC (YAML/JSON): DOCX và PDF/A có ô ký số.
+    """Soạn văn bản LOẠI từ tệp NỘI_DUNG (YAML/JSON): DOCX và PDF/A có ô ký số.
 
     Văn bản đã có số được lưu vào kho (nguyên bản PDF) và chỉ mục tìm kiếm; bản dự thảo
     (chưa có số) thì không."""
@@ -93,11 +93,11 @@ def templates_list(as_json: bool) -> None:
 
 
 @templates_group.command("export")
-@click.argument("name")
+@click.argument("name", metavar="TÊN_MẪU")
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=None,
               help="Tệp hoặc thư mục đích (mặc định: thư mục templates/ của kho làm việc).")
 def templates_export(name: str, output: Path | None) -> None:
-    """Xuất mẫu có sẵn NAME ra để sửa; đặt vào <kho>/templates/ để dùng thay mẫu gốc."""
+    """Xuất mẫu có sẵn TÊN_MẪU ra để sửa; đặt vào <kho>/templates/ để dùng thay mẫu gốc."""
     from motcua.services import issued
 
     target = issued.export_template(optional_workspace(required=output is None), name,

@@ -137,6 +137,10 @@ class BadDate(UserError):
     """A date or time a person typed that cannot be read or does not exist."""
 
 
+class NoSuchDate(BadDate):
+    """Well formed, but not in the calendar (31/02/2025, 25:00)."""
+
+
 def _day_parts(text: str) -> tuple[int, int, int] | None:
     m = _ISO_DAY.match(text)
     if m:
@@ -159,7 +163,7 @@ def parse_day(text: str, label: str = "ngày") -> date:
     try:
         return date(*parts)
     except ValueError as exc:
-        raise BadDate(f"{_cap(label)} “{text}”: ngày không tồn tại.",
+        raise NoSuchDate(f"{_cap(label)} “{text}”: ngày không tồn tại.",
                       f"no such date {text!r}: {exc}") from exc
 
 
@@ -193,7 +197,7 @@ def parse_datetime(text: str, label: str = "thời điểm", tz: tzinfo | None =
                 parsed = datetime(*parts, int(tm[1]) if tm else 0, int(tm[2]) if tm else 0,
                                   int(tm[3] or 0) if tm else 0)
             except ValueError as exc:
-                raise BadDate(f"{_cap(label)} “{text}”: ngày hoặc giờ không tồn tại.",
+                raise NoSuchDate(f"{_cap(label)} “{text}”: ngày hoặc giờ không tồn tại.",
                               f"no such moment {text!r}: {exc}") from exc
     else:
         parsed = _iso_moment(value)

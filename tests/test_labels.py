@@ -121,3 +121,25 @@ def test_every_error_carries_its_exit_code() -> None:
 
     assert AccessDenied("x").exit_code == ExitCode.ACCESS_DENIED
     assert len({int(c) for c in ExitCode}) == len(ExitCode)  # one meaning per number
+
+
+def test_specs_read_dates_through_the_one_parser() -> None:
+    from motcua.templates.spec import validate
+
+    base = {"date": "16/07/2025", "dossier_code": "000.00.07.H47-250716-0001",
+            "applicant": {"name": "Nguyễn Văn An", "id_number": "001085012345"},
+            "request": "Cấp giấy", "documents": [{"name": "Tờ khai", "form": "Bản chính",
+                                                  "copies": 1}],
+            "sets": 1, "processing_days": 3, "received_at": "16.7.2025 08:30",
+            "appointment_at": "08:30, 21/07/2025", "return_place": "Bộ phận Một cửa",
+            "receiver": "Nguyễn Thị Lan"}
+    spec = validate("tiep-nhan", base)
+    assert spec.data["date"] == date(2025, 7, 16)
+    assert spec.data["received_at"] == datetime(2025, 7, 16, 8, 30)
+    assert spec.data["appointment_at"] == datetime(2025, 7, 21, 8, 30)
+    with pytest.raises(UserError, match="“31/02/2025”: ngày không tồn tại"):
+        validate("tiep-nhan", base | {"date": "31/02/2025"})
+    with pytest.raises(UserError, match="ngày hoặc giờ không tồn tại"):
+        validate("tiep-nhan", base | {"received_at": "16/07/2025 24:10"})
+    with pytest.raises(UserError, match="phải là ngày dạng"):
+        validate("tiep-nhan", base | {"date": "hôm qua"})

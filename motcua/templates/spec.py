@@ -37,6 +37,7 @@ from typing import Any
 
 import yaml
 
+from motcua import labels
 from motcua.errors import UserError
 
 KINDS = ("quyet-dinh", "ke-hoach", "quyet-dinh-ke-hoach", "bao-cao", "tiep-nhan", "xin-loi")
@@ -213,38 +214,43 @@ def _err(path: str, message: str, source: str) -> UserError:
                      f"spec field {path}: invalid")
 
 
-_DATE_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-
-
 def _as_date(value: Any) -> dt.date | None:
+    """A date given as a date, or as text in either form people write (the one parser,
+    `labels.parse_day`); None if it cannot be read. A day not in the calendar raises."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
-        m = _DATE_DMY.match(value.strip())
         try:
-            if m:
-                return dt.date(int(m[3]), int(m[2]), int(m[1]))
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
+            return labels.parse_day(value)
+        except labels.NoSuchDate:
+            raise
+        except labels.BadDate:
             return None
     return None
 
 
+_TIME_FIRST = re.compile(r"^(\d{1,2}):(\d{2}),? (.+)$")
+
+
 def _as_datetime(value: Any) -> dt.datetime | None:
+    """A moment as a datetime, or as text: what `labels.parse_datetime` reads, and the
+    time-first form printed on forms ("08:30, 16/07/2025"). None if it cannot be read."""
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
     if isinstance(value, str):
         text = value.strip()
-        m = re.match(r"^(\d{1,2}):(\d{2}),? (\d{1,2})/(\d{1,2})/(\d{4})$", text)
+        m = _TIME_FIRST.match(text)
+        if m:
+            text = f"{m[3]} {m[1]}:{m[2]}"
         try:
-            if m:
-                return dt.datetime(int(m[5]), int(m[4]), int(m[3]), int(m[1]), int(m[2]))
-            return dt.datetime.fromisoformat(text)
-        except ValueError:
+            return labels.parse_datetime(text)
+        except labels.NoSuchDate:
+            raise
+        except labels.BadDate:
             return None
     return None
 
@@ -282,13 +288,20 @@ def _check_value(f: F, value: Any, path: str, source: str) -> Any:
                              f"(bản dự thảo); nhận được “{value}”.", source)
         return value
     if t == "date":
-        d = _as_date(value)
+        try:
+            d = _as_date(value)
+        except labels.NoSuchDate as exc:
+            raise _err(path, f"({f.vi}) “{value}”: ngày không tồn tại.", source) from exc
         if d is None:
             raise _err(path, f"({f.vi}) phải là ngày dạng 2025-07-16 hoặc 16/07/2025, "
                              f"nhận được “{value}”.", source)
         return d
     if t == "datetime":
-        d2 = _as_datetime(value)
+        try:
+            d2 = _as_datetime(value)
+        except labels.NoSuchDate as exc:
+            raise _err(path, f"({f.vi}) “{value}”: ngày hoặc giờ không tồn tại.",
+                       source) from exc
         if d2 is None:
             raise _err(path, f"({f.vi}) phải là thời điểm dạng 2025-07-16 08:30, "
                              f"nhận được “{value}”.", source)

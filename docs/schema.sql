@@ -1,6 +1,6 @@
 -- The motcua database schema, generated from a fresh database by
 -- scripts/write_schema.py; do not edit by hand (tests/test_layers.py checks it).
--- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001
+-- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001
 
 CREATE TABLE apologies (
     dossier_code TEXT PRIMARY KEY REFERENCES dossiers(code),
@@ -127,6 +127,14 @@ CREATE TABLE issued_documents (
     issued_at TEXT NOT NULL
 );
 
+CREATE TABLE login_attempts (
+    id INTEGER PRIMARY KEY,
+    login TEXT NOT NULL,
+    client TEXT NOT NULL,
+    at TEXT NOT NULL,
+    ok INTEGER NOT NULL CHECK (ok IN (0, 1))
+);
+
 CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL);
 
 CREATE TABLE number_register (
@@ -182,7 +190,36 @@ CREATE TABLE stamps (
     stamped_at TEXT NOT NULL
 );
 
+CREATE TABLE user_roles (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    role TEXT NOT NULL CHECK (role IN ('tiep_nhan', 'chuyen_vien', 'lanh_dao', 'quan_tri')),
+    PRIMARY KEY (user_id, role)
+);
+
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    login TEXT NOT NULL UNIQUE,
+    full_name TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    password_hash TEXT,
+    created_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    last_login_at TEXT
+);
+
+CREATE TABLE web_sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    client TEXT
+);
+
 CREATE INDEX apologies_issued ON apologies(issued_on);
+
+CREATE INDEX audit_log_subject ON audit_log(subject, seq);
 
 CREATE INDEX document_meta_owner ON document_meta(owner_id, type_code);
 
@@ -202,9 +239,15 @@ CREATE INDEX intake_source ON intake(source_path);
 
 CREATE INDEX intake_state ON intake(state);
 
+CREATE INDEX login_attempts_client ON login_attempts(client, at);
+
+CREATE INDEX login_attempts_login ON login_attempts(login, at);
+
 CREATE INDEX number_register_year ON number_register(issuing_body, year);
 
 CREATE INDEX reuses_dossier ON reuses(dossier_code);
+
+CREATE INDEX web_sessions_user ON web_sessions(user_id);
 
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN

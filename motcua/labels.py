@@ -115,6 +115,18 @@ AUDIT_ACTIONS: dict[str, str] = {
     "export": "xuất gói dữ liệu",
     "import": "nhập gói dữ liệu",
     "verify": "kiểm tra toàn vẹn kho",
+    # accounts and web sessions
+    "user_add": "thêm tài khoản",
+    "user_disable": "khóa tài khoản",
+    "user_roles": "đổi vai trò",
+    "user_passwd": "đổi mật khẩu",
+    "user_passwd_failed": "đổi mật khẩu không thành công",
+    "login_ok": "đăng nhập",
+    "login_failed": "đăng nhập sai",
+    "login_locked": "tạm khóa đăng nhập",
+    "login_refused": "từ chối đăng nhập",
+    "session_start": "mở phiên làm việc",
+    "logout": "đăng xuất",
 }
 
 

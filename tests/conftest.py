@@ -71,6 +71,17 @@ def run_cli(ws: Workspace | None, *args: str, env: dict[str, str] | None = None,
     return result
 
 
+def add_officer(ws: Workspace, login: str, full_name: str,
+                roles: tuple[str, ...] = ("tiep_nhan", "chuyen_vien")) -> str:
+    """An active staff account (added by the OS account); returns its password."""
+    from motcua.services import accounts, open_context, os_actor
+
+    password = accounts.generate_password()
+    with open_context(ws, os_actor()) as ctx:
+        accounts.add_user(ctx, login, full_name, "", list(roles), password)
+    return password
+
+
 @pytest.fixture
 def cli() -> RunCli:
     """The one CLI runner: `cli(ws, "show", "1", "--json")`."""

@@ -143,3 +143,18 @@ def test_specs_read_dates_through_the_one_parser() -> None:
         validate("tiep-nhan", base | {"received_at": "16/07/2025 24:10"})
     with pytest.raises(UserError, match="phải là ngày dạng"):
         validate("tiep-nhan", base | {"date": "hôm qua"})
+
+
+def test_every_audit_action_written_has_a_label() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "motcua"
+    written: set[str] = set()
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        written |= set(re.findall(r'audit\.record\(\s*[\w.]+,\s*"([\w.]+)"', text))
+        written |= set(re.findall(r'\baction = "([\w.]+)"', text))
+        written |= set(re.findall(r'"(reuse\.(?:attach|propose))"', text))
+    assert {"ingest", "assign", "user_add", "apology.reclaim"} <= written
+    assert sorted(written - set(labels.AUDIT_ACTIONS)) == []

@@ -19,7 +19,7 @@ from motcua.services import Actor, open_context, os_actor
 from motcua.services import counter as svc
 from motcua.services.access import AccessDenied, Role
 from motcua.workspace import Workspace, init_workspace
-from tests.conftest import RunCli
+from tests.conftest import RunCli, add_officer
 
 OWNER = "001085012345"
 PROCEDURE = "1.004873"  # 3 working days
@@ -153,6 +153,7 @@ def test_roles_are_checked(ws: Workspace) -> None:
 
 def test_cli_receive_prints_centre_time_and_json_keeps_its_shape(ws: Workspace,
                                                                 cli: RunCli) -> None:
+    add_officer(ws, "lan.nguyen", "Nguyễn Thị Lan", ("tiep_nhan",))
     out = cli(ws, "--as", "lan.nguyen", "dossier", "receive", "-p", PROCEDURE, "-o", OWNER,
               "-c", "direct", "--at", "13/02/2026 06:00", "--no-print", tz="UTC").stdout
     assert "Thời điểm tiếp nhận: 13/02/2026 06:00" in out and "25/02/2026" in out

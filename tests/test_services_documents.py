@@ -19,7 +19,7 @@ from motcua.services import documents as svc
 from motcua.services.access import AccessDenied, Role
 from motcua.workspace import Workspace, init_workspace
 from tests import scans
-from tests.conftest import RunCli
+from tests.conftest import RunCli, add_officer
 
 DOSSIER = "000.00.07.H47-250716-0001"
 OFFICER = Actor(login="lan.nguyen", full_name="Nguyễn Thị Lan", kind="user",
@@ -79,14 +79,15 @@ def test_view_is_one_dict_for_cli_and_web(doc: tuple[Workspace, int], cli: RunCl
 def test_assign_names_the_officer_on_audit_and_stamp(doc: tuple[Workspace, int],
                                                       cli: RunCli) -> None:
     ws, doc_id = doc
+    add_officer(ws, "lan.nguyen", "Nguyễn Thị Lan")
     cli(ws, "--as", "lan.nguyen", "assign", str(doc_id), DOSSIER)
     conn = db.connect(ws.db_path)
     try:
         (entry,) = [e for e in audit.entries(conn, f"document:{doc_id}") if e.action == "assign"]
-        assert entry.actor == "lan.nguyen (lan.nguyen)" and entry.details == {
+        assert entry.actor == "Nguyễn Thị Lan (lan.nguyen)" and entry.details == {
             "dossier_code": DOSSIER}
         stamp = get_stamp(conn, doc_id)
-        assert stamp is not None and stamp.fields.operator == "lan.nguyen"
+        assert stamp is not None and stamp.fields.operator == "Nguyễn Thị Lan"
         assert stamp.fields.code == DOSSIER
         assert read_xmp_fields(ws.absolute(stamp.stamped_path)).dossier_code == DOSSIER
     finally:
@@ -95,7 +96,7 @@ def test_assign_names_the_officer_on_audit_and_stamp(doc: tuple[Workspace, int],
     found = cli(ws, "search", "định danh", "--dossier", DOSSIER, "--json").json()
     assert {h["document_id"] for h in found} == {doc_id}
 
-    # The same through the service, with an officer from the accounts table's shape.
+    # The same through the service, with an officer's Actor given directly.
     with open_context(ws, OFFICER) as ctx:
         done = svc.assign(ctx, doc_id, DOSSIER)
         assert done.stamp.kind == "BẢN SỐ HÓA" and done.stamp.warning is None
@@ -199,11 +200,21 @@ def test_reindex_and_stamp_missing(doc: tuple[Workspace, int], cli: RunCli) -> N
     assert out == {"documents": 1, "pages": 1}
 
 
-def test_cli_actor_is_the_os_account_unless_named() -> None:
-    ws = None  # the login alone decides until accounts exist
-    os_user = resolve_cli_actor(ws, None)  # type: ignore[arg-type]
+def test_cli_actor_is_the_os_account_unless_named(doc: tuple[Workspace, int],
+                                                   cli: RunCli) -> None:
+    ws, doc_id = doc
+    os_user = resolve_cli_actor(ws, None)
     assert os_user.kind == "os" and os_user.roles and os_user.audit_name.endswith(
         f"(os:{os_user.login})")
-    named = resolve_cli_actor(ws, " lan.nguyen ")  # type: ignore[arg-type]
-    assert (named.kind, named.login, named.audit_name) == (
-        "user", "lan.nguyen", "lan.nguyen (lan.nguyen)")
+    add_officer(ws, "hoa", "Lê Thị Hoa", ("lanh_dao",))
+    named = resolve_cli_actor(ws, " hoa ")
+    assert (named.kind, named.login, named.audit_name, named.roles) == (
+        "user", "hoa", "Lê Thị Hoa (hoa)", frozenset({"lanh_dao"}))
+    with pytest.raises(UserError):
+        resolve_cli_actor(ws, "khong-co-ai")
+    # the officer's roles hold on the command line too: a leader may read, not assign
+    assert cli(ws, "--as", "hoa", "show", str(doc_id)).exit_code == 0
+    refused = cli(ws, "assign", str(doc_id), DOSSIER, env={"MOTCUA_USER": "hoa"}, check=False)
+    assert refused.exit_code == ExitCode.ACCESS_DENIED and "không có quyền" in refused.stderr
+    unknown = cli(ws, "--as", "khong-co-ai", "show", str(doc_id), check=False)
+    assert unknown.exit_code == ExitCode.USER_ERROR

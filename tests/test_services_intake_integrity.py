@@ -19,7 +19,7 @@ from motcua.services import Actor, intake, integrity, issued, open_context, os_a
 from motcua.services.access import AccessDenied, Role
 from motcua.workspace import Workspace
 from tests import scans
-from tests.conftest import RunCli
+from tests.conftest import RunCli, add_officer
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 LOCAL_TIME = re.compile(r"\b\d{2}/\d{2}/\d{4} \d{2}:\d{2}\b")
@@ -29,6 +29,7 @@ ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 def test_ingest_names_the_officer_and_every_line_is_local(workspace: Workspace,
                                                          cli: RunCli) -> None:
     ws = workspace
+    add_officer(ws, "lan.nguyen", "Nguyễn Thị Lan", ("tiep_nhan",))
     page = scans.render_page("clean", seed=11, header=False, max_lines=3)
     scan = scans.write_jpeg(page, ws.root / "to-khai.jpg")
     out = cli(ws, "--as", "lan.nguyen", "ingest", str(scan), tz="UTC").stdout
@@ -36,18 +37,18 @@ def test_ingest_names_the_officer_and_every_line_is_local(workspace: Workspace,
     conn = db.connect(ws.db_path)
     try:
         (entry,) = [e for e in audit.entries(conn) if e.action == "ingest"]
-        assert entry.actor == "lan.nguyen (lan.nguyen)"
+        assert entry.actor == "Nguyễn Thị Lan (lan.nguyen)"
         doc_id = int(entry.subject.split(":")[1])
         stamp = get_stamp(conn, doc_id)
-        assert stamp is not None and stamp.fields.operator == "lan.nguyen"
+        assert stamp is not None and stamp.fields.operator == "Nguyễn Thị Lan"
         stamp_entry = [e for e in audit.entries(conn) if e.action == "stamp"][-1]
-        assert stamp_entry.actor == "lan.nguyen (lan.nguyen)"
+        assert stamp_entry.actor == "Nguyễn Thị Lan (lan.nguyen)"
     finally:
         conn.close()
 
     # `audit log`, `status`, `number list`, `verify --history`: no UTC ISO on screen
     log_text = cli(ws, "audit", "log", tz="UTC").stdout
-    assert "số hóa tài liệu" in log_text and "lan.nguyen (lan.nguyen)" in log_text
+    assert "số hóa tài liệu" in log_text and "Nguyễn Thị Lan (lan.nguyen)" in log_text
     assert not ISO_TIME.search(log_text)
     first_at = datetime.fromisoformat(entry.at).astimezone(VN).strftime("%d/%m/%Y %H:%M")
     assert first_at in log_text

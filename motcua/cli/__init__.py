@@ -9,6 +9,7 @@ Context (workspace, connection, acting officer) and prints the result in Vietnam
     counter    owner, dossier, procedures, reuse, overdue
     issued     render, templates, number
     reports    report quarterly / indicators
+    users      user add / list / passwd / set-roles / disable
     integrity  verify, audit, export, import
     serve      the staff web page
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import click
 
-from motcua.cli import counter, documents, intake, integrity, issued, reports, serve
+from motcua.cli import counter, documents, intake, integrity, issued, reports, serve, users
 from motcua.cli._base import Group, command
 from motcua.workspace import init_workspace
 
@@ -73,7 +74,7 @@ def init(directory: Path) -> None:
 
 
 main.add_command(init)
-for _module in (intake, documents, counter, issued, reports, integrity, serve):
+for _module in (intake, documents, counter, issued, reports, integrity, users, serve):
     for _cmd in _module.COMMANDS:
         main.add_command(_cmd)
 

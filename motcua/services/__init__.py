@@ -63,8 +63,6 @@ class Context:
     @cached_property
     def zone(self) -> ZoneInfo:
         """The centre's time zone: every time shown to people is in it."""
-        from motcua.archive.settings import centre_zone
-
         return centre_zone(self.ws)
 
     @cached_property
@@ -93,6 +91,14 @@ class Context:
         from motcua.archive.settings import stamp_operator
 
         return stamp_operator(self.ws)
+
+
+def centre_zone(ws: Workspace) -> ZoneInfo:
+    """The centre's time zone (`[warehouse] timezone`), for a front end that formats
+    times before it has a Context (the web page's template filters)."""
+    from motcua.archive.settings import centre_zone as zone_of
+
+    return zone_of(ws)
 
 
 class Result:
@@ -146,17 +152,17 @@ def os_actor() -> Actor:
 
 
 def resolve_cli_actor(ws: Workspace, login: str | None) -> Actor:
-    """The CLI's actor: `--as LOGIN` / `MOTCUA_USER`, else the OS account.
-
-    The one place where a login becomes an Actor for the CLI: until staff accounts exist
-    (services.accounts), a login stands for an officer of that name holding every role."""
+    """The CLI's actor: the active account named by `--as LOGIN` / MOTCUA_USER, else
+    the OS account. The one place where the command line decides who acts."""
     if not login or not login.strip():
         return os_actor()
-    from motcua.services.access import ALL_ROLES
+    from motcua.services.accounts import actor_for_login
 
-    name = login.strip()
-    return Actor(login=name, full_name=name, kind="user",
-                 roles=frozenset(str(r) for r in ALL_ROLES))
+    conn = db.connect(ws.db_path)
+    try:
+        return actor_for_login(conn, login.strip())
+    finally:
+        conn.close()
 
 
 @contextmanager

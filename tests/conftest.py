@@ -39,6 +39,11 @@ class CliResult:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    @property
+    def returncode(self) -> int:
+        """As `subprocess.CompletedProcess` calls it."""
+        return self.exit_code
+
     def json(self) -> Any:
         return json.loads(self.stdout)
 

@@ -1,6 +1,6 @@
 -- The motcua database schema, generated from a fresh database by
 -- scripts/write_schema.py; do not edit by hand (tests/test_layers.py checks it).
--- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001
+-- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001
 
 CREATE TABLE apologies (
     dossier_code TEXT PRIMARY KEY REFERENCES dossiers(code),
@@ -119,7 +119,7 @@ CREATE TABLE intake (
     quarantine_path TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
-, claim_token TEXT);
+, claim_token TEXT, source_bytes BLOB, worker_peak_kb INTEGER, seconds REAL);
 
 CREATE TABLE issued_documents (
     document_id INTEGER PRIMARY KEY REFERENCES documents(id),
@@ -155,7 +155,7 @@ CREATE TABLE owners (
     kind TEXT NOT NULL CHECK (kind IN ('citizen', 'organisation')),
     name TEXT NOT NULL,
     created_at TEXT NOT NULL
-);
+, address TEXT, phone TEXT);
 
 CREATE TABLE pages (
     document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,

@@ -314,6 +314,21 @@ CREATE INDEX login_attempts_client ON login_attempts(client, at);
 CREATE INDEX audit_log_subject ON audit_log(subject, seq);
 """
 
+# Hostile input (issue 9): a file name that is not UTF-8 keeps its bytes beside the
+# escaped text, so the row still leads back to the file; the OCR worker's peak memory
+# (its own ru_maxrss, KiB) and the wall time of each file, for the operator and the tests.
+INTAKE_HOSTILE_0001 = """
+ALTER TABLE intake ADD COLUMN source_bytes BLOB;
+ALTER TABLE intake ADD COLUMN worker_peak_kb INTEGER;
+ALTER TABLE intake ADD COLUMN seconds REAL;
+"""
+
+# The applicant's address and phone, printed on the one-stop forms (form 01 and after).
+OWNERS_CONTACT_0001 = """
+ALTER TABLE owners ADD COLUMN address TEXT;
+ALTER TABLE owners ADD COLUMN phone TEXT;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -323,6 +338,8 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("ingest_0002", INGEST_0002),
     ("dossier_times_utc_0001", DOSSIER_TIMES_UTC_0001),
     ("accounts_0001", ACCOUNTS_0001),
+    ("intake_hostile_0001", INTAKE_HOSTILE_0001),
+    ("owners_contact_0001", OWNERS_CONTACT_0001),
 ]
 
 

@@ -77,7 +77,12 @@ ISSUED_KINDS: dict[str, str] = {
     "quyet-dinh-ke-hoach": "Quyết định ban hành kế hoạch",
     "bao-cao": "Báo cáo",
     "tiep-nhan": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01)",
+    "bo-sung": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02)",
+    "tu-choi": "Phiếu từ chối tiếp nhận, giải quyết hồ sơ (Mẫu 03)",
     "xin-loi": "Phiếu xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04)",
+    "dung-giai-quyet": "Thông báo dừng giải quyết hồ sơ (Mẫu 05)",
+    "kiem-soat": "Phiếu kiểm soát quá trình giải quyết hồ sơ (Mẫu 06)",
+    "so-theo-doi": "Sổ theo dõi hồ sơ (Mẫu 07)",
 }
 FIXITY_PROBLEMS: dict[str, str] = {
     "missing": "THIẾU",
@@ -103,6 +108,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "issued.add": "lưu văn bản ban hành",
     "result.add": "lưu kết quả giải quyết",
     "owner.add": "thêm chủ sở hữu",
+    "owner.contact": "ghi địa chỉ, số điện thoại chủ sở hữu",
+    "form.issue": "lập mẫu một cửa",
     "dossier.new": "tạo hồ sơ",
     "dossier.receive": "tiếp nhận hồ sơ",
     "dossier.resolve": "ghi nhận kết quả hồ sơ",
@@ -291,3 +298,37 @@ def vi_percent(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.1f}%".replace(".", ",")
+
+
+# ---- collation: Vietnamese alphabetical order ----
+# a ă â b c d đ e ê g h i k l m n o ô ơ p q r s t u ư v x y (f j w z kept for foreign
+# words); the tone marks (none, huyền, hỏi, ngã, sắc, nặng) only break ties.
+_VI_LETTERS = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_VI_RANK = {c: i for i, c in enumerate(_VI_LETTERS)}
+_VI_SHAPES = {("a", "\u0306"): "ă", ("a", "\u0302"): "â", ("e", "\u0302"): "ê",
+              ("o", "\u0302"): "ô", ("o", "\u031b"): "ơ", ("u", "\u031b"): "ư"}
+_VI_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+
+def vi_sort_key(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...], str]:
+    """Sort key of Vietnamese text for lists people read: letters in the Vietnamese
+    alphabet (Đ right after D, Ơ after Ô), case ignored, tone marks as a tie-breaker.
+    Code-point order would put every Đ after Y."""
+    import unicodedata
+
+    letters: list[list[str]] = []
+    tones: list[int] = []
+    for ch in unicodedata.normalize("NFD", text.casefold()):
+        if unicodedata.combining(ch) and letters:
+            base = letters[-1][0]
+            if (base, ch) in _VI_SHAPES:
+                letters[-1][0] = _VI_SHAPES[(base, ch)]
+            elif ch in _VI_TONES:
+                tones[-1] = _VI_TONES[ch]
+            continue
+        letters.append([ch])
+        tones.append(0)
+    primary = tuple((1, _VI_RANK[c]) if c in _VI_RANK else (0, ord(c))
+                    for c in (x[0] for x in letters))
+    return primary, tuple(tones), text
+# ---- end collation ----

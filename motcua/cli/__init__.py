@@ -7,6 +7,7 @@ Context (workspace, connection, acting officer) and prints the result in Vietnam
     intake     ingest, watch, status
     documents  search, show, assign, stamp, reindex, doc meta, result add
     counter    owner, dossier, procedures, reuse, overdue
+    forms      dossier receipt/supplement/refuse/stop/control-sheet/register, owner contact
     issued     render, templates, number
     reports    report quarterly / indicators
     users      user add / list / passwd / set-roles / disable
@@ -24,6 +25,7 @@ from pathlib import Path
 import click
 
 from motcua.cli import counter, documents, intake, integrity, issued, reports, serve, users
+from motcua.cli import forms as _forms  # noqa: F401 - adds the forms to dossier/owner
 from motcua.cli._base import Group, command
 from motcua.workspace import init_workspace
 

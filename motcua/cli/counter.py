@@ -29,13 +29,18 @@ def owner() -> None:
 @owner.command("add")
 @click.argument("owner_id", metavar="MÃ_ĐỊNH_DANH")
 @click.option("--name", "-n", required=True, help="Họ tên công dân hoặc tên tổ chức.")
+@click.option("--address", default=None, help="Địa chỉ (in trên các mẫu một cửa).")
+@click.option("--phone", default=None, help="Số điện thoại.")
 @json_option
 @with_context
-def owner_add(sc: Context, owner_id: str, name: str, as_json: bool) -> None:
+def owner_add(sc: Context, owner_id: str, name: str, address: str | None, phone: str | None,
+              as_json: bool) -> None:
     """Thêm chủ sở hữu (kiểm tra mã định danh)."""
-    from motcua.services import counter
+    from motcua.services import counter, forms
 
     o = counter.add_owner(sc, owner_id, name)
+    if address is not None or phone is not None:
+        forms.set_owner_contact(sc, o.id, address=address, phone=phone)
     if as_json:
         print_json(o)
         return

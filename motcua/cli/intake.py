@@ -35,10 +35,15 @@ def print_outcome(outcome: FileOutcome) -> None:
 
 @command()
 @click.argument("paths", metavar="ĐƯỜNG_DẪN...", nargs=-1, required=True,
-                type=click.Path(path_type=Path, exists=True))
+                # An unreadable file is the pipeline's to refuse, with a recorded reason.
+                type=click.Path(path_type=Path, exists=True, readable=False))
+@click.option("--incomplete-grace", type=float, default=120.0, show_default=True,
+              help="Tệp PDF/ảnh còn thiếu phần cuối (đang được ghi) được chờ thêm tối đa số "
+                   "giây này trước khi xử lý, như khi theo dõi thư mục.")
 @json_option
 @with_context
-def ingest(sc: Context, paths: tuple[Path, ...], as_json: bool) -> None:
+def ingest(sc: Context, paths: tuple[Path, ...], incomplete_grace: float,
+           as_json: bool) -> None:
     """Số hóa các tệp hoặc thư mục ĐƯỜNG_DẪN (mỗi tệp một lần).
 
     Tệp trong thư mục nhận (inbox) được lấy đi sau khi lưu trữ xong; tệp ở nơi khác
@@ -47,12 +52,13 @@ def ingest(sc: Context, paths: tuple[Path, ...], as_json: bool) -> None:
     from motcua.services import intake
 
     if as_json:
-        done = intake.ingest(sc, list(paths))
+        done = intake.ingest(sc, list(paths), incomplete_grace=incomplete_grace)
         print_json([o.as_dict() for o in done.outcomes])
     else:
         # A bar in a terminal, numbered plain lines otherwise.
         with batch_progress(intake.count_files(list(paths))) as report:
-            done = intake.ingest(sc, list(paths), progress=report)
+            done = intake.ingest(sc, list(paths), progress=report,
+                                   incomplete_grace=incomplete_grace)
         parts = [f"{n} {labels.label(labels.INTAKE_STATES, state)}"
                  for state, n in sorted(done.counts().items())]
         click.echo(f"Tổng cộng {len(done.outcomes)} tệp: "

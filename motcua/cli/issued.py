@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from motcua import labels
 from motcua.cli._base import (
     Context,
     command,
@@ -25,29 +24,36 @@ if TYPE_CHECKING:
 
 
 @command("render")
-@click.argument("kind", metavar="LOẠI", type=click.Choice(list(labels.ISSUED_KINDS)))
-@click.argument("spec_path", metavar="NỘI_DUNG", type=click.Path(path_type=Path, dir_okay=False,
-                                                             exists=True))
-@click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True,
-              help="Tên tệp ra (không cần đuôi): ghi OUT.docx và OUT.pdf.")
+# LOẠI and NỘI_DUNG are checked by the service, so a wrong kind or a missing file is told
+# in the service's own words
+@click.argument("kind", metavar="LOẠI")
+@click.argument("spec_path", metavar="NỘI_DUNG", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=None,
+              help="Tên tệp ra (không cần đuôi): ghi OUT.docx và OUT.pdf; mặc định tên tệp "
+                   "nội dung trong thư mục hiện tại.")
 @click.option("--number", "number", default=None,
               help="Số văn bản: một số, hoặc “auto” để lấy số tiếp theo trong sổ; "
                    "bỏ trống là bản dự thảo.")
-@click.option("--sign", "sign_p12", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              default=None, help="Ký số PDF bằng chứng thư PKCS#12 (.p12/.pfx).")
+@click.option("--sign", "sign_p12", type=click.Path(path_type=Path), default=None,
+              help="Ký số PDF bằng chứng thư PKCS#12 (.p12/.pfx).")
 @click.option("--password", "password", envvar="MOTCUA_SIGN_PASSWORD", default=None,
               help="Mật khẩu của tệp .p12 (hoặc biến môi trường MOTCUA_SIGN_PASSWORD).")
 @click.option("--archive/--no-archive", "archive", default=True,
               help="Lưu văn bản đã có số vào kho và chỉ mục tìm kiếm (mặc định: có).")
 @json_option
-def render_cmd(kind: str, spec_path: Path, output: Path, number: str | None,
+def render_cmd(kind: str, spec_path: Path, output: Path | None, number: str | None,
                sign_p12: Path | None, password: str | None, archive: bool,
                as_json: bool) -> None:
     """Soạn văn bản LOẠI từ tệp NỘI_DUNG (YAML/JSON): DOCX và PDF/A có ô ký số.
 
-    Văn bản đã có số được lưu vào kho (nguyên bản PDF) và chỉ mục tìm kiếm; bản dự thảo
-    (chưa có số) thì không."""
+    LOẠI: quyet-dinh, ke-hoach, quyet-dinh-ke-hoach, bao-cao, tiep-nhan (Mẫu 01), bo-sung
+    (02), tu-choi (03), xin-loi (04), dung-giai-quyet (05), kiem-soat (06), so-theo-doi
+    (07). Văn bản đã có số được lưu vào kho (nguyên bản PDF) và chỉ mục tìm kiếm; bản dự
+    thảo (chưa có số) thì không."""
     from motcua.services import issued
+
+    issued.check_kind(kind)
+    output = output or Path(spec_path.stem)
 
     num = issued.parse_number(number)
     ws = optional_workspace(required=num == "auto")

@@ -30,17 +30,30 @@ def report() -> None:
               help="Tên tệp báo cáo (không đuôi); mặc định reports/bao-cao-<kỳ>.")
 @click.option("--number", default=None, help="Số văn bản, hoặc “auto” lấy từ sổ đăng ký.")
 @click.option("--no-pdf", is_flag=True, help="Chỉ tạo DOCX, không tạo PDF/A.")
+@click.option("--date", "issue_date", default=None,
+              help="Ngày ban hành ghi trên báo cáo (DD/MM/YYYY hoặc YYYY-MM-DD); mặc định "
+                   "hôm nay.")
+@click.option("--recipient", "recipients", multiple=True, metavar="NƠI NHẬN",
+              help="Nơi nhận (lặp lại cho mỗi nơi); mặc định [reports] recipients trong "
+                   "motcua.toml.")
+@click.option("--sign-as", "signature", type=click.Choice(["TM", "KT", "TM-KT"]),
+              default=None, help="Thẩm quyền ký: TM, KT hoặc TM-KT (TM. ỦY BAN NHÂN DÂN / "
+                                 "KT. CHỦ TỊCH); mặc định [reports] signature.")
 @with_context
 def report_quarterly(sc: Context, quarter: str | None, year: int | None,
                      date_from: str | None, date_to: str | None, csv_path: Path | None,
                      as_json: bool, out: Path | None, number: str | None,
-                     no_pdf: bool) -> None:
+                     no_pdf: bool, issue_date: str | None, recipients: tuple[str, ...],
+                     signature: str | None) -> None:
     """Báo cáo kết quả giải quyết TTHC (Biểu 06 theo lĩnh vực), số hóa, xin lỗi, biểu đồ."""
     from motcua.services import reports
 
     rep = reports.quarterly(sc, quarter=quarter, year=year, date_from=date_from,
                             date_to=date_to, csv_path=csv_path, write=not as_json, out=out,
-                            number=number, pdf=not no_pdf)
+                            number=number, pdf=not no_pdf, issue_date=issue_date,
+                            recipients=list(recipients), signature=signature)
+    for warning in rep.warnings:  # on stderr, so that --json stays readable
+        click.secho(f"Cảnh báo: {warning}", fg="yellow", err=True)
     if as_json:
         click.echo(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
         return

@@ -81,7 +81,8 @@ def setup_logging(ws: Workspace, *, verbose: bool = False) -> Path:
         if Path(handler.baseFilename) == path.absolute():
             return path
     file_handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8",
+        errors="backslashreplace")  # a file name that is not UTF-8 never loses a line
     file_handler.setFormatter(JsonLinesFormatter())
     file_handler.addFilter(_OursOrWarnings())
     root.addHandler(file_handler)
@@ -109,7 +110,8 @@ def hand_over_rotation() -> None:
         for handler in list(logger.handlers):
             if isinstance(handler, logging.handlers.RotatingFileHandler):
                 watched = logging.handlers.WatchedFileHandler(handler.baseFilename,
-                                                              encoding="utf-8")
+                                                              encoding="utf-8",
+                                                              errors="backslashreplace")
                 watched.setFormatter(handler.formatter)
                 watched.setLevel(handler.level)
                 for kept in handler.filters:

@@ -69,14 +69,18 @@ def count_files(paths: list[Path]) -> int:
 
 
 def ingest(ctx: Context, paths: list[Path],
-           progress: Callable[[FileOutcome], None] | None = None) -> IngestResult:
-    """Take these files and folders once each through the whole pipeline."""
+           progress: Callable[[FileOutcome], None] | None = None,
+           incomplete_grace: float | None = None) -> IngestResult:
+    """Take these files and folders once each through the whole pipeline; files still
+    being written are waited for up to `incomplete_grace` seconds, as the watcher does."""
     from motcua.ingest import ingest_paths
+    from motcua.ingest.pipeline import INCOMPLETE_GRACE_SECONDS
 
     require(ctx.actor.roles, Permission.INTAKE)
     report = (lambda o: progress(_outcome(o))) if progress else None
+    grace = INCOMPLETE_GRACE_SECONDS if incomplete_grace is None else incomplete_grace
     outcomes = ingest_paths(ctx.ws, paths, progress=report, actor=ctx.audit_name,
-                            operator=ctx.operator)
+                            operator=ctx.operator, incomplete_grace=grace)
     return IngestResult(tuple(_outcome(o) for o in outcomes))
 
 

@@ -21,6 +21,13 @@ from motcua.workspace import Workspace
 KINDS = tuple(labels.ISSUED_KINDS)
 
 
+def check_kind(kind: str) -> None:
+    """A kind of document the templates know, or a Vietnamese message listing them."""
+    if kind not in labels.ISSUED_KINDS:
+        raise UserError(f"Loại văn bản “{kind}” không có. Các loại: "
+                        f"{', '.join(labels.ISSUED_KINDS)}.", f"bad kind {kind!r}")
+
+
 def parse_number(text: str | None, option: str = "--number") -> int | str | None:
     """The one reading of a document number typed by a person: a positive number, or
     "auto" for the next one in the register; nothing means a draft."""
@@ -81,8 +88,7 @@ def render(ctx: Context | None, kind: str, spec_path: Path, output: Path, *,
     from motcua.templates import load_spec
     from motcua.templates import render as render_spec
 
-    if kind not in labels.ISSUED_KINDS:
-        raise UserError(f"Không có loại văn bản “{kind}”.", f"bad kind {kind!r}")
+    check_kind(kind)
     num = parse_number(number) if isinstance(number, str) else number
     if ctx is not None:
         require(ctx.actor.roles, Permission.ISSUE)

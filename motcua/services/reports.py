@@ -54,6 +54,7 @@ class QuarterlyReport(Result):
     seconds: float
     definitions: tuple[str, ...]
     files: ReportFiles | None     # None when only the figures were asked for
+    warnings: tuple[str, ...] = ()  # e.g. the period has not ended: figures will change
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.data)
@@ -62,12 +63,18 @@ class QuarterlyReport(Result):
 def quarterly(ctx: Context, *, quarter: str | None = None, year: int | None = None,
               date_from: str | None = None, date_to: str | None = None,
               csv_path: Path | None = None, write: bool = True, out: Path | None = None,
-              number: str | None = None, pdf: bool = True) -> QuarterlyReport:
-    """The period's figures; with `write`, the Báo cáo (DOCX, PDF/A, chart, CSV)."""
+              number: str | None = None, pdf: bool = True, issue_date: str | None = None,
+              recipients: list[str] | None = None,
+              signature: str | None = None) -> QuarterlyReport:
+    """The period's figures; with `write`, the Báo cáo (DOCX, PDF/A, chart, CSV) dated
+    `issue_date` (default today), to `recipients` and signed as `signature` (TM, KT,
+    TM-KT; default from `[reports]`). A period not yet ended is flagged everywhere."""
+    from motcua.archive.settings import local_now
     from motcua.reports.numbers import quarter_numbers
     from motcua.reports.quarterly import (
         DEFINITIONS_VI,
         default_output,
+        open_period_warning,
         render_quarterly,
         write_csv,
     )
@@ -75,20 +82,28 @@ def quarterly(ctx: Context, *, quarter: str | None = None, year: int | None = No
     require(ctx.actor.roles, Permission.REPORTS)
     period = _period(quarter=quarter, year=year, date_from=date_from, date_to=date_to)
     num = parse_number(number)
+    issued_on = labels.parse_day(issue_date, "--date") if issue_date else None
+    today = local_now(ctx.ws).date()
     _synced(ctx)
     numbers = quarter_numbers(ctx.conn, period)
     files = None
     if write:
         made = render_quarterly(ctx.ws, numbers, out or default_output(ctx.ws, numbers),
-                                pdf=pdf, csv_path=csv_path, number=num)
+                                pdf=pdf, csv_path=csv_path, number=num, issue_date=issued_on,
+                                recipients=recipients or None, signature=signature,
+                                today=today)
         files = ReportFiles(str(made.docx), str(made.pdf) if made.pdf else None,
                             str(made.chart), str(made.csv) if made.csv else None)
     elif csv_path:
         write_csv(numbers, csv_path)
-    data = numbers.as_dict() | {"definitions": list(DEFINITIONS_VI)}
+    warning = open_period_warning(period, today, labels.vi_date)
+    data = numbers.as_dict() | {"definitions": list(DEFINITIONS_VI),
+                                "warnings": [warning] if warning else []}
+    data["period"]["open"] = warning is not None
     return QuarterlyReport(data, period.label, period.range_vi, numbers.total.as_dict(),
                            labels.vi_percent(numbers.total.on_time_rate), numbers.apologies,
-                           numbers.seconds, tuple(DEFINITIONS_VI), files)
+                           numbers.seconds, tuple(DEFINITIONS_VI), files,
+                           (warning,) if warning else ())
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def test_status_service_feeds_the_web_lists(workspace: Workspace) -> None:
     bad = ws.inbox / "rong.pdf"
     bad.write_bytes(b"")
     with open_context(ws, os_actor()) as ctx:
-        done = intake.ingest(ctx, [bad])
+        done = intake.ingest(ctx, [bad], incomplete_grace=0)  # not waiting for more bytes
         assert not done.all_archived and done.outcomes[0].state_label == "đã cách ly"
         st = intake.status(ctx, details=True)
         assert st.counts["quarantined"] == 1 and st.counts["done"] == 0

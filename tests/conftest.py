@@ -91,3 +91,4 @@ def add_officer(ws: Workspace, login: str, full_name: str,
 def cli() -> RunCli:
     """The one CLI runner: `cli(ws, "show", "1", "--json")`."""
     return run_cli
+

@@ -176,9 +176,11 @@ def store_problems(ws: Workspace) -> list[str]:
     return problems
 
 
-def archived_once(ws: Workspace, expected: dict[str, bytes]) -> list[str]:
+def archived_once(ws: Workspace, expected: dict[str, bytes], *,
+                  also: frozenset[str] = frozenset(), duplicates: int = 0) -> list[str]:
     """Problems unless each expected original (sha256 -> bytes) is one document, stored
-    byte for byte, and nothing else was archived."""
+    byte for byte, and nothing else was archived (but the originals in `also`, at most
+    once each, and `duplicates` rows taken as duplicates on purpose)."""
     problems: list[str] = []
     docs = query(ws, "SELECT sha256, original_path FROM documents")
     by_sha: dict[str, list[str]] = {}
@@ -190,10 +192,12 @@ def archived_once(ws: Workspace, expected: dict[str, bytes]) -> list[str]:
             problems.append(f"{digest[:12]} archived {len(paths)} times")
         elif ws.absolute(paths[0]).read_bytes() != data:
             problems.append(f"{digest[:12]} stored bytes differ")
-    extra = set(by_sha) - set(expected)
+    extra = set(by_sha) - set(expected) - also
     if extra:
         problems.append(f"{len(extra)} unexpected documents")
-    dup = query(ws, "SELECT COUNT(*) FROM intake WHERE state = 'duplicate'")[0][0]
+    problems += [f"{d[:12]} archived {len(by_sha[d])} times" for d in also
+                 if len(by_sha.get(d, [])) > 1]
+    dup = query(ws, "SELECT COUNT(*) FROM intake WHERE state = 'duplicate'")[0][0] - duplicates
     if dup:
         problems.append(f"{dup} inputs taken twice (duplicate rows)")
     return problems

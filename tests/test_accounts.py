@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from motcua import db
 from motcua.archive import audit
 from motcua.cli import main
-from motcua.errors import ExitCode, UserError
+from motcua.errors import UserError
 from motcua.services import Context, accounts, open_context
 from motcua.services.access import AccessDenied, mask_id, mask_ids_in_text
 from motcua.workspace import Workspace, find_workspace, init_workspace
@@ -204,26 +204,36 @@ def test_unknown_and_disabled_accounts_fail_like_a_wrong_password(ws: Workspace)
 
 
 def test_session_idle_and_absolute_expiry(ws: Workspace) -> None:
+    """The clock is moved in the rows, not waited for: deterministic on a loaded machine
+    (the browser test waits for a real short idle expiry)."""
     make_officers(ws, {"hoa": (("chuyen_vien",), "Lê Thị Hoa")})
-    settings = accounts.web_settings(_with_config(ws, idle_minutes=0.02))
-    assert settings.idle_minutes == 0.02
+    settings = accounts.web_settings(_with_config(ws, idle_minutes=20))
+    assert settings.idle_minutes == 20 and settings.absolute_hours == 12
+
+    def age(column: str, **delta: float) -> None:
+        with _conn(ws) as conn, db.transaction(conn):
+            moment = (datetime.now(UTC) - timedelta(**delta)).isoformat(timespec="seconds")
+            conn.execute(f"UPDATE web_sessions SET {column} = ?", (moment,))
+
     session = _login(ws, "hoa", password_for("hoa"))
     with open_context(ws, accounts.os_actor("web")) as ctx:
         live = accounts.load_session(ctx, session.token, settings)
         assert live is not None and live.actor.login == "hoa"
         assert accounts.load_session(ctx, session.token + "x", settings) is None
-        time.sleep(1.5)
-        with pytest.raises(accounts.SessionExpired, match="không thao tác quá 1 giây") as exc:
+        age("last_seen_at", minutes=19)
+        assert accounts.load_session(ctx, session.token, settings) is not None  # touched
+        age("last_seen_at", minutes=21)
+        with pytest.raises(accounts.SessionExpired, match="không thao tác quá 20 phút") as exc:
             accounts.load_session(ctx, session.token, settings)
         assert exc.value.reason == "idle"
         assert accounts.load_session(ctx, session.token, settings) is None  # row deleted
         again = _login(ws, "hoa", password_for("hoa"))
-        with db.transaction(ctx.conn):
-            ctx.conn.execute("UPDATE web_sessions SET created_at = ?", (
-                (datetime.now(UTC) - timedelta(hours=13)).isoformat(timespec="seconds"),))
+        age("created_at", hours=13)
         with pytest.raises(accounts.SessionExpired, match="quá 12 giờ") as exc:
-            accounts.load_session(ctx, again.token, accounts.WebSettings())
+            accounts.load_session(ctx, again.token, settings)
         assert exc.value.reason == "absolute"
+    assert accounts.expiry_message("idle", accounts.WebSettings(idle_minutes=0.1)) == \
+        "Phiên làm việc đã hết hạn vì không thao tác quá 6 giây. Hãy đăng nhập lại."
     with _conn(ws) as conn:
         # Only hashes of tokens are stored.
         stored = {r[0] for r in conn.execute("SELECT id_hash FROM web_sessions")}
@@ -296,7 +306,7 @@ def test_cli_user_commands(ws: Workspace) -> None:
     assert code == 0 and "Đã đổi mật khẩu của tài khoản hoa." in out
     # Acting as an officer without the quản trị role: refused.
     code, out = _cli(ws, "user", "disable", "lan", env={"MOTCUA_USER": "hoa"})
-    assert code == ExitCode.ACCESS_DENIED and "không có quyền" in out
+    assert code == 3 and "không có quyền" in out  # ExitCode.ACCESS_DENIED
     code, out = _cli(ws, "user", "disable", "hoa", env={"MOTCUA_USER": "lan"})
     assert code == 0 and "Đã khóa tài khoản hoa" in out
     code, out = _cli(ws, "user", "list", "--json")
@@ -317,3 +327,32 @@ def test_cli_has_no_password_option() -> None:
     code = CliRunner().invoke(main, ["user", "add", "x", "--name", "X", "-r", "lanh_dao",
                                      "--password", "Sông-Hồng-chảy-mãi"])
     assert code.exit_code != 0
+
+
+def test_cli_acts_as_the_named_officer_with_their_roles(ws: Workspace) -> None:
+    """`--as` names an account: a metadata change is recorded under the officer's name,
+    a role without the permission is refused (exit 3), an unknown login too, and the
+    audit chain still verifies."""
+    from tests.web_kit import small_archive
+
+    doc_id = small_archive(ws)
+    make_officers(ws, {"hoa": (("chuyen_vien",), "Lê Thị Hoa"),
+                       "an": (("lanh_dao",), "Nguyễn Văn An")})
+    code, out = _cli(ws, "--as", "hoa", "doc", "meta", str(doc_id), "--name", "Đơn đề nghị",
+                     "--issued", "16/07/2025")
+    assert code == 0, out
+    code, out = _cli(ws, "doc", "meta", str(doc_id), "--name", "Đơn khác",
+                     env={"MOTCUA_USER": "an"})
+    assert code == 3 and "không có quyền" in out
+    code, out = _cli(ws, "--as", "khongco", "doc", "meta", str(doc_id), "--name", "X")
+    assert code == 1 and "Không có tài khoản “khongco”" in out
+    changes = [(e.action, e.actor) for e in _actions_full(ws)
+               if e.subject == f"document:{doc_id}"]
+    assert changes and {actor for _, actor in changes} == {"Lê Thị Hoa (hoa)"}
+    code, out = _cli(ws, "audit", "verify")
+    assert code == 0, out
+
+
+def _actions_full(ws: Workspace) -> list[audit.AuditEntry]:
+    with _conn(ws) as conn:
+        return list(audit.entries(conn))

@@ -18,7 +18,15 @@ import pikepdf
 import pytest
 from docx import Document
 
-from motcua.templates import Converter, RenderResult, WarmOffice, layout_check, load_spec, render
+from motcua.templates import (
+    Converter,
+    RenderResult,
+    WarmOffice,
+    layout_check,
+    load_spec,
+    render,
+    validate,
+)
 from motcua.templates.render import KIND_INFO
 from motcua.templates.sign import text_lines
 
@@ -53,21 +61,26 @@ def page_words(pdf: Path, page: int) -> tuple[list[Word], float, float]:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, RenderResult]]:
+def office() -> Iterator[Converter]:
+    with WarmOffice() as warm:
+        yield Converter(warm)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory,
+             office: Converter) -> dict[str, RenderResult]:
     out = tmp_path_factory.mktemp("examples")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
     results: dict[str, RenderResult] = {}
-    with WarmOffice() as warm:
-        conv = Converter(warm)
-        for kind in KINDS:
-            res = render(None, load_spec(kind, EXAMPLES / f"{kind}.yaml"), out / kind,
-                         converter=conv)
-            subprocess.run(["pdftoppm", "-r", "70", "-png", str(res.pdf),
-                            str(ARTIFACTS / kind)], check=True)
-            results[kind] = res
-        yield results
+    for kind in KINDS:
+        res = render(None, load_spec(kind, EXAMPLES / f"{kind}.yaml"), out / kind,
+                     converter=office)
+        subprocess.run(["pdftoppm", "-r", "70", "-png", str(res.pdf),
+                        str(ARTIFACTS / kind)], check=True)
+        results[kind] = res
+    return results
 
 
 def _margins(res: RenderResult, landscape: bool) -> tuple[float, float, float, float]:
@@ -208,3 +221,50 @@ def test_dates_in_running_text_follow_the_references(
     assert "25/7/2025" in apology and "/07/2025" not in apology
     plan = text("quyet-dinh-ke-hoach")
     assert "ngày 07/01/2025 của Ủy ban nhân dân xã Đa Lộc" in plan  # months 1-2 padded
+
+
+def _signature_has_body(pdf: Path, signer: str) -> tuple[int, bool]:
+    lines, _ = text_lines(pdf)
+    name = [ln for ln in lines if ln.text == signer][-1]
+    on_page = [ln for ln in lines if ln.page == name.page]
+    body = [ln for ln in on_page if re.match(r"\d+\. Nội dung số \d+\.", ln.text)]
+    return name.page, bool(body) or name.page == 1
+
+
+def test_signature_never_alone_when_the_body_ends_at_the_page_foot(
+        office: Converter, tmp_path: Path) -> None:
+    """A Báo cáo grown one line at a time across the page foot: at every length the
+    signature block shares its page with the end of the body (the last lines move with
+    it), from one page to two."""
+    import yaml
+
+    data = yaml.safe_load((EXAMPLES / "bao-cao.yaml").read_text("utf-8"))
+    data["sections"] = [{"title": "KẾT QUẢ", "items": []}]
+    data["recipients"] = ["Văn phòng UBND thành phố", "Chủ tịch, các PCT UBND xã"]
+    pages: list[int] = []
+    for n in range(6, 40):
+        data["sections"][0]["items"] = [{"text": f"Nội dung số {i}."} for i in range(1, n)]
+        res = render(None, validate("bao-cao", data), tmp_path / f"bc-{n}", converter=office)
+        page, ok = _signature_has_body(res.pdf, "Trần Thị Bình")
+        assert ok, f"{n - 1} items: the signature stands alone on page {page}"
+        pages.append(res.page_count)
+        if pages[-4:] == [2, 2, 2, 2]:
+            break
+    assert pages[0] == 1 and pages[-1] == 2, pages  # the sweep crossed the page foot
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_example_is_pdfa_2b_with_a_signature_field(rendered: dict[str, RenderResult],
+                                                         kind: str) -> None:
+    res = rendered[kind]
+    with pikepdf.open(res.pdf) as pdf:
+        intents = pdf.Root.get("/OutputIntents")
+        assert intents is not None and intents[0].get("/S") == "/GTS_PDFA1"
+        meta = pdf.open_metadata()
+        assert str(meta.get("pdfaid:part")) == "2"
+        assert str(meta.get("pdfaid:conformance")).upper() == "B"
+        sigs = [f for f in pdf.Root.AcroForm.Fields if f.get("/FT") == "/Sig"]
+        assert len(sigs) == 1
+        page = next(i for i, p in enumerate(pdf.pages, start=1)
+                    if p.obj.objgen == sigs[0].P.objgen)
+    assert page == res.field_page

@@ -200,3 +200,15 @@ def test_hostile_corpus_under_watch(tmp_path: Path, corpus: list[Kind]) -> None:
     _check_archival(ws, inputs)
     _check_memory(ws)
     assert all(r["state"] in SETTLED_STATES for r in query(ws, "SELECT state FROM intake"))
+
+
+def test_hostile_corpus_mixed_into_crashing_watchers(tmp_path: Path) -> None:
+    """bench/crash.py in small: the corpus among good files, watchers SIGKILLed at random
+    moments and named steps; every good file archived once, every hostile one settled."""
+    from bench.crash import run_crash
+
+    report = run_crash(tmp_path, n=16, kills=4, seed=11, verbose=False, hostile=True)
+    assert report["problems"] == []
+    assert report["hostile_inputs"] >= 50
+    assert report["kills_landed"] >= 3
+    assert set(report["intake_rows"]) <= {"done", "duplicate", "quarantined", "refused"}

@@ -5,6 +5,7 @@ born-digital PDFs with unembedded standard fonts from several generators."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -237,3 +238,45 @@ def test_unembedded_standard_fonts_become_pdfa_with_text_intact(tmp_path: Path,
     else:
         assert text(out) == text(source)
     assert any("fonts embedded" in c for c in result.changes)
+
+
+@pytest.mark.skipif(permission_prefix() is None, reason="root that cannot drop its file-mode "
+                    "override: a read-only folder would not stop it")
+def test_watch_until_idle_on_a_read_only_store_exits_with_the_reason(tmp_path: Path) -> None:
+    ws = _ws(tmp_path)
+    scan = ws.inbox / "cho.jpg"
+    scan.write_bytes(tiny_scan(9701))
+    originals = ws.store / "originals"
+    originals.mkdir(exist_ok=True)
+    originals.chmod(0o555)
+    try:
+        proc = _motcua(ws, "watch", "--until-idle", "--stable-seconds", "0.5",
+                       prefix=permission_prefix() or ())
+    finally:
+        originals.chmod(0o755)
+    assert proc.returncode == ExitCode.TRY_AGAIN, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "Không ghi được vào kho lưu trữ" in proc.stderr
+    assert scan.read_bytes() == tiny_scan(9701)
+    assert [r["state"] for r in query(ws, "SELECT state FROM intake")] == ["pending"]
+
+
+def test_worker_memory_limit_settles_a_page_too_big_for_it(tmp_path: Path) -> None:
+    """A page within the pixel limit but past the worker's address space (RLIMIT_AS):
+    the kernel refuses the memory, the file is quarantined at once with that reason,
+    and the worker's own peak (ru_maxrss) stays under the limit."""
+    from PIL import Image, ImageDraw
+
+    ws = _ws(tmp_path, "\n[limits]\nmax_pixels_per_page = 500000000\nworker_memory_mb = 600\n")
+    page = Image.new("L", (20000, 20000), 255)  # 400 megapixels, a few hundred KB as PNG
+    ImageDraw.Draw(page).text((100, 100), "Trang rat lon", fill=0)
+    page.save(ws.inbox / "lon.png", dpi=(300, 300))
+    proc = _motcua(ws, "ingest", str(ws.inbox / "lon.png"))
+    assert proc.returncode == ExitCode.PROBLEMS_FOUND, proc.stdout + proc.stderr
+    row = query(ws, "SELECT * FROM intake")[0]
+    assert row["state"] == "quarantined" and row["attempts"] == 1
+    assert "600 MB" in row["reason_vi"] and "RLIMIT_AS" in row["last_error"]
+    peaks = [json.loads(line)["peak_rss_kb"] for line in
+             (ws.logs / "motcua.log").read_text(encoding="utf-8").splitlines()
+             if '"worker_peak"' in line]
+    assert peaks and max(peaks) < 600 * 1024

@@ -466,6 +466,12 @@ def test_open_period_issue_date_recipients_tm_kt(data: Data, tmp_path: Path) -> 
     listing = next(i for i, p in enumerate(pages) if "DANH SÁCH NƠI NHẬN" in p) + 1
     assert listing > signer.page  # the list follows the signature on its own page
     listed = " ".join(" ".join(pages[listing - 1:]).split())
+    # an appendix of its own: a new section numbered from 1, no number on its first page
+    assert not listed.split()[0].isdigit()
+    from docx import Document
+
+    sections = Document(str(rep.docx)).sections
+    assert len(sections) == 2 and sections[1].different_first_page_header_footer
     for i, name in enumerate(names, start=1):
         assert f"{i}. {name}." in listed
     # the signature page also carries the end of the body

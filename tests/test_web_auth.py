@@ -298,9 +298,21 @@ def test_views_and_downloads_name_the_officer(site: Site) -> None:
         assert clerk.get(f"/documents/{site.doc_id}").status_code == 200
         r = clerk.get(f"/documents/{site.doc_id}/original")
         assert r.status_code == 200 and r.content == stored
-    views = [e for e in _audit(site.ws) if e.subject == subject and e.action == "view"]
-    assert {(e.actor, e.details["file"]) for e in views} >= {
-        ("Lê Văn Chuyên (chuyenvien)", "page"), ("Lê Văn Chuyên (chuyenvien)", "original")}
+    seen = {(e.action, e.actor, e.details.get("file")) for e in _audit(site.ws)
+            if e.subject == subject}
+    assert seen >= {("view", "Lê Văn Chuyên (chuyenvien)", None),
+                    ("download", "Lê Văn Chuyên (chuyenvien)", "original")}
+    with client_for(site.ws, "chuyenvien") as clerk:  # again, within minutes: same view
+        clerk.get(f"/documents/{site.doc_id}")
+        clerk.get(f"/documents/{site.doc_id}/original", headers={"range": "bytes=0-99"})
+    again = {(e.action, e.actor, e.details.get("file")) for e in _audit(site.ws)
+             if e.subject == subject}
+    assert len([e for e in _audit(site.ws) if e.subject == subject
+                and e.actor == "Lê Văn Chuyên (chuyenvien)"]) == 2 and again == seen
+    with client_for(site.ws, "chuyenvien") as clerk:
+        assert clerk.get(f"/dossiers/{DOSSIER}").status_code == 200
+    assert ("view", f"dossier:{DOSSIER}", "Lê Văn Chuyên (chuyenvien)") in {
+        (e.action, e.subject, e.actor) for e in _audit(site.ws)}
 
 
 def test_suffix_range_is_served_and_audited(site: Site) -> None:
@@ -322,7 +334,7 @@ def test_suffix_range_is_served_and_audited(site: Site) -> None:
             f"/{len(stored)}"
     entries = [e for e in _audit(site.ws) if e.actor == "Lê Thị Hoa (hoa)"]
     assert [(e.action, e.subject, e.details["file"]) for e in entries] == [
-        ("view", subject, "original")]
+        ("download", subject, "original")]
 
 
 @pytest.mark.parametrize("path", [

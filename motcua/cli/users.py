@@ -1,11 +1,11 @@
-"""`motcua user`: officers' accounts (add, list, passwd, set-roles, disable).
+"""user: officers' accounts (add, list, passwd, set-roles, disable).
 
 A password never goes on the command line (it would stay in the shell's history and in
 the process list): it is typed twice at a hidden prompt, or read from the first line of
 standard input with `--password-stdin` (for scripts such as quickstart.sh).
 
-Who acts: the account named by `--as` / MOTCUA_USER (it must hold the quản trị role),
-else the OS account running the command, recorded as such in the audit log.
+Who acts: `--as LOGIN` / MOTCUA_USER (an account holding the quản trị role), else the
+OS account running the command, recorded as such in the audit log.
 """
 
 from __future__ import annotations
@@ -47,9 +47,7 @@ def _read_password(from_stdin: bool, login: str) -> str:
         if password != again:
             raise UserError("Hai lần nhập mật khẩu không khớp nhau; chưa thay đổi gì.",
                             "password confirmation mismatch")
-    problem = accounts.password_problem(password, login)
-    if problem:
-        raise UserError(problem, "password refused by policy")
+    accounts.check_password_policy(password, login)
     return password
 
 
@@ -66,7 +64,7 @@ def user() -> None:
 
 
 @user.command("add")
-@click.argument("login", metavar="TÊN_ĐĂNG_NHẬP")
+@click.argument("login")
 @click.option("--name", "-n", "full_name", required=True, help="Họ tên cán bộ.")
 @click.option("--title", "-t", default="", help="Chức vụ.")
 @click.option("--role", "-r", "roles", multiple=True, required=True,
@@ -74,21 +72,22 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True,
               help="Đọc mật khẩu từ dòng đầu của đầu vào chuẩn thay vì hỏi.")
 @with_context
-def user_add(sc: Context, login: str, full_name: str, title: str,
-             roles: tuple[str, ...], password_stdin: bool) -> None:
-    """Thêm tài khoản TÊN_ĐĂNG_NHẬP (mật khẩu được hỏi, không ghi trên dòng lệnh)."""
-    accounts.parse_roles(_role_codes(roles))  # refuse a wrong role before the prompt
+def user_add(ctx: Context, login: str, full_name: str, title: str, roles: tuple[str, ...],
+             password_stdin: bool) -> None:
+    """Thêm tài khoản LOGIN (mật khẩu được hỏi, không ghi trên dòng lệnh)."""
+    codes = _role_codes(roles)
+    accounts.parse_roles(codes)  # a wrong role is refused before the prompt
     password = _read_password(password_stdin, accounts.normalise_login(login))
-    made = accounts.add_user(sc, login, full_name, title, _role_codes(roles), password)
+    made = accounts.add_user(ctx, login, full_name, title, codes, password)
     click.echo(f"Đã thêm tài khoản {made.login}: {made.full_name} — {_roles_vi(made.roles)}.")
 
 
 @user.command("list")
 @json_option
 @with_context
-def user_list(sc: Context, as_json: bool) -> None:
+def user_list(ctx: Context, as_json: bool) -> None:
     """Liệt kê tài khoản cán bộ."""
-    found = accounts.list_users(sc)
+    found = accounts.list_users(ctx)
     if as_json:
         print_json([u.as_dict() for u in found])
         return
@@ -97,42 +96,42 @@ def user_list(sc: Context, as_json: bool) -> None:
         return
     for u in found:
         state = "đang hoạt động" if u.active else "đã khóa"
-        last = labels.vi_datetime(u.last_login_at, sc.zone) or "chưa đăng nhập"
+        last = labels.vi_datetime(u.last_login_at, ctx.zone) or "chưa đăng nhập"
         title = f", {u.title}" if u.title else ""
         click.echo(f"{u.login}  {u.full_name}{title}  [{_roles_vi(u.roles)}]  {state}  "
                    f"lần đăng nhập cuối: {last}")
 
 
 @user.command("passwd")
-@click.argument("login", metavar="TÊN_ĐĂNG_NHẬP")
+@click.argument("login")
 @click.option("--password-stdin", is_flag=True,
               help="Đọc mật khẩu từ dòng đầu của đầu vào chuẩn thay vì hỏi.")
 @with_context
-def user_passwd(sc: Context, login: str, password_stdin: bool) -> None:
-    """Đặt mật khẩu mới cho TÊN_ĐĂNG_NHẬP; các phiên đăng nhập của tài khoản đó kết thúc."""
-    target = accounts.get_user(sc.conn, login)
-    done = accounts.set_password(sc, target.login, _read_password(password_stdin,
-                                                                  target.login))
+def user_passwd(ctx: Context, login: str, password_stdin: bool) -> None:
+    """Đặt mật khẩu mới cho LOGIN; các phiên đăng nhập của tài khoản đó kết thúc."""
+    target = accounts.get_user(ctx.conn, login)
+    done = accounts.set_password(ctx, target.login, _read_password(password_stdin,
+                                                                    target.login))
     click.echo(f"Đã đổi mật khẩu của tài khoản {done.login}.")
 
 
 @user.command("set-roles")
-@click.argument("login", metavar="TÊN_ĐĂNG_NHẬP")
+@click.argument("login")
 @click.option("--role", "-r", "roles", multiple=True, required=True,
               help=ROLE_HELP + " (lặp lại hoặc ngăn cách bằng dấu phẩy).")
 @with_context
-def user_set_roles(sc: Context, login: str, roles: tuple[str, ...]) -> None:
-    """Đặt lại vai trò của TÊN_ĐĂNG_NHẬP (thay cho các vai trò cũ)."""
-    done = accounts.set_roles(sc, login, _role_codes(roles))
+def user_set_roles(ctx: Context, login: str, roles: tuple[str, ...]) -> None:
+    """Đặt lại vai trò của LOGIN (thay cho các vai trò cũ)."""
+    done = accounts.set_roles(ctx, login, _role_codes(roles))
     click.echo(f"Tài khoản {done.login} nay có vai trò: {_roles_vi(done.roles)}.")
 
 
 @user.command("disable")
-@click.argument("login", metavar="TÊN_ĐĂNG_NHẬP")
+@click.argument("login")
 @with_context
-def user_disable(sc: Context, login: str) -> None:
-    """Khóa tài khoản TÊN_ĐĂNG_NHẬP (giữ lại cho nhật ký, không xóa)."""
-    done = accounts.disable_user(sc, login)
+def user_disable(ctx: Context, login: str) -> None:
+    """Khóa tài khoản LOGIN (giữ lại cho nhật ký, không xóa)."""
+    done = accounts.disable_user(ctx, login)
     click.echo(f"Đã khóa tài khoản {done.login}; các phiên đăng nhập đã kết thúc.")
 
 

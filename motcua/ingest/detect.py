@@ -90,7 +90,7 @@ def media_type_of(path: Path, limits: Limits | None = None) -> str:
         _check_pdf(path, size, limits)
     else:
         check_image(path, limits)
-        _check_image(path)
+        _check_image(path, limits)
     return actual
 
 
@@ -146,8 +146,12 @@ def _opens_without_password(pdf: pikepdf.Pdf) -> bool:
         return False
 
 
-def _check_image(path: Path) -> None:
+def _check_image(path: Path, limits: Limits) -> None:
     name = visible(path.name)
+    saved = Image.MAX_IMAGE_PIXELS
+    # The size was judged against our own limit already (check_image); Pillow's bomb
+    # guard follows it, so that a large page within the limit is not called "damaged".
+    Image.MAX_IMAGE_PIXELS = max(limits.max_pixels_per_page, saved or 0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -164,3 +168,5 @@ def _check_image(path: Path) -> None:
             f"Ảnh “{name}” bị hỏng hoặc không đầy đủ, không đọc được. {RESCAN_ADVICE}",
             f"{type(exc).__name__}: {exc}",
         ) from exc
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved

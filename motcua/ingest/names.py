@@ -35,15 +35,13 @@ def _escape_char(ch: str) -> str:
         return f"\\x{code - 0xDC00:02x}"
     if code in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    if ch == "\\":
-        return "\\\\"
     return ch
 
 
 def visible(text: str | os.PathLike[str]) -> str:
     """`text` in NFC with non-UTF-8 bytes, control and bidi characters escaped."""
     raw = os.fspath(text)
-    if raw.isprintable() and "\\" not in raw:
+    if raw.isprintable():
         return unicodedata.normalize("NFC", raw)
     return "".join(_escape_char(ch) for ch in unicodedata.normalize("NFC", raw))
 

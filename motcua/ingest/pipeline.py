@@ -390,6 +390,11 @@ def _init_worker(parent_pid: int, memory_mb: int = 0) -> None:
         log.debug("prctl(PR_SET_PDEATHSIG) unavailable")
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
+    # Image sizes were judged against [limits] before the file reached a worker; what
+    # is left to stop is real memory use, which the address-space limit below does.
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None
     if memory_mb > 0:
         # The worker's own address-space limit (inherited by Tesseract and Ghostscript):
         # a file that slips past the declared-size checks fails with MemoryError here,

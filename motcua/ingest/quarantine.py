@@ -48,7 +48,9 @@ def quarantine_file(
     Returns the quarantined file's path.
     """
     quarantine_dir.mkdir(parents=True, exist_ok=True)
-    dest = _free_name(quarantine_dir, source.name)
+    # The printable form: a quarantined file's name is UTF-8 without control characters,
+    # so the database row names it exactly (the original name is in the reason file).
+    dest = _free_name(quarantine_dir, visible(source.name))
     reason = dest.with_name(dest.name + REASON_SUFFIX)
     # Reason first: if we die between the two steps, the reason is there without its
     # file (harmless) rather than a file without its reason.

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from motcua.ingest.names import visible
 from motcua.workspace import Workspace
 
 LOCK_NAME = "motcua-watch.lock"
@@ -80,7 +81,7 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
     if oldest_row is not None:
         oldest = {
             "intake_id": oldest_row["id"],
-            "path": oldest_row["source_path"],
+            "path": visible(oldest_row["source_path"]),
             "state": oldest_row["state"],
             "since": oldest_row["created_at"],
             "age_seconds": _age_seconds(oldest_row["created_at"], now),
@@ -90,7 +91,7 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
         }
 
     retries = [
-        {"intake_id": r["id"], "path": r["source_path"], "attempts": r["attempts"],
+        {"intake_id": r["id"], "path": visible(r["source_path"]), "attempts": r["attempts"],
          "next_attempt_at": r["next_attempt_at"], "last_error": r["last_error"],
          "message": r["reason_vi"]}
         for r in conn.execute(
@@ -118,7 +119,7 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
             " LIMIT ?", (recent,))
     ]
     refused = [
-        {"intake_id": r["id"], "path": r["source_path"], "at": r["updated_at"],
+        {"intake_id": r["id"], "path": visible(r["source_path"]), "at": r["updated_at"],
          "reason": r["reason_vi"]}
         for r in conn.execute(
             "SELECT * FROM intake WHERE state = 'refused' ORDER BY updated_at DESC, id DESC"

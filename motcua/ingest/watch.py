@@ -542,6 +542,12 @@ class Watcher:
                         # traceback, and try again; nothing is taken meanwhile.
                         fault = exc if isinstance(exc, MachineFault) else \
                             database_fault(exc, self.ws.db_path)
+                        if self.until_idle:
+                            # A one-off run ends, with the message and a non-zero exit,
+                            # rather than wait for someone to mend the machine.
+                            with contextlib.suppress(sqlite3.Error):
+                                self._release_own_rows(conn)
+                            raise fault from exc
                         log.error("%s (%s); retrying in %.0fs", fault.message, fault.detail,
                                   MACHINE_FAULT_PAUSE, extra={"event": "machine_fault"})
                         with contextlib.suppress(sqlite3.Error):

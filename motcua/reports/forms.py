@@ -6,13 +6,15 @@ late dossier (`issue_apology_letters`), 05 notice that processing stops
 (`issue_stop_notice`), 06 control sheet of the dossier's steps (`issue_control_sheet`,
 from the audit log and the dossier's rows), 07 register of the dossiers of a period
 (`issue_register`, A4 landscape). Each `*_data` function builds the spec (templates
-schema) and is usable on its own; each `issue_*` renders it and records the issue in the
-audit log under the dossier, so that form 06 lists it as a step.
+schema) and is usable on its own; forms 02, 03 and 05 (and a form 01 listing the papers
+the officer received) are recorded in the audit log under the dossier (`form.issue`),
+so that form 06 lists them as steps, form 07 notes them and form 02 knows what was
+received.
 
 Files go to `<workspace>/issued/<kind>/<dossier code>.{docx,pdf}` (the register:
 `issued/so-theo-doi/<from>_<to>`). With `pdf=False` only the DOCX is written (no
 LibreOffice): used by tests and by `--no-pdf`. The officer named on a form is the one
-acting (`officer=`), else the configured receiver / operator.
+acting (`officer=` / `receiver=`), else the configured receiver / operator.
 """
 
 from __future__ import annotations

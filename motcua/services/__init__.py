@@ -63,6 +63,8 @@ class Context:
     @cached_property
     def zone(self) -> ZoneInfo:
         """The centre's time zone: every time shown to people is in it."""
+        from motcua.archive.settings import centre_zone
+
         return centre_zone(self.ws)
 
     @cached_property
@@ -91,14 +93,6 @@ class Context:
         from motcua.archive.settings import stamp_operator
 
         return stamp_operator(self.ws)
-
-
-def centre_zone(ws: Workspace) -> ZoneInfo:
-    """The centre's time zone (`[warehouse] timezone`), for a front end that formats
-    times before it has a Context (the web page's template filters)."""
-    from motcua.archive.settings import centre_zone as zone_of
-
-    return zone_of(ws)
 
 
 class Result:
@@ -152,17 +146,17 @@ def os_actor() -> Actor:
 
 
 def resolve_cli_actor(ws: Workspace, login: str | None) -> Actor:
-    """The CLI's actor: the active account named by `--as LOGIN` / MOTCUA_USER, else
-    the OS account. The one place where the command line decides who acts."""
+    """The CLI's actor: `--as LOGIN` / `MOTCUA_USER`, else the OS account.
+
+    The one place where a login becomes an Actor for the CLI: a named login must be an
+    active staff account (services.accounts), and acts with that account's roles and
+    full name; a name that is no account is refused rather than recorded as typed."""
     if not login or not login.strip():
         return os_actor()
-    from motcua.services.accounts import actor_for_login
+    from motcua.services import accounts
 
-    conn = db.connect(ws.db_path)
-    try:
-        return actor_for_login(conn, login.strip())
-    finally:
-        conn.close()
+    with open_context(ws, os_actor()) as ctx:
+        return accounts.actor_for_login(ctx.conn, login)
 
 
 @contextmanager

@@ -105,24 +105,28 @@ def mask_ids_in_text(text: str | None) -> str:
     return _ID_RUN.sub(lambda m: mask_id(m.group(0)), text)
 
 
-def record_view(ctx: Context, subject: str, what: str, details: dict[str, Any],
-                within_minutes: float = 10.0) -> bool:
-    """Audit that the acting officer viewed `subject` (`what`: page, original, ...).
-    A repeat by the same officer within `within_minutes` is not a new entry: a PDF viewer
-    fetches one file in many byte ranges. Returns whether an entry was written."""
+def record_access(ctx: Context, action: str, subject: str, details: dict[str, Any],
+                  within_minutes: float = 10.0) -> bool:
+    """Audit that the acting officer viewed or downloaded `subject` (`action` "view" or
+    "download"). A repeat by the same officer with the same details (the client address
+    aside) within `within_minutes` is not a new entry: a PDF viewer fetches one file in
+    many byte ranges, a page is reloaded. Returns whether an entry was written."""
     from motcua.archive import audit
 
     since = (datetime.now(UTC) - timedelta(minutes=within_minutes)).isoformat(
         timespec="seconds")
     actor = ctx.actor.audit_name
+    same = {k: v for k, v in details.items() if k != "client"}
     recent = ctx.conn.execute(
-        "SELECT details FROM audit_log WHERE subject = ? AND action = 'view' AND actor = ?"
-        " AND at >= ? ORDER BY seq DESC LIMIT 50", (subject, actor, since)).fetchall()
+        "SELECT details FROM audit_log WHERE subject = ? AND action = ? AND actor = ?"
+        " AND at >= ? ORDER BY seq DESC LIMIT 50", (subject, action, actor, since)).fetchall()
     for (raw,) in recent:
         try:
-            if json.loads(raw).get("file") == what:
-                return False
-        except (ValueError, AttributeError):
+            earlier = json.loads(raw)
+        except ValueError:
             continue
-    audit.record(ctx.conn, "view", subject, actor, {"file": what, **details})
+        if isinstance(earlier, dict) and \
+                {k: v for k, v in earlier.items() if k != "client"} == same:
+            return False
+    audit.record(ctx.conn, action, subject, actor, details)
     return True

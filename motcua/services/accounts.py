@@ -614,17 +614,3 @@ def logout(ctx: Context, session: Session, client: str) -> None:
         audit.record(conn, "logout", f"user:{session.actor.login}", session.actor.audit_name,
                      {"client": client})
 
-
-def local_time(ws: Workspace, value: str | None) -> str:
-    """A stored UTC time as `dd/mm/yyyy HH:MM` on the centre's clock ("" if none)."""
-    from motcua.archive.settings import centre_zone
-
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(centre_zone(ws)).strftime("%d/%m/%Y %H:%M")

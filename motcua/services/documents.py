@@ -167,6 +167,15 @@ def view(ctx: Context, document_id: int, *, record_view: bool = True) -> Documen
     return result
 
 
+def page_texts(ctx: Context, document_id: int) -> dict[int, str]:
+    """The recognised text of each page, by page number (the web page shows it under
+    each page; `view` leaves it out so that `show --json` stays short)."""
+    require(ctx.actor.roles, Permission.VIEW)
+    return {row[0]: row[1] for row in ctx.conn.execute(
+        "SELECT page_no, text FROM pages WHERE document_id = ? ORDER BY page_no",
+        (document_id,))}
+
+
 @dataclass(frozen=True)
 class DocumentList(Result):
     target: str

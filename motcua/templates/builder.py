@@ -277,8 +277,8 @@ def _signature(doc: Any, profile: PageProfile) -> None:
     X.keep_row_together(table.rows[0])
     # a Nơi nhận longer than a page: "Như danh sách kèm theo", the list on its own page
     _p(doc, "MC Body", "{%p if recipients_list %}")
-    head = _p(doc, "MC Appendix", "DANH SÁCH NƠI NHẬN")
-    head.paragraph_format.page_break_before = True
+    # on a new page in any case; the renderer makes it a section numbered on its own
+    _p(doc, "MC Appendix", "DANH SÁCH NƠI NHẬN").paragraph_format.page_break_before = True
     _p(doc, "MC Appendix Note", "{{ recipients_list.note }}")
     _loop(doc, "for r in recipients_list.names", "MC Item", "{{ r }}")
     _p(doc, "MC Body", "{%p endif %}")

@@ -4,7 +4,10 @@
 `layout_check(docx)` raises AssertionError listing them. It reads the DOCX itself:
 page size and margins of every section, the font everywhere, the size/bold/italic
 of every component (found by its "MC …" paragraph style), the number line, the date
-line, the "Căn cứ" and "Nơi nhận" punctuation, the header table grid, page numbers.
+line, the "Căn cứ" and "Nơi nhận" punctuation, the header table grid, page numbers;
+Times New Roman named everywhere, no run below 10 pt (running text 11 pt or more),
+`Số: …` level with the date line (the same header row), the header table inside the
+margins, the signature block kept with the body before it.
 """
 
 from __future__ import annotations

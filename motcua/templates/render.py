@@ -67,6 +67,7 @@ KIND_INFO: dict[str, KindInfo] = {
 # More recipients than this would push Nơi nhận past the page: they go to a list of
 # their own, attached after the signature ("Như danh sách kèm theo").
 RECIPIENTS_ON_PAGE = {"A4": 12, "A5": 6}
+RECIPIENTS_LIST_TITLE = "DANH SÁCH NƠI NHẬN"
 FORM_NUMBERS = {"tiep-nhan": "01", "bo-sung": "02", "tu-choi": "03", "xin-loi": "04",
                 "dung-giai-quyet": "05", "kiem-soat": "06", "so-theo-doi": "07"}
 
@@ -909,6 +910,56 @@ def _repeat_copies(doc: Any, labels: list[str]) -> None:
         pg.set(qn("w:start"), "1")
 
 
+def _recipients_list_section(doc: Any) -> None:
+    """The attached list of recipients is an appendix: its own section (new page,
+    numbered on its own from 1, no number on its first page), like the other
+    appendices."""
+    import copy as _copy
+
+    from docx.oxml import OxmlElement
+
+    body = doc.element.body
+    head = next((p for p in body.iterchildren(qn("w:p"))
+                 if _style(_Para(p)) == "MC Appendix"
+                 and "".join(t.text or "" for t in p.iter(qn("w:t"))) == RECIPIENTS_LIST_TITLE),
+                None)
+    if head is None:
+        return
+    governing = None  # the section break that closes the part holding the list
+    for el in head.itersiblings():
+        ppr = el.find(qn("w:pPr")) if el.tag == qn("w:p") else None
+        if ppr is not None and ppr.find(qn("w:sectPr")) is not None:
+            governing = ppr.find(qn("w:sectPr"))
+            break
+    if governing is None:
+        governing = body.find(qn("w:sectPr"))
+    brk = OxmlElement("w:p")
+    ppr = OxmlElement("w:pPr")
+    X.set_el(ppr, "w:pStyle", val=X.style_id("MC Break"))
+    ppr.append(_copy.deepcopy(governing))  # the body before keeps its own page setup
+    brk.append(ppr)
+    head.addprevious(brk)
+    pg = governing.find(qn("w:pgNumType"))
+    if pg is None:
+        pg = OxmlElement("w:pgNumType")
+        anchor = governing.find(qn("w:pgMar"))
+        if anchor is not None:
+            anchor.addnext(pg)
+        else:
+            governing.append(pg)
+    pg.set(qn("w:start"), "1")
+    head_ppr = head.find(qn("w:pPr"))
+    if head_ppr is not None and head_ppr.find(qn("w:pageBreakBefore")) is not None:
+        head_ppr.remove(head_ppr.find(qn("w:pageBreakBefore")))
+
+
+class _Para:
+    """Just enough of a paragraph for `_style` (reads the style id of a raw w:p)."""
+
+    def __init__(self, p: Any) -> None:
+        self._p = p
+
+
 def _postprocess(doc: Any, spec: Spec, ctx: dict[str, Any],
                  profile: rules.PageProfile | None = None) -> None:
     info = KIND_INFO[spec.kind]
@@ -927,6 +978,8 @@ def _postprocess(doc: Any, spec: Spec, ctx: dict[str, Any],
     _drop_empty(doc)
     _fit_header(doc, profile)
     _keep_signature_with_body(doc)
+    if ctx.get("recipients_list"):
+        _recipients_list_section(doc)
     if spec.kind == "tiep-nhan" and len(ctx["copy_labels"]) > 1:
         _repeat_copies(doc, ctx["copy_labels"])
     props = doc.core_properties

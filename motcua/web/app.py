@@ -44,14 +44,13 @@ from motcua.web.core import (
     Site,
     client_host,
     make_templates,
-    parse_day,
     read_form,
 )
 from motcua.web.views import ROUTES
 from motcua.workspace import Workspace
 
 __all__ = ["DEFAULT_ALLOWED_HOSTS", "allowed_hosts_for", "create_app", "host_name",
-           "is_loopback", "parse_day"]
+           "is_loopback"]
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ HSTS = "max-age=31536000"
 
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("content-security-policy",
-     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
      "object-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),
@@ -243,10 +242,9 @@ def create_app(ws: Workspace, *, allowed_hosts: Sequence[str] = DEFAULT_ALLOWED_
     `allowed_hosts` are the names the page may be reached by (Host header);
     `("*",)` allows any, for a deployment behind the centre's own proxy.
     """
-    from motcua.archive.settings import centre_zone
-
-    site = Site(ws=ws, templates=make_templates(centre_zone(ws)),
-                settings=accounts.web_settings(ws))
+    with open_context(ws, Actor("web", "web", kind="service")) as ctx:
+        zone = ctx.zone  # the centre's clock for every time on the pages
+    site = Site(ws=ws, templates=make_templates(zone), settings=accounts.web_settings(ws))
 
     def bare_error(request: Request, status_code: int, title: str, message: str) -> Response:
         # Outside a view (no route, a form refused before dispatch): no session at hand.

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
-from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.convertors import Convertor
@@ -37,7 +36,6 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 64
-DEFAULT_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class Gate(StrEnum):
@@ -195,87 +193,23 @@ class DocumentIdConvertor(Convertor[int]):
 # ---- display filters ----------------------------------------------------------------
 
 
-def vi_datetime(value: str | None, zone: tzinfo | None = None) -> str:
-    """An ISO timestamp (UTC in the database) as `dd/mm/yyyy HH:MM` in the centre's zone."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        return moment.strftime("%d/%m/%Y %H:%M")
-    # Staff read the centre's time, whatever zone the server runs in.
-    return moment.astimezone(zone or DEFAULT_ZONE).strftime("%d/%m/%Y %H:%M")
-
-
-def vi_date(value: str | date | None) -> str:
-    if not value:
-        return ""
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    try:
-        return date.fromisoformat(value[:10]).strftime("%d/%m/%Y")
-    except ValueError:
-        return value
-
-
-def vi_decimal(value: float | None, digits: int = 1) -> str:
-    """Vietnamese number format: comma before decimals, dot between thousands."""
-    if value is None:
-        return ""
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
-
-
 def vi_size(size: int | None) -> str:
     if size is None:
         return ""
     if size < 1024:
         return f"{size} byte"
     if size < 1024 * 1024:
-        return f"{vi_decimal(size / 1024)} KB"
-    return f"{vi_decimal(size / (1024 * 1024))} MB"
+        return f"{labels.vi_decimal(size / 1024)} KB"
+    return f"{labels.vi_decimal(size / (1024 * 1024))} MB"
 
 
-# Vietnamese labels the pages show (to move into motcua.labels with the service layer).
-INTAKE_STATES: dict[str, str] = {
-    "pending": "Đang chờ",
-    "processing": "Đang xử lý",
-    "retry": "Chờ thử lại",
-    "done": "Đã lưu trữ",
-    "duplicate": "Trùng (đã có trong kho)",
-    "quarantined": "Đã cách ly",
-    "refused": "Từ chối",
-    "vanished": "Tệp đã biến mất",
-}
-DOCUMENT_STATES: dict[str, str] = {
-    "stored": "Đã lưu bản gốc, chưa nhận dạng chữ",
-    "archived": "Đã số hóa, chưa lập chỉ mục",
-    "indexed": "Đã số hóa, tra cứu được",
-}
-DOSSIER_SOURCES: dict[str, str] = {
-    "folder": "theo thư mục nhận",
-    "text": "mã hồ sơ tìm thấy trong nội dung",
-    "manual": "gán thủ công",
-    "import": "nhập từ gói dữ liệu",
-}
-IDENTIFIER_KINDS: dict[str, str] = {
-    "citizen_id": "Số định danh cá nhân",
-    "tax_code": "Mã số thuế",
-    "dossier_code": "Mã hồ sơ",
-}
-CHANNELS: dict[str, str] = {"online": "Trực tuyến", "direct": "Trực tiếp", "post": "Bưu chính"}
-MEDIA_TYPES: dict[str, str] = {
-    "application/pdf": "PDF",
-    "image/jpeg": "Ảnh JPEG",
-    "image/png": "Ảnh PNG",
-    "image/tiff": "Ảnh TIFF",
-}
-OWNER_KINDS: dict[str, str] = {"citizen": "Cá nhân", "organisation": "Tổ chức"}
+def cap(text: str | None) -> str:
+    """A label at the start of a cell or sentence: first letter upper case, the rest as
+    it is (Jinja's `capitalize` would lower-case names)."""
+    return (text[:1].upper() + text[1:]) if text else ""
 
 
-def make_templates(zone: tzinfo = DEFAULT_ZONE) -> Jinja2Templates:
+def make_templates(zone: tzinfo) -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
@@ -283,32 +217,19 @@ def make_templates(zone: tzinfo = DEFAULT_ZONE) -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(vi_datetime=lambda value: vi_datetime(value, zone), vi_date=vi_date,
-                       vi_decimal=vi_decimal, vi_size=vi_size)
-    env.globals.update(INTAKE_STATES=INTAKE_STATES, DOCUMENT_STATES=DOCUMENT_STATES,
-                       DOSSIER_SOURCES=DOSSIER_SOURCES, IDENTIFIER_KINDS=IDENTIFIER_KINDS,
-                       CHANNELS=CHANNELS, MEDIA_TYPES=MEDIA_TYPES, OWNER_KINDS=OWNER_KINDS,
-                       ROLES=labels.ROLES, role_label=lambda c: labels.label(labels.ROLES, c))
+    env.filters.update(vi_datetime=lambda value: labels.vi_datetime(value, zone),
+                       vi_date=labels.vi_date, vi_decimal=labels.vi_decimal, vi_size=vi_size,
+                       cap=cap)
+    # The one labels module: the CLI and the page say the same words.
+    env.globals.update(INTAKE_STATES=labels.INTAKE_STATES,
+                       DOSSIER_SOURCES=labels.DOSSIER_SOURCES,
+                       MEDIA_TYPES=labels.MEDIA_TYPES, OWNER_KINDS=labels.OWNER_KINDS,
+                       CHANNELS=labels.CHANNELS, ROLES=labels.ROLES,
+                       role_label=lambda c: labels.label(labels.ROLES, c))
     return Jinja2Templates(env=env)
 
 
 # ---- small helpers the views share ------------------------------------------------------
-
-
-def parse_day(value: str) -> date | None:
-    """A date as the browser's date picker sends it (2025-07-16) or as people write it
-    in Vietnam (16/07/2025, 16-7-2025, 16.7.2025). None if it is not a real date."""
-    value = value.strip()
-    try:
-        if len(value) == 10 and value[4] == "-":
-            return date.fromisoformat(value)
-        parts = value.replace("-", "/").replace(".", "/").split("/")
-        if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) == 4:
-            day, month, year = (int(p) for p in parts)
-            return date(year, month, day)
-    except ValueError:
-        return None
-    return None
 
 
 def int_param(value: str | None, default: int, low: int, high: int) -> int:
@@ -317,15 +238,6 @@ def int_param(value: str | None, default: int, low: int, high: int) -> int:
     except ValueError:
         number = default
     return max(low, min(high, number))
-
-
-def rows(ctx: Context, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    return [dict(row) for row in ctx.conn.execute(sql, args)]
-
-
-def row(ctx: Context, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
-    found = ctx.conn.execute(sql, args).fetchone()
-    return dict(found) if found is not None else None
 
 
 def not_found(message: str) -> HTTPException:

@@ -25,7 +25,16 @@ from motcua.ingest.quarantine import quarantine_file
 from motcua.ocr import OcrSettings, make_archival
 from motcua.workspace import Workspace, init_workspace, load_workspace
 from tests import hostile_corpus as hc
-from tests.intake_kit import ROOT, permission_prefix, query, sha256, tiny_pdf, tiny_scan
+from tests.intake_kit import (
+    ROOT,
+    WatchProcess,
+    permission_prefix,
+    query,
+    sha256,
+    tiny_pdf,
+    tiny_scan,
+    wait_for,
+)
 
 
 def _ws(tmp_path: Path, extra: str = "") -> Workspace:
@@ -280,3 +289,26 @@ def test_worker_memory_limit_settles_a_page_too_big_for_it(tmp_path: Path) -> No
              (ws.logs / "motcua.log").read_text(encoding="utf-8").splitlines()
              if '"worker_peak"' in line]
     assert peaks and max(peaks) < 600 * 1024
+
+
+@pytest.mark.skipif(permission_prefix() is None, reason="root that cannot drop its file-mode "
+                    "override: mode 000 would not stop it")
+def test_watch_takes_an_unreadable_file_once_access_is_granted(tmp_path: Path) -> None:
+    ws = _ws(tmp_path)
+    watcher = WatchProcess(ws, "--stable-seconds", "0.5", "--rescan-minutes", "0.02",
+                           prefix=permission_prefix() or ())
+    try:
+        wait_for(lambda: "Đang theo dõi" in watcher.output(), 60, "watcher start", watcher)
+        scan = ws.inbox / "khoa.jpg"
+        scan.write_bytes(tiny_scan(9801))
+        scan.chmod(0)
+        wait_for(lambda: [r["state"] for r in query(ws, "SELECT state FROM intake")]
+                 == ["refused"], 120, "refused as unreadable", watcher)
+        time.sleep(3)  # a few rescans: not taken again while nothing changed
+        assert len(query(ws, "SELECT id FROM intake")) == 1
+        scan.chmod(0o644)  # access granted: no size or time changes, the mode does
+        wait_for(lambda: "done" in [r["state"] for r in query(ws, "SELECT state FROM intake")],
+                 120, "archived once readable", watcher)
+    finally:
+        assert watcher.stop() == 0
+    assert not scan.exists()

@@ -69,12 +69,14 @@ DEFAULT_INCOMPLETE_GRACE = 120.0
 MACHINE_FAULT_PAUSE = 60.0
 ACTIVE_STATES = ("pending", "processing", "retry")
 
-# (file type bits, inode, size, mtime_ns): any change means "still being written".
+# (file type and permission bits, inode, size, mtime_ns): any change means "still being
+# written" -- or, for a file refused as unreadable, that someone granted access: it is
+# looked at again (chmod changes no size or time).
 Signature = tuple[int, int, int, int]
 
 
 def signature(st: os.stat_result) -> Signature:
-    return (stat.S_IFMT(st.st_mode), st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def looks_complete(path: Path) -> bool:

@@ -431,3 +431,16 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+def schema_sql(conn: sqlite3.Connection) -> str:
+    """The schema as SQL, tables first, then indexes and triggers, each by name: what
+    `docs/schema.sql` holds, so the schema is readable without replaying migrations."""
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+        " AND name NOT LIKE 'sqlite_%' ORDER BY CASE type WHEN 'table' THEN 0"
+        " WHEN 'index' THEN 1 WHEN 'trigger' THEN 2 ELSE 3 END, tbl_name, name").fetchall()
+    head = ["-- The motcua database schema, generated from a fresh database by",
+            "-- scripts/write_schema.py; do not edit by hand (tests/test_layers.py checks it).",
+            "-- Migrations applied: " + ", ".join(name for name, _sql in MIGRATIONS), ""]
+    return "\n".join(head + [f"{row['sql'].strip()};\n" for row in rows])

@@ -122,6 +122,18 @@ AUDIT_ACTIONS: dict[str, str] = {
     "export": "xuất gói dữ liệu",
     "import": "nhập gói dữ liệu",
     "verify": "kiểm tra toàn vẹn kho",
+    # accounts and web sessions
+    "user_add": "thêm tài khoản",
+    "user_disable": "khóa tài khoản",
+    "user_roles": "đổi vai trò",
+    "user_passwd": "đổi mật khẩu",
+    "user_passwd_failed": "đổi mật khẩu không thành công",
+    "login_ok": "đăng nhập",
+    "login_failed": "đăng nhập sai",
+    "login_locked": "tạm khóa đăng nhập",
+    "login_refused": "từ chối đăng nhập",
+    "session_start": "mở phiên làm việc",
+    "logout": "đăng xuất",
 }
 
 
@@ -142,6 +154,10 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 class BadDate(UserError):
     """A date or time a person typed that cannot be read or does not exist."""
+
+
+class NoSuchDate(BadDate):
+    """Well formed, but not in the calendar (31/02/2025, 25:00)."""
 
 
 def _day_parts(text: str) -> tuple[int, int, int] | None:
@@ -166,7 +182,7 @@ def parse_day(text: str, label: str = "ngày") -> date:
     try:
         return date(*parts)
     except ValueError as exc:
-        raise BadDate(f"{_cap(label)} “{text}”: ngày không tồn tại.",
+        raise NoSuchDate(f"{_cap(label)} “{text}”: ngày không tồn tại.",
                       f"no such date {text!r}: {exc}") from exc
 
 
@@ -200,7 +216,7 @@ def parse_datetime(text: str, label: str = "thời điểm", tz: tzinfo | None =
                 parsed = datetime(*parts, int(tm[1]) if tm else 0, int(tm[2]) if tm else 0,
                                   int(tm[3] or 0) if tm else 0)
             except ValueError as exc:
-                raise BadDate(f"{_cap(label)} “{text}”: ngày hoặc giờ không tồn tại.",
+                raise NoSuchDate(f"{_cap(label)} “{text}”: ngày hoặc giờ không tồn tại.",
                               f"no such moment {text!r}: {exc}") from exc
     else:
         parsed = _iso_moment(value)

@@ -96,7 +96,7 @@ def test_assign_names_the_officer_on_audit_and_stamp(doc: tuple[Workspace, int],
     found = cli(ws, "search", "định danh", "--dossier", DOSSIER, "--json").json()
     assert {h["document_id"] for h in found} == {doc_id}
 
-    # The same through the service, with an officer from the accounts table's shape.
+    # The same through the service, with an officer's Actor given directly.
     with open_context(ws, OFFICER) as ctx:
         done = svc.assign(ctx, doc_id, DOSSIER)
         assert done.stamp.kind == "BẢN SỐ HÓA" and done.stamp.warning is None
@@ -200,17 +200,21 @@ def test_reindex_and_stamp_missing(doc: tuple[Workspace, int], cli: RunCli) -> N
     assert out == {"documents": 1, "pages": 1}
 
 
-def test_cli_actor_is_the_os_account_unless_named(workspace: Workspace, cli: RunCli) -> None:
-    ws = workspace
+def test_cli_actor_is_the_os_account_unless_named(doc: tuple[Workspace, int],
+                                                   cli: RunCli) -> None:
+    ws, doc_id = doc
     os_user = resolve_cli_actor(ws, None)
     assert os_user.kind == "os" and os_user.roles and os_user.audit_name.endswith(
         f"(os:{os_user.login})")
-    # A named login must be a staff account; it acts with that account's roles.
-    with pytest.raises(UserError, match=r"Không có tài khoản “lan\.nguyen”"):
-        resolve_cli_actor(ws, "lan.nguyen")
-    refused = cli(ws, "--as", "lan.nguyen", "status", check=False)
-    assert refused.exit_code != 0 and "Không có tài khoản" in refused.stderr
-    add_officer(ws, "lan.nguyen", "Nguyễn Thị Lan", ("lanh_dao",))
-    named = resolve_cli_actor(ws, " lan.nguyen ")
+    add_officer(ws, "hoa", "Lê Thị Hoa", ("lanh_dao",))
+    named = resolve_cli_actor(ws, " hoa ")
     assert (named.kind, named.login, named.audit_name, named.roles) == (
-        "user", "lan.nguyen", "Nguyễn Thị Lan (lan.nguyen)", frozenset({"lanh_dao"}))
+        "user", "hoa", "Lê Thị Hoa (hoa)", frozenset({"lanh_dao"}))
+    with pytest.raises(UserError):
+        resolve_cli_actor(ws, "khong-co-ai")
+    # the officer's roles hold on the command line too: a leader may read, not assign
+    assert cli(ws, "--as", "hoa", "show", str(doc_id)).exit_code == 0
+    refused = cli(ws, "assign", str(doc_id), DOSSIER, env={"MOTCUA_USER": "hoa"}, check=False)
+    assert refused.exit_code == ExitCode.ACCESS_DENIED and "không có quyền" in refused.stderr
+    unknown = cli(ws, "--as", "khong-co-ai", "show", str(doc_id), check=False)
+    assert unknown.exit_code == ExitCode.USER_ERROR

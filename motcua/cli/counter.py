@@ -27,7 +27,7 @@ def owner() -> None:
 
 
 @owner.command("add")
-@click.argument("owner_id")
+@click.argument("owner_id", metavar="MÃ_ĐỊNH_DANH")
 @click.option("--name", "-n", required=True, help="Họ tên công dân hoặc tên tổ chức.")
 @click.option("--address", default=None, help="Địa chỉ (in trên các mẫu một cửa).")
 @click.option("--phone", default=None, help="Số điện thoại.")
@@ -48,7 +48,7 @@ def owner_add(sc: Context, owner_id: str, name: str, address: str | None, phone:
 
 
 @owner.command("show")
-@click.argument("owner_id")
+@click.argument("owner_id", metavar="MÃ_ĐỊNH_DANH")
 @json_option
 @with_context
 def owner_show(sc: Context, owner_id: str, as_json: bool) -> None:
@@ -114,7 +114,7 @@ def dossier_new(sc: Context, procedure_code: str, owner_id: str, channel: str,
 
 
 @dossier.command("show")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @json_option
 @with_context
 def dossier_show(sc: Context, code: str, as_json: bool) -> None:
@@ -205,7 +205,7 @@ def dossier_receive(sc: Context, procedure_code: str, owner_id: str, channel: st
 
 
 @dossier.command("resolve")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @click.option("--result", "result_file", required=True,
               type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Tệp kết quả giải quyết (thường là PDF đã ký số).")
@@ -235,7 +235,8 @@ def dossier_resolve(sc: Context, code: str, result_file: Path, at_text: str | No
 
 
 @dossier.command("import")
-@click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("csv_file", metavar="TỆP_CSV",
+                type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--mapping", "-m", "mapping_file", required=True,
               type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Tệp ánh xạ cột (TOML), xem examples/import-mapping.toml.")
@@ -313,7 +314,7 @@ def reuse_find(sc: Context, owner_id: str, type_code: str | None, on_text: str |
 
 
 @reuse.command("attach")
-@click.argument("doc_ref")
+@click.argument("doc_ref", metavar="TÀI_LIỆU")
 @click.option("--dossier", "-d", "dossier_code", required=True, help="Mã hồ sơ mới.")
 @json_option
 @with_context

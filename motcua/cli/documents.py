@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 @command()
-@click.argument("query")
+@click.argument("query", metavar="TỪ_KHÓA")
 @click.option("--dossier", help="Chỉ tìm trong hồ sơ có mã này.")
 @click.option("--owner", help="Chỉ tìm tài liệu của chủ sở hữu (số định danh / mã số thuế).")
 @click.option("--procedure", help="Mã thủ tục hành chính.")
@@ -74,7 +74,7 @@ def _print_document(doc: DocumentView) -> None:
 
 
 @command()
-@click.argument("target")
+@click.argument("target", metavar="SỐ_HOẶC_MÃ")
 @json_option
 @with_context
 def show(sc: Context, target: str, as_json: bool) -> None:
@@ -99,12 +99,12 @@ def _stamp_line(outcome: StampOutcome) -> None:
 
 
 @command()
-@click.argument("document_id", type=int)
-@click.argument("dossier")
+@click.argument("document_id", metavar="SỐ_TÀI_LIỆU", type=int)
+@click.argument("dossier", metavar="MÃ_HỒ_SƠ")
 @json_option
 @with_context
 def assign(sc: Context, document_id: int, dossier: str, as_json: bool) -> None:
-    """Gán tài liệu DOCUMENT_ID vào hồ sơ DOSSIER (đóng dấu lại, lập chỉ mục lại)."""
+    """Gán tài liệu SỐ_TÀI_LIỆU vào hồ sơ MÃ_HỒ_SƠ (đóng dấu lại, lập chỉ mục lại)."""
     from motcua.services import documents
 
     done = documents.assign(sc, document_id, dossier)
@@ -115,12 +115,12 @@ def assign(sc: Context, document_id: int, dossier: str, as_json: bool) -> None:
 
 
 @command()
-@click.argument("documents", nargs=-1)
+@click.argument("documents", metavar="TÀI_LIỆU...", nargs=-1)
 @click.option("--missing", is_flag=True, help="Đóng dấu mọi tài liệu chưa có dấu số hóa.")
 @json_option
 @with_context
 def stamp(sc: Context, documents: tuple[str, ...], missing: bool, as_json: bool) -> None:
-    """Đóng (lại) dấu số hóa cho tài liệu DOCUMENTS (số tài liệu, mã kết quả, SHA-256 hoặc tệp)."""
+    """Đóng (lại) dấu số hóa cho TÀI_LIỆU (số tài liệu, mã kết quả, SHA-256 hoặc tệp)."""
     from motcua.services import documents as svc
 
     done = svc.stamp(sc, documents, missing=missing)
@@ -161,7 +161,7 @@ def doc() -> None:
 
 
 @doc.command("meta")
-@click.argument("file_id")
+@click.argument("file_id", metavar="TÀI_LIỆU")
 @click.option("--type", "type_code", default=None, help="Mã loại giấy tờ (xem procedures list).")
 @click.option("--owner", "owner_id", default=None, help="Mã định danh chủ sở hữu.")
 @click.option("--name", default=None, help="Tên giấy tờ.")
@@ -198,7 +198,7 @@ def result() -> None:
 
 
 @result.command("add")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("file", metavar="TỆP", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--dossier", "-d", "dossier_code", required=True, help="Mã hồ sơ.")
 @click.option("--type", "type_code", default=None, help="Mã loại giấy tờ.")
 @click.option("--name", default=None, help="Tên giấy tờ kết quả.")

@@ -122,6 +122,13 @@ AUDIT_ACTIONS: dict[str, str] = {
     "export": "xuất gói dữ liệu",
     "import": "nhập gói dữ liệu",
     "verify": "kiểm tra toàn vẹn kho",
+    "owner.rename": "sửa thông tin chủ sở hữu",
+    "quarantine_retry": "xử lý lại tệp bị cách ly",
+    "quarantine_dismiss": "bỏ qua tệp bị cách ly",
+    # the JSON API for other systems
+    "api.call": "hệ thống khác gọi API",
+    "token.add": "cấp mã truy cập API",
+    "token.revoke": "thu hồi mã truy cập API",
     # accounts and web sessions
     "user_add": "thêm tài khoản",
     "user_disable": "khóa tài khoản",

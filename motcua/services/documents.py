@@ -633,15 +633,6 @@ class HistoryEntry(Result):
     details: str
 
 
-HISTORY_ACTIONS = {
-    "ingest": "số hóa, lưu vào kho", "archive": "lưu trữ", "assign": "gắn vào hồ sơ",
-    "set_meta": "sửa thông tin", "meta": "sửa thông tin", "stamp": "đóng dấu số hóa",
-    "restamp": "đóng dấu lại", "view": "xem", "download": "tải về", "reuse": "tái sử dụng",
-    "result": "thêm kết quả", "move": "chuyển hồ sơ", "meta.update": "sửa thông tin",
-    "result.add": "thêm kết quả", "issued.add": "thêm văn bản ban hành",
-}
-
-
 def history(ctx: Context, document_id: int, limit: int = 100) -> tuple[HistoryEntry, ...]:
     """The document's audit entries, newest first, in Vietnamese."""
     require(ctx.actor.roles, Permission.VIEW)
@@ -658,7 +649,7 @@ def history(ctx: Context, document_id: int, limit: int = 100) -> tuple[HistoryEn
         text = "; ".join(f"{FIELD_LABELS.get(k, k)}: {v}" for k, v in details.items()
                          if k != "client" and v not in (None, "", {}, []))
         out.append(HistoryEntry(labels.vi_datetime(r["at"], zone), r["actor"], r["action"],
-                                HISTORY_ACTIONS.get(r["action"], r["action"]), text[:500]))
+                                labels.label(labels.AUDIT_ACTIONS, r["action"]), text[:500]))
     return tuple(out)
 
 

@@ -104,7 +104,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "stamp": "đóng dấu số hóa",
     "view": "xem",
     "download": "tải tệp",
-    "meta.update": "sửa siêu dữ liệu",
+    "meta.update": "sửa thông tin tài liệu",
     "issued.add": "lưu văn bản ban hành",
     "result.add": "lưu kết quả giải quyết",
     "owner.add": "thêm chủ sở hữu",

@@ -216,32 +216,44 @@ def _parse_date(value: str | None, name: str) -> Any:
 def search(ctx: click.Context, query: str, dossier: str | None, owner: str | None,
            procedure: str | None, doc_type: str | None, date_from: str | None,
            date_to: str | None, limit: int, as_json: bool) -> None:
-    """Tìm kiếm toàn văn (không phân biệt dấu; khớp đúng dấu được xếp trước)."""
-    from motcua.index import SearchFilters, open_engine
+    """Tìm công dân, giấy tờ, hồ sơ: họ tên, số định danh, mã số thuế, mã hồ sơ, mã kết quả,
+    số ký hiệu văn bản hoặc từ khóa (không phân biệt dấu; khớp đúng dấu được xếp trước)."""
+    import getpass
+
+    from motcua.index import SearchFilters
+    from motcua.services import Actor, open_context
+    from motcua.services.access import ALL_ROLES
+    from motcua.services.search import search as search_documents
 
     ws = get_workspace(ctx)
     filters = SearchFilters(
         dossier_code=dossier, owner_id=owner, procedure_code=procedure, doc_type=doc_type,
         date_from=_parse_date(date_from, "--from"), date_to=_parse_date(date_to, "--to"))
-    engine = open_engine(ws.index_dir, ws.config.index.engine)
-    try:
-        hits = engine.search(query, filters, limit=limit)
-    finally:
-        engine.close()
+    login = getpass.getuser()
+    with open_context(ws, Actor(login, login, kind="os", roles=frozenset(ALL_ROLES))) as sctx:
+        found = search_documents(sctx, query, filters, limit=limit)
     if as_json:
-        _echo_json([{"document_id": h.document_id, "page": h.page_no, "score": h.score,
-                     "dossier_code": h.dossier_code, "file": h.original_name,
-                     "snippet": h.snippet_text("<b>", "</b>")} for h in hits])
+        _echo_json(found.as_dict())
         return
-    if not hits:
+    if not found.documents:
         click.echo("Không tìm thấy kết quả nào.")
         return
-    for n, hit in enumerate(hits, start=1):
-        click.secho(f"{n}. {hit.original_name} — trang {hit.page_no} (tài liệu {hit.document_id}"
-                    f", hồ sơ {hit.dossier_code or 'chưa gán'})", bold=True)
+    click.echo(f"Tìm theo: {found.kind_label}")
+    for n, doc in enumerate(found.documents, start=1):
+        click.secho(f"{n}. {doc.title} (tài liệu {doc.document_id}, "
+                    f"hồ sơ {doc.dossier_code or 'chưa gán'})", bold=True)
+        owners = ", ".join(f"{o.name or ''} ({o.id})".strip() for o in doc.owners)
+        if owners:
+            click.echo(f"   Chủ sở hữu: {owners}")
+        where = f"   Khớp: {', '.join(doc.matched_labels)}"
+        if doc.best_page:
+            where += (f" — trang {doc.best_page}/{doc.page_count}"
+                      f", {doc.matching_pages} trang khớp")
+        click.echo(where)
         styled = "".join(click.style(text, fg="yellow", bold=True) if matched else text
-                         for text, matched in hit.snippet)
-        click.echo(f"   {styled}")
+                         for text, matched in doc.snippet)
+        if styled:
+            click.echo(f"   {styled}")
 
 
 def _document_record(conn: Any, ws: Workspace, document_id: int) -> dict[str, Any]:
@@ -332,10 +344,9 @@ def assign(ctx: click.Context, document_id: int, dossier: str) -> None:
     """Gán tài liệu DOCUMENT_ID vào hồ sơ DOSSIER."""
     from motcua.archive import audit, records
     from motcua.archive.extract import is_dossier_code
-    from motcua.archive.indexing import index_document
+    from motcua.archive.indexing import refresh_documents
     from motcua.archive.stamp import stamp_document
     from motcua.errors import UserError
-    from motcua.index import open_engine
 
     ws = get_workspace(ctx)
     if not is_dossier_code(dossier):
@@ -351,11 +362,7 @@ def assign(ctx: click.Context, document_id: int, dossier: str) -> None:
                          {"dossier_code": dossier})
         # The stamp and its QR print the dossier code: make them say the new one.
         stamp_document(ws, conn, document_id)
-        engine = open_engine(ws.index_dir, ws.config.index.engine)
-        try:
-            index_document(conn, engine, document_id)
-        finally:
-            engine.close()
+        refresh_documents(ws, conn, [document_id])
     click.echo(f"Đã gán tài liệu {document_id} vào hồ sơ {dossier}.")
 
 
@@ -392,7 +399,7 @@ def stamp(ctx: click.Context, documents: tuple[str, ...], missing: bool) -> None
 @handle_errors
 def reindex(ctx: click.Context) -> None:
     """Xây dựng lại chỉ mục tìm kiếm từ cơ sở dữ liệu."""
-    from motcua.archive.indexing import rebuild
+    from motcua.archive.indexing import rebuild, type_names
     from motcua.index import open_engine
 
     ws = get_workspace(ctx)
@@ -410,7 +417,7 @@ def reindex(ctx: click.Context) -> None:
                     bar.update(done - last[0])
                     last[0] = done
 
-                pages = rebuild(conn, engine, progress=advance)
+                pages = rebuild(conn, engine, progress=advance, type_names=type_names(ws))
         finally:
             engine.close()
     click.echo(f"Đã lập chỉ mục lại {total} tài liệu, {pages} trang.")
@@ -519,6 +526,23 @@ def owner_add(ctx: click.Context, owner_id: str, name: str) -> None:
     click.echo(f"Đã ghi chủ sở hữu {o.id} ({KIND_LABELS[o.kind]}): {o.name}")
 
 
+@owner.command("rename")
+@click.argument("owner_id")
+@click.option("--name", "-n", required=True, help="Họ tên đúng của công dân / tên tổ chức.")
+@click.pass_context
+@handle_errors
+def owner_rename(ctx: click.Context, owner_id: str, name: str) -> None:
+    """Sửa họ tên chủ sở hữu (ghi nhật ký); tìm kiếm theo tên mới ngay."""
+    from motcua.archive.indexing import documents_of_owner, refresh_documents
+    from motcua.archive.owners import rename_owner
+
+    ws = get_workspace(ctx)
+    with open_db(ws) as conn:
+        o = rename_owner(conn, owner_id, name, _actor(ws))
+        refresh_documents(ws, conn, documents_of_owner(conn, o.id))
+    click.echo(f"Đã sửa tên chủ sở hữu {o.id}: {o.name}")
+
+
 @owner.command("show")
 @click.argument("owner_id")
 @click.option("--json", "as_json", is_flag=True, help="In dạng JSON.")
@@ -589,6 +613,7 @@ def dossier_new(ctx: click.Context, procedure_code: str, owner_id: str, channel:
         made = new_dossier(ws, conn, catalogue, procedure_code=procedure_code,
                            owner_id=owner_id, channel=channel, actor=_actor(ws),
                            auto_reuse_mode=warehouse_settings(ws).auto_reuse, code=code)
+        _refresh_dossier(ws, conn, made.dossier.code)
     if as_json:
         _echo_json({"dossier": made.dossier.as_dict(), "reuse": {
             "mode": made.reuse.mode,
@@ -598,6 +623,13 @@ def dossier_new(ctx: click.Context, procedure_code: str, owner_id: str, channel:
         return
     click.echo(f"Đã tạo hồ sơ {made.dossier.code}: {made.dossier.procedure_name}")
     _print_reuse(made.reuse, catalogue)
+
+
+def _refresh_dossier(ws: Workspace, conn: Any, code: str) -> None:
+    """A dossier's documents (own and reused) carry its owner and procedure in the index."""
+    from motcua.archive.indexing import documents_of_dossier, refresh_documents
+
+    refresh_documents(ws, conn, documents_of_dossier(conn, code))
 
 
 @dossier.command("show")
@@ -683,6 +715,7 @@ def doc_meta(ctx: click.Context, file_id: str, as_json: bool, **changes: str | N
     """Ghi siêu dữ liệu của tài liệu (giá trị rỗng "" để xóa một trường)."""
     from motcua.archive.catalogue import load_catalogue
     from motcua.archive.documents import get_meta, resolve_document, set_meta
+    from motcua.archive.indexing import refresh_documents
     from motcua.archive.stamp import get_stamp, stamp_document
 
     ws = get_workspace(ctx)
@@ -693,6 +726,7 @@ def doc_meta(ctx: click.Context, file_id: str, as_json: bool, **changes: str | N
             set_meta(conn, document_id, _actor(ws), changes, catalogue.document_types)
             if get_stamp(conn, document_id) is not None:
                 stamp_document(ws, conn, document_id)  # the QR must carry the new fields
+            refresh_documents(ws, conn, [document_id])
         meta = get_meta(conn, document_id)
     if as_json:
         _echo_json(meta.as_dict())
@@ -817,11 +851,13 @@ def reuse_find(ctx: click.Context, owner_id: str, type_code: str | None, as_json
 def reuse_attach(ctx: click.Context, doc_ref: str, dossier_code: str) -> None:
     """Gắn một giấy tờ trong kho vào hồ sơ, không cần quét lại."""
     from motcua.archive.documents import resolve_document
+    from motcua.archive.indexing import refresh_documents
     from motcua.archive.reuse import attach
 
     ws = get_workspace(ctx)
     with open_db(ws) as conn:
         r = attach(conn, resolve_document(conn, doc_ref), dossier_code, _actor(ws))
+        refresh_documents(ws, conn, [r.document_id])
     click.echo(f"Đã gắn tài liệu #{r.document_id} vào hồ sơ {r.dossier_code} (tái sử dụng).")
 
 
@@ -1181,6 +1217,7 @@ def dossier_receive(ctx: click.Context, procedure_code: str, owner_id: str, chan
         got = lc.receive(ws, conn, catalogue, calendar, procedure_code=procedure_code,
                          owner_id=owner_id, channel=channel, actor=_actor(ws), at=at,
                          code=code, auto_reuse_mode=warehouse_settings(ws).auto_reuse)
+        _refresh_dossier(ws, conn, got.record.code)
         receipt = None if no_print else print_receipt(ws, conn, catalogue, got.record.code,
                                                       pdf=not no_pdf)
     rec = got.record
@@ -1266,6 +1303,10 @@ def dossier_import_cmd(ctx: click.Context, csv_file: Path, mapping_file: Path,
     mapping = load_mapping(mapping_file)
     with open_db(ws) as conn:
         rep = import_csv(conn, csv_file, mapping, catalogue, calendar, _actor(ws))
+        from motcua.archive.indexing import documents_of_dossier, refresh_documents
+
+        refresh_documents(ws, conn, [d for code in (*rep.inserted, *rep.updated)
+                                     for d in documents_of_dossier(conn, code)])
     if as_json:
         _echo_json(rep.as_dict())
     else:

@@ -1,22 +1,75 @@
-"""Engine-independent query parsing, ranking constants and snippets."""
+"""Engine-independent query understanding, ranking plan, stored fields and snippets.
+
+A query becomes a `QueryPlan`: what must match (the words, in the page text or in the
+document's fields, or the whole query as an ID / code / number / owner's name) and
+score tiers added on top. Each engine only translates the plan into its own query
+objects, so both rank by the same rules:
+
+    key tiers   the query equals a result code, document number, dossier code or
+                owner ID of the document (exact match on top)
+    name tiers  the query is the full name of a linked owner: as typed, then with the
+                other tone placement (hòa/hoà), then without diacritics
+    per word    typed with diacritics and found with them (as typed, then the other
+                tone placement); found in the document's fields; BM25 breaks ties
+"""
 
 from __future__ import annotations
 
 import datetime
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from motcua.index.model import PageDoc, SearchFilters
-from motcua.index.normalize import fold_diacritics, normalize_text, token_spans, tokens
+from motcua.index.model import DocEntry, Hit, SearchFilters, Snippet
+from motcua.index.normalize import (
+    clean_text,
+    code_key,
+    fold_diacritics,
+    name_keys,
+    token_spans,
+    tokens,
+    tone_variants,
+)
 
-# Score added for each query unit matched with its exact diacritics. BM25 of
-# the folded match stays far below this, so pages sort first by how many
-# units match exactly and only then by relevance.
-EXACT_TIER = 1000.0
+# Score tiers. BM25 of the folded words stays far below EXACT_TIER, and every tier is
+# above the sum of those below it for queries of up to a dozen words.
+VARIANT_TIER = 900.0  # a word matched with its other tone placement
+EXACT_TIER = 1000.0  # a word matched with the diacritics typed
+# A word found in the document's fields (name, type, owner ...): ranks an ID card above
+# a form that mentions "căn cước", but never above a page with one more exact word.
+META_TIER = 250.0
+NAME_TIERS = (400_000.0, 300_000.0, 200_000.0)  # literal, tone placement, folded
+KEY_TIERS: dict[str, float] = {
+    "kq": 9_000_000.0,  # result code
+    "so": 8_000_000.0,  # document number (số, ký hiệu)
+    "hs": 7_000_000.0,  # the dossier it was digitized in
+    "id": 6_000_000.0,  # a linked owner's ID
+    "hsr": 5_000_000.0,  # a dossier it is reused in
+    "idt": 4_000_000.0,  # an ID found in its text
+}
+# Filter keys (never scored).
+FILTER_PREFIXES = ("pr", "ty")
+
+# Index field names, the same in both engines.
+TEXT_EXACT, TEXT_FOLDED = "text", "text_f"
+META_EXACT, META_FOLDED = "meta", "meta_f"
+NAME_FIELDS = ("name_lit", "name_can", "name_fold")
+KEY_FIELD = "key"
 
 SNIPPET_CHARS = 200
 SNIPPET_LEAD = 40  # context kept before the first matched term
+MAX_TOKEN = 200  # longer tokens (OCR garbage) are not indexed
+
+# The fields a hit reports as matched, in display order ("text" = the page text).
+FIELDS = ("result_code", "number", "owner_name", "owner_id", "type", "name", "dossier",
+          "procedure", "field", "issuer", "issue_date", "summary", "validity", "file",
+          "text")
+
+
+# -- what was typed -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -25,6 +78,7 @@ class Unit:
 
     exact: tuple[str, ...]
     folded: tuple[str, ...]
+    variants: tuple[tuple[str, ...], ...] = ()  # other tone placements of `exact`
 
     @property
     def has_marks(self) -> bool:
@@ -36,6 +90,14 @@ class Unit:
         return len(self.exact) > 1
 
 
+def _unit(words: tuple[str, ...]) -> Unit:
+    folded = tuple(fold_diacritics(t) for t in words)
+    # tone_variants gives at most one other spelling per word; mixed placements
+    # across the words of a phrase are not tried.
+    other = tuple((sorted(tone_variants(w) - {w}) or [w])[0] for w in words)
+    return Unit(words, folded, (other,) if other != words else ())
+
+
 _QUOTED = re.compile(r'"([^"]*)"?')
 
 
@@ -45,7 +107,7 @@ def parse_query(query: str) -> list[Unit]:
     A word that tokenises into several tokens (an ID such as 0101234567-001 or
     118/2025/NĐ-CP) is a phrase, so the whole code must match in order.
     """
-    text = normalize_text(query)
+    text = clean_text(query)
     chunks: list[str] = []
     pos = 0
     for m in _QUOTED.finditer(text):
@@ -55,21 +117,131 @@ def parse_query(query: str) -> list[Unit]:
     chunks.extend(text[pos:].split())
     units: list[Unit] = []
     for chunk in chunks:
-        exact = tuple(tokens(chunk))
-        if not exact:
+        words = tuple(t for t in tokens(chunk) if len(t) <= MAX_TOKEN)
+        if not words:
             continue
-        unit = Unit(exact, tuple(fold_diacritics(t) for t in exact))
+        unit = _unit(words)
         if unit not in units:
             units.append(unit)
     return units
 
 
-def clean_code(value: str | None) -> str | None:
-    """How a code or ID is stored and filtered on: normalised, trimmed, None if blank."""
-    if value is None:
-        return None
-    value = normalize_text(value).strip()
-    return value or None
+# What a whole query can be, checked in this order.
+_AGENCY = r"\d{3}\.\d{2}\.\d{2}\.[a-z]\d{2}"
+KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("citizen_id", re.compile(r"\d{12}")),
+    ("tax_code", re.compile(r"\d{10}(?:-\d{3})?")),
+    ("result_code", re.compile(rf"{_AGENCY}-\d{{6}}-\d{{4}}-kq\d+")),
+    ("dossier_code", re.compile(rf"{_AGENCY}-\d{{6}}-\d{{4}}")),
+    # 118/2025/NĐ-CP, 07/KH-UBND, 12/UBND-VX
+    ("document_number", re.compile(r"\d+(?:/\d{4})?/[^\W\d_][^\W_]*(?:[-.][^\W_]+)*")),
+)
+_NUMBER_PREFIX = re.compile(r"^(?:số|so)\s*[:.]?\s*", re.IGNORECASE)
+_NAME_WORD = re.compile(r"[^\W\d_]+")
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What a query asks for; see the module docstring for the tiers."""
+
+    text: str
+    kind: str  # a KINDS name or "text" (a name or free text)
+    units: tuple[Unit, ...]
+    key: str | None  # code_key of the whole query, when it can be an ID or a code
+    name: tuple[str, str, str] | None  # name_keys of the whole query, when it can be a name
+
+
+def plan_query(query: str) -> QueryPlan:
+    """Understand what was typed in the one search box."""
+    text = " ".join(clean_text(query).split())
+    units = tuple(parse_query(text))
+    bare = _NUMBER_PREFIX.sub("", text.strip('"').strip()).lower()
+    kind = "text"
+    key: str | None = None
+    name: tuple[str, str, str] | None = None
+    if bare and " " not in bare:
+        for candidate, pattern in KINDS:
+            if pattern.fullmatch(bare):
+                kind = candidate
+                break
+        if any(c.isdigit() for c in bare):
+            key = code_key(bare) or None
+    words = text.strip('"').split()
+    if kind == "text" and 2 <= len(words) <= 6 and all(_NAME_WORD.fullmatch(w) for w in words):
+        # Maybe a person's name: ranks a linked owner of that full name on top. The
+        # kind stays "text" (the service says "name" when an owner's name matched).
+        name = name_keys(text.strip('"'))
+    return QueryPlan(text, kind, units, key, name)
+
+
+# -- the ranking plan both engines translate -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    """Term (one word) or phrase `words` in any of `fields`."""
+
+    fields: tuple[str, ...]
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tier:
+    """`score` when any of `matches` matches (a constant, not BM25)."""
+
+    score: float
+    matches: tuple[Match, ...]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A document must match every Match of at least one alternative; each group adds
+    the score of its best matching tier."""
+
+    alternatives: tuple[tuple[Match, ...], ...]
+    groups: tuple[tuple[Tier, ...], ...]
+
+
+def ranking(plan: QueryPlan) -> Ranking:
+    words = tuple(Match((TEXT_FOLDED, META_FOLDED), u.folded) for u in plan.units)
+    alternatives: list[tuple[Match, ...]] = []
+    if words:
+        alternatives.append(words)
+    groups: list[tuple[Tier, ...]] = []
+    if plan.key:
+        keys = tuple(Match((KEY_FIELD,), (f"{p}:{plan.key}",)) for p in KEY_TIERS)
+        alternatives.extend((k,) for k in keys)
+        groups.append(tuple(Tier(KEY_TIERS[p], (k,)) for p, k in zip(KEY_TIERS, keys,
+                                                                      strict=True)))
+    if plan.name:
+        names = tuple(Match((f,), (k,)) for f, k in zip(NAME_FIELDS, plan.name, strict=True))
+        alternatives.extend((n,) for n in names)
+        groups.append(tuple(Tier(s, (n,)) for s, n in zip(NAME_TIERS, names, strict=True)))
+    for unit in plan.units:
+        groups.append((Tier(META_TIER, (Match((META_FOLDED,), unit.folded),)),))
+        if unit.has_marks:
+            exact = Tier(EXACT_TIER, (Match((TEXT_EXACT, META_EXACT), unit.exact),))
+            if unit.variants:
+                others = tuple(Match((TEXT_EXACT, META_EXACT), v) for v in unit.variants)
+                groups.append((exact, Tier(VARIANT_TIER, others)))
+            else:
+                groups.append((exact,))
+    return Ranking(tuple(alternatives), tuple(groups))
+
+
+def filter_keys(filters: SearchFilters) -> list[tuple[str, ...]]:
+    """Each filter as the key terms of which a document must hold at least one."""
+    out: list[tuple[str, ...]] = []
+    for value, prefixes in (
+        (filters.dossier_code, ("hs", "hsr")),
+        (filters.owner_id, ("id", "idt")),
+        (filters.procedure_code, ("pr",)),
+        (filters.doc_type, ("ty",)),
+    ):
+        if value is not None and value.strip():
+            key = code_key(value)
+            out.append(tuple(f"{p}:{key}" for p in prefixes))
+    return out
 
 
 def day_number(day: datetime.date) -> int:
@@ -77,29 +249,106 @@ def day_number(day: datetime.date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
 
-def filter_terms(filters: SearchFilters) -> dict[str, str]:
-    """The exact-value filters as {field name: value}."""
-    terms = {
-        "dossier": clean_code(filters.dossier_code),
-        "owner": clean_code(filters.owner_id),
-        "procedure": clean_code(filters.procedure_code),
-        "doctype": clean_code(filters.doc_type),
+def date_bounds(filters: SearchFilters) -> tuple[int, int] | None:
+    if not (filters.date_from or filters.date_to):
+        return None
+    return (day_number(filters.date_from) if filters.date_from else 0,
+            day_number(filters.date_to) if filters.date_to else 99991231)
+
+
+# -- what is indexed for a document -----------------------------------------------------
+
+
+def _vi_day(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    try:
+        return datetime.date.fromisoformat(iso[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso
+
+
+def entry_fields(entry: DocEntry) -> dict[str, list[str]]:
+    """The document's searchable fields, keyed like FIELDS (without "text")."""
+    def vals(*items: str | None) -> list[str]:
+        return [clean_text(v) for v in items if v]
+
+    return {
+        "result_code": vals(entry.result_code),
+        "number": vals(entry.number_symbol),
+        "owner_name": vals(*(o.name for o in entry.owners)),
+        "owner_id": vals(*(o.id for o in entry.owners)),
+        "type": vals(entry.type_name, entry.type_code),
+        "name": vals(entry.name),
+        "dossier": vals(entry.dossier_code, *entry.reused_in),
+        "procedure": vals(*entry.procedure_names, *entry.procedure_codes),
+        "field": vals(*entry.fields),
+        "issuer": vals(entry.issuing_body),
+        "issue_date": vals(_vi_day(entry.issue_date)),
+        "summary": vals(entry.summary),
+        "validity": vals(_vi_day(entry.valid_from), _vi_day(entry.valid_to),
+                         entry.validity_scope),
+        "file": vals(entry.original_name),
     }
-    return {k: v for k, v in terms.items() if v is not None}
 
 
-def page_codes(page: PageDoc) -> dict[str, list[str]]:
-    """The filterable values of a page, keyed like `filter_terms`."""
-    owners = [c for c in (clean_code(o) for o in page.owner_ids) if c]
-    values: dict[str, list[str]] = {"owner": owners}
-    for name, value in (
-        ("dossier", page.dossier_code),
-        ("procedure", page.procedure_code),
-        ("doctype", page.doc_type),
-    ):
-        code = clean_code(value)
-        values[name] = [code] if code else []
-    return values
+@dataclass(frozen=True)
+class Indexed:
+    """One document as both engines write it."""
+
+    document_id: int
+    text: str  # all pages, cleaned, one after another
+    meta: str  # every field value, one per line
+    names: tuple[tuple[str, ...], ...]  # values of NAME_FIELDS
+    keys: tuple[str, ...]
+    day: int
+    stored: bytes  # JSON: pages, fields, file name, dossier
+
+
+def to_indexed(entry: DocEntry) -> Indexed:
+    fields = entry_fields(entry)
+    pages = [(no, clean_text(text)) for no, text in entry.pages]
+    keys: list[str] = []
+
+    def add(prefix: str, values: Iterable[str | None]) -> None:
+        for v in values:
+            k = code_key(v) if v else ""
+            if k and f"{prefix}:{k}" not in keys:
+                keys.append(f"{prefix}:{k}")
+
+    add("kq", [entry.result_code])
+    add("so", [entry.number_symbol])
+    add("hs", [entry.dossier_code])
+    add("id", [o.id for o in entry.owners])
+    add("hsr", entry.reused_in)
+    add("idt", entry.text_ids)
+    add("pr", entry.procedure_codes)
+    add("ty", [entry.type_code])
+    name_sets: list[list[str]] = [[], [], []]
+    for owner in entry.owners:
+        if owner.name:
+            for i, k in enumerate(name_keys(owner.name)):
+                if k and k not in name_sets[i]:
+                    name_sets[i].append(k)
+    extra = {"role": entry.role, "type_code": entry.type_code, "type_name": entry.type_name,
+             "owners": [[o.id, o.name] for o in entry.owners],
+             "number_symbol": entry.number_symbol, "name": entry.name,
+             "result_code": entry.result_code, "issue_date": entry.issue_date,
+             "valid_to": entry.valid_to}
+    stored = json.dumps({"p": pages, "f": fields, "x": extra, "n": entry.original_name,
+                         "d": entry.dossier_code}, ensure_ascii=False).encode("utf-8")
+    return Indexed(
+        document_id=entry.document_id,
+        text="\n".join(t for _, t in pages),
+        meta="\n".join(v for values in fields.values() for v in values),
+        names=tuple(tuple(s) for s in name_sets),
+        keys=tuple(keys),
+        day=day_number(entry.date),
+        stored=stored,
+    )
+
+
+# -- building hits ----------------------------------------------------------------------
 
 
 @lru_cache(maxsize=64)
@@ -115,7 +364,70 @@ def _term_pattern(units: tuple[Unit, ...]) -> re.Pattern[str] | None:
     return re.compile(r"(?<![^\W_])(?:" + "|".join(alts) + r")(?![^\W_])")
 
 
-def build_snippet(text: str, units: list[Unit]) -> tuple[tuple[str, bool], ...]:
+def _fold_lower(text: str) -> str:
+    return fold_diacritics(text.lower())
+
+
+def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | str) -> Hit:
+    """A document hit from its stored blob: best page, matching pages, snippet, fields."""
+    data: dict[str, Any] = json.loads(stored)
+    units = plan.units
+    pattern = _term_pattern(units)
+    by_folded = {u.folded: i for i, u in enumerate(units)}
+    pages: list[tuple[int, str]] = [(int(no), str(text)) for no, text in data["p"]]
+    exact_terms = _exact_terms(units)
+    best_no, best_text = pages[0] if pages else (0, "")
+    best_rank = (0, 0)
+    matching = 0
+    any_text = False
+    if pattern is not None:
+        for no, text in pages:
+            low = text.lower()
+            folded = fold_diacritics(low)
+            aligned = len(folded) == len(low)
+            found: set[int] = set()
+            exact = 0
+            for m in pattern.finditer(folded):
+                i = by_folded.get(tuple(tokens(m.group(0))), -1)
+                if i >= 0:
+                    found.add(i)
+                    exact += aligned and all(
+                        t in exact_terms for t in tokens(low[m.start():m.end()]))
+            if found:
+                any_text = True
+            if len(found) == len(units):
+                matching += 1
+            if (len(found), exact) > best_rank:
+                best_no, best_text, best_rank = no, text, (len(found), exact)
+    matched: list[str] = []
+    fields: dict[str, list[str]] = data["f"]
+    for name in FIELDS:
+        hit = any_text if name == "text" else any(
+            (pattern is not None and pattern.search(_fold_lower(v)))
+            or (plan.key is not None and code_key(v) == plan.key)
+            for v in fields.get(name, []))
+        if hit:
+            matched.append(name)
+    return Hit(
+        document_id=document_id,
+        score=score,
+        original_name=str(data.get("n") or ""),
+        dossier_code=data.get("d"),
+        best_page=best_no,
+        matching_pages=matching,
+        page_count=len(pages),
+        snippet=build_snippet(best_text, list(units)) if best_text else (),
+        matched_fields=tuple(matched),
+        fields=dict(data.get("x") or {}),
+    )
+
+
+def _exact_terms(units: Iterable[Unit]) -> set[str]:
+    """Lower-case words that count as typed with their diacritics."""
+    return {t for u in units if u.has_marks for w in (u.exact, *u.variants) for t in w}
+
+
+def build_snippet(text: str, units: list[Unit]) -> Snippet:
     """Segments of `text` around the densest cluster of matched query terms."""
     low = text.lower()
     folded = fold_diacritics(low)
@@ -124,7 +436,7 @@ def build_snippet(text: str, units: list[Unit]) -> tuple[tuple[str, bool], ...]:
         folded = " ".join(fold_diacritics(t) for t in tokens(text))
         text = low = " ".join(tokens(text))
     pattern = _term_pattern(tuple(units))
-    exact_terms = {t for u in units if u.has_marks for t in u.exact}
+    exact_terms = _exact_terms(units)
     # (start, end, folded term, is exact) of every matched token.
     found: list[tuple[int, int, str, bool]] = []
     if pattern is not None:
@@ -194,3 +506,4 @@ _SPACES = re.compile(r"\s+")
 
 def _squash(text: str) -> str:
     return _SPACES.sub(" ", text)
+

@@ -332,7 +332,10 @@ def create_app(ws: Workspace, *, allowed_hosts: Sequence[str] = DEFAULT_ALLOWED_
     # -- search -----------------------------------------------------------------
 
     def search_page(request: Request) -> Response:
-        from motcua.index import SearchFilters, open_engine
+        from motcua.index import SearchFilters
+        from motcua.services import Actor, Context
+        from motcua.services.access import ALL_ROLES
+        from motcua.services.search import search
 
         params = request.query_params
         form = {key: params.get(key, "").strip()
@@ -349,22 +352,24 @@ def create_app(ws: Workspace, *, allowed_hosts: Sequence[str] = DEFAULT_ALLOWED_
         searched = any(form.values())
         hits: list[Any] = []
         has_next = False
+        kind_label = ""
         if searched and not errors:
             filters = SearchFilters(dossier_code=form["dossier"] or None,
                                     owner_id=form["owner"] or None,
                                     date_from=day_from, date_to=day_to)
+            # No accounts on this page yet: it serves the loopback like the CLI's OS user.
+            actor = Actor("web", "Trang tra cứu", kind="service", roles=ALL_ROLES)
             try:
-                engine = open_engine(ws.index_dir, ws.config.index.engine)
-                try:
-                    found = engine.search(form["q"], filters, limit=page * PAGE_SIZE + 1)
-                finally:
-                    engine.close()
+                with _connect(ws) as sconn:
+                    found = search(Context(ws, sconn, actor), form["q"], filters,
+                                   limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
             except MotcuaError as exc:
                 log.warning("search failed: %s", exc.detail)
                 errors.append(exc.message)
             else:
-                has_next = len(found) > page * PAGE_SIZE
-                hits = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+                has_next = found.has_more
+                hits = list(found.documents)
+                kind_label = found.kind_label
         with _connect(ws) as conn:
             total = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
             known: dict[int, dict[str, Any]] = {}
@@ -372,7 +377,7 @@ def create_app(ws: Workspace, *, allowed_hosts: Sequence[str] = DEFAULT_ALLOWED_
                 ids = sorted({h.document_id for h in hits})
                 marks = ",".join("?" * len(ids))
                 known = {r["id"]: r for r in _rows(
-                    conn, f"SELECT id, ingested_at, page_count, archival_path FROM documents"
+                    conn, f"SELECT id, ingested_at, archival_path FROM documents"
                     f" WHERE id IN ({marks})", ids)}
             recent = [] if searched else _rows(
                 conn,
@@ -388,6 +393,7 @@ def create_app(ws: Workspace, *, allowed_hosts: Sequence[str] = DEFAULT_ALLOWED_
         return render(request, "search.html", {
             "active": "search", "form": form, "errors": errors, "searched": searched,
             "hits": hits, "known": known, "page": page, "has_next": has_next,
+            "kind_label": kind_label,
             "first_rank": (page - 1) * PAGE_SIZE + 1, "total_documents": total,
             "recent": recent,
             "prev_url": page_url(page - 1) if page > 1 else None,

@@ -186,10 +186,15 @@ class WhooshEngine:
         offset = max(0, offset)
         try:
             with self.ix.searcher() as searcher:
-                results = searcher.search(self._query(rank), limit=offset + limit,
+                # Every match, then a stable order: whoosh's top-N collector breaks
+                # score ties differently for different limits, which would repeat or
+                # skip documents between pages.
+                results = searcher.search(self._query(rank), limit=None,
                                           filter=self._filter(filters))
-                found = [(int(r["doc_key"]), float(r.score or 0.0), r["blob"])
-                         for r in results[offset:]]
+                ranked = sorted(((float(r.score or 0.0), r.docnum) for r in results),
+                                key=lambda sd: (-sd[0], sd[1]))[offset:offset + limit]
+                found = [(int(searcher.stored_fields(n)["doc_key"]), score,
+                          searcher.stored_fields(n)["blob"]) for score, n in ranked]
         except _READ_ERRORS as exc:
             raise storage.unreadable(self.path, KIND, exc) from exc
         return [make_hit(plan, doc_id, score, blob) for doc_id, score, blob in found]
@@ -210,6 +215,22 @@ class WhooshEngine:
         inner = matches[0] if len(matches) == 1 else wq.Or(matches)
         return wq.ConstantScoreQuery(inner, tier.score)
 
+    def _best_tier(self, group: tuple[Tier, ...]) -> wq.Query:
+        """The score of the best matching tier. whoosh's DisjunctionMax can report a
+        child's score on documents that child does not match, so each tier is kept
+        only where no higher tier matches."""
+        tiers = sorted(group, key=lambda t: t.score, reverse=True)
+        if len(tiers) == 1:
+            return self._tier(tiers[0])
+        parts: list[wq.Query] = []
+        for i, tier in enumerate(tiers):
+            q = self._tier(tier)
+            if i:
+                higher = [self._match(m) for t in tiers[:i] for m in t.matches]
+                q = wq.AndNot(q, higher[0] if len(higher) == 1 else wq.Or(higher))
+            parts.append(q)
+        return wq.Or(parts)
+
     def _query(self, rank: Ranking) -> wq.Query:
         alternatives = [
             m[0] if len(m) == 1 else wq.And(m)
@@ -221,10 +242,7 @@ class WhooshEngine:
             required = alternatives[0]
         else:
             required = wq.Or(alternatives)
-        groups = [
-            tiers[0] if len(tiers) == 1 else wq.DisjunctionMax(tiers)
-            for tiers in ([self._tier(t) for t in group] for group in rank.groups)
-        ]
+        groups = [self._best_tier(group) for group in rank.groups]
         if not groups:
             return required
         return wq.AndMaybe(required, wq.Or(groups))

@@ -216,20 +216,13 @@ class WhooshEngine:
         return wq.ConstantScoreQuery(inner, tier.score)
 
     def _best_tier(self, group: tuple[Tier, ...]) -> wq.Query:
-        """The score of the best matching tier. whoosh's DisjunctionMax can report a
-        child's score on documents that child does not match, so each tier is kept
-        only where no higher tier matches."""
-        tiers = sorted(group, key=lambda t: t.score, reverse=True)
-        if len(tiers) == 1:
-            return self._tier(tiers[0])
-        parts: list[wq.Query] = []
-        for i, tier in enumerate(tiers):
-            q = self._tier(tier)
-            if i:
-                higher = [self._match(m) for t in tiers[:i] for m in t.matches]
-                q = wq.AndNot(q, higher[0] if len(higher) == 1 else wq.Or(higher))
-            parts.append(q)
-        return wq.Or(parts)
+        """The group's tiers summed, not their maximum: whoosh's DisjunctionMax reports a
+        child's score on documents that child does not match, and AndNot fails on
+        exhausted matchers. The order stays that of the maximum because the tiers of a
+        group are nested (a name equal as typed is equal folded too) or rarely both
+        match (one document spelling a word both ways)."""
+        tiers = [self._tier(t) for t in group]
+        return tiers[0] if len(tiers) == 1 else wq.Or(tiers)
 
     def _query(self, rank: Ranking) -> wq.Query:
         alternatives = [

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from motcua.index import PageDoc, fold_diacritics, open_engine  # noqa: E402
+from motcua.index import DocEntry, OwnerRef, fold_diacritics, open_engine  # noqa: E402
 
 SEED = 20250716
 PAGES_PER_DOC = 4
@@ -190,7 +190,7 @@ def planted_ids(rng: random.Random) -> list[str]:
     return ids
 
 
-def generate(n_pages: int) -> Iterator[PageDoc]:
+def generate(n_pages: int) -> Iterator[DocEntry]:
     """Deterministic pages, ~300 words each; a tenth typed without diacritics."""
     rng = random.Random(SEED)
     ids = planted_ids(random.Random(SEED + 1))
@@ -198,6 +198,7 @@ def generate(n_pages: int) -> Iterator[PageDoc]:
     # planted ones keep many terms rare, as in real dossiers.
     pool = [_sentence(rng) for _ in range(20000)]
     start = datetime.date(2023, 1, 1)
+    pages: list[tuple[int, str]] = []
     for p in range(n_pages):
         doc_id, page_no = divmod(p, PAGES_PER_DOC)
         body = " ".join(rng.choices(pool, k=22))
@@ -205,15 +206,17 @@ def generate(n_pages: int) -> Iterator[PageDoc]:
             body = fold_diacritics(body)
         if p < PLANTED * 7 and p % 7 == 0:
             body += f" Số định danh: {ids[p // 7]}."
-        yield PageDoc(
-            document_id=doc_id,
-            page_no=page_no + 1,
-            text=body,
-            original_name=f"scan_{doc_id:06d}.pdf",
-            date=start + datetime.timedelta(days=doc_id % 1000),
-            dossier_code=_dossier(rng),
-            owner_ids=(_cccd(rng),),
-        )
+        pages.append((page_no + 1, body))
+        if page_no + 1 == PAGES_PER_DOC or p == n_pages - 1:
+            yield DocEntry(
+                document_id=doc_id,
+                original_name=f"scan_{doc_id:06d}.pdf",
+                date=start + datetime.timedelta(days=doc_id % 1000),
+                pages=tuple(pages),
+                dossier_code=_dossier(rng),
+                owners=(OwnerRef(_cccd(rng)),),
+            )
+            pages = []
 
 
 WORD_QUERIES = (
@@ -273,18 +276,13 @@ def child(kind: str, pages: int, path: Path) -> None:
     gen_s = 0.0
     t0 = time.perf_counter()
     it = generate(pages)
-    doc: list[PageDoc] = []
     while True:
         g0 = time.perf_counter()
-        page = next(it, None)
+        entry = next(it, None)
         gen_s += time.perf_counter() - g0
-        if page is None or (doc and page.document_id != doc[0].document_id):
-            if doc:
-                engine.replace_document(doc[0].document_id, doc)
-            if page is None:
-                break
-            doc = []
-        doc.append(page)
+        if entry is None:
+            break
+        engine.replace_document(entry)
     engine.commit()
     build_s = time.perf_counter() - t0 - gen_s
     engine.close()

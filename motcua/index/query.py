@@ -349,65 +349,138 @@ def to_indexed(entry: DocEntry) -> Indexed:
 
 
 # -- building hits ----------------------------------------------------------------------
+#
+# Pages are matched as stored (lower-cased, never folded): each letter of a folded query
+# word becomes the class of every letter that folds to it, so "ho" finds "hồ", "hổ" and
+# "HO" without folding a page's text, the slow part of building a hit.
+
+
+def _letter_classes() -> dict[str, str]:
+    forms: dict[str, set[str]] = {}
+    for cp in range(0x00C0, 0x2000):
+        ch = chr(cp)
+        if ch.lower() != ch:
+            continue
+        base = fold_diacritics(ch)
+        if len(base) == 1 and base.isascii() and base.isalnum() and base != ch:
+            forms.setdefault(base, set()).add(ch)
+    forms.setdefault("d", set()).add("đ")
+    return {b: "[" + re.escape(b) + "".join(sorted(f)) + "]" for b, f in forms.items()}
+
+
+_CLASSES = _letter_classes()
+
+
+def _any_marks(word: str) -> str:
+    return "".join(_CLASSES.get(c, re.escape(c)) for c in word)
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    pattern: re.Pattern[str]  # every unit, a named group each (snippets)
+    units: tuple[re.Pattern[str], ...]  # each unit alone (is it on this page?)
+    exact: tuple[frozenset[tuple[str, ...]], ...]  # per unit: spellings counted as exact
+    exact_words: tuple[tuple[str, ...], ...]  # per one-word unit: those spellings
+
+
+_B = r"(?<![^\W_])"  # no letter or digit just before
+_E = r"(?![^\W_])"  # nor just after
 
 
 @lru_cache(maxsize=64)
-def _term_pattern(units: tuple[Unit, ...]) -> re.Pattern[str] | None:
-    """One regex over folded text for all units; a phrase allows any separators."""
-    alts = sorted(
-        {r"[\W_]+".join(re.escape(w) for w in u.folded) for u in units},
-        key=len,
-        reverse=True,  # longest first, so a phrase wins over its own words
-    )
-    if not alts:
+def _matcher(units: tuple[Unit, ...]) -> _Matcher | None:
+    """Regexes over lower-cased text; a phrase allows any separators between its words."""
+    if not units:
         return None
-    return re.compile(r"(?<![^\W_])(?:" + "|".join(alts) + r")(?![^\W_])")
+    bodies = [r"[\W_]+".join(_any_marks(w) for w in u.folded) for u in units]
+    order = sorted(range(len(units)), key=lambda i: -sum(map(len, units[i].folded)))
+    # Longest first, so a phrase wins over its own words.
+    alts = "|".join(f"(?P<u{i}>{bodies[i]})" for i in order)
+    exact = tuple(frozenset((u.exact, *u.variants)) if u.has_marks else frozenset()
+                  for u in units)
+    words = tuple(tuple(sorted(w[0] for w in spellings)) if len(units[i].exact) == 1
+                  else () for i, spellings in enumerate(exact))
+    return _Matcher(re.compile(f"{_B}(?:{alts}){_E}"),
+                    tuple(re.compile(f"{_B}{b}{_E}") for b in bodies), exact, words)
 
 
-def _fold_lower(text: str) -> str:
-    return fold_diacritics(text.lower())
+def _bounded(low: str, word: str) -> bool:
+    """`word` occurs in `low` as a whole word (str.find: faster than a regex)."""
+    start = low.find(word)
+    while start >= 0:
+        end = start + len(word)
+        if (start == 0 or not low[start - 1].isalnum()) and (
+                end == len(low) or not low[end].isalnum()):
+            return True
+        start = low.find(word, start + 1)
+    return False
+
+
+def _page_rank(matcher: _Matcher, low: str) -> tuple[int, int]:
+    """(units on the page, units on it with the diacritics typed); stops at the first
+    occurrence of each, the cost of building a hit."""
+    distinct = exact = 0
+    for i, pattern in enumerate(matcher.units):
+        words = matcher.exact_words[i]
+        if words and any(_bounded(low, w) for w in words):
+            distinct += 1
+            exact += 1
+            continue
+        m = pattern.search(low)
+        if m is None:
+            continue
+        distinct += 1
+        if matcher.exact[i] and not words:  # a phrase: check each occurrence
+            exact += any(tuple(tokens(x.group(0))) in matcher.exact[i]
+                         for x in pattern.finditer(low, m.start()))
+    return distinct, exact
+
+
+_Found = tuple[int, int, int, bool]  # start, end, unit index, typed diacritics matched
+
+
+def _find(matcher: _Matcher, low: str) -> list[_Found]:
+    found: list[_Found] = []
+    for m in matcher.pattern.finditer(low):
+        i = int((m.lastgroup or "u0")[1:])
+        spellings = matcher.exact[i]
+        found.append((m.start(), m.end(), i,
+                      bool(spellings) and tuple(tokens(m.group(0))) in spellings))
+    return found
 
 
 def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | str) -> Hit:
     """A document hit from its stored blob: best page, matching pages, snippet, fields."""
     data: dict[str, Any] = json.loads(stored)
     units = plan.units
-    pattern = _term_pattern(units)
-    by_folded = {u.folded: i for i, u in enumerate(units)}
+    matcher = _matcher(units)
     pages: list[tuple[int, str]] = [(int(no), str(text)) for no, text in data["p"]]
-    exact_terms = _exact_terms(units)
     best_no, best_text = pages[0] if pages else (0, "")
     best_rank = (0, 0)
     matching = 0
     any_text = False
-    if pattern is not None:
+    if matcher is not None:
         for no, text in pages:
-            low = text.lower()
-            folded = fold_diacritics(low)
-            aligned = len(folded) == len(low)
-            found: set[int] = set()
-            exact = 0
-            for m in pattern.finditer(folded):
-                i = by_folded.get(tuple(tokens(m.group(0))), -1)
-                if i >= 0:
-                    found.add(i)
-                    exact += aligned and all(
-                        t in exact_terms for t in tokens(low[m.start():m.end()]))
-            if found:
+            rank = _page_rank(matcher, text.lower())
+            if rank[0]:
                 any_text = True
-            if len(found) == len(units):
+            if rank[0] == len(units):
                 matching += 1
-            if (len(found), exact) > best_rank:
-                best_no, best_text, best_rank = no, text, (len(found), exact)
+            if rank > best_rank:
+                best_no, best_text, best_rank = no, text, rank
     matched: list[str] = []
     fields: dict[str, list[str]] = data["f"]
     for name in FIELDS:
         hit = any_text if name == "text" else any(
-            (pattern is not None and pattern.search(_fold_lower(v)))
+            (matcher is not None and matcher.pattern.search(v.lower()))
             or (plan.key is not None and code_key(v) == plan.key)
             for v in fields.get(name, []))
         if hit:
             matched.append(name)
+    snippet: Snippet = ()
+    if best_text:
+        found = _find(matcher, best_text.lower()) if matcher is not None else []
+        snippet = _snippet(best_text, found)
     return Hit(
         document_id=document_id,
         score=score,
@@ -416,47 +489,35 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
         best_page=best_no,
         matching_pages=matching,
         page_count=len(pages),
-        snippet=build_snippet(best_text, list(units)) if best_text else (),
+        snippet=snippet,
         matched_fields=tuple(matched),
         fields=dict(data.get("x") or {}),
     )
 
 
-def _exact_terms(units: Iterable[Unit]) -> set[str]:
-    """Lower-case words that count as typed with their diacritics."""
-    return {t for u in units if u.has_marks for w in (u.exact, *u.variants) for t in w}
-
-
 def build_snippet(text: str, units: list[Unit]) -> Snippet:
     """Segments of `text` around the densest cluster of matched query terms."""
-    low = text.lower()
-    folded = fold_diacritics(low)
-    if not (len(low) == len(text) == len(folded)):
-        # Rare text whose folding changes its length: match token by token.
-        folded = " ".join(fold_diacritics(t) for t in tokens(text))
-        text = low = " ".join(tokens(text))
-    pattern = _term_pattern(tuple(units))
-    exact_terms = _exact_terms(units)
-    # (start, end, folded term, is exact) of every matched token.
-    found: list[tuple[int, int, str, bool]] = []
-    if pattern is not None:
-        for m in pattern.finditer(folded):
-            for t in token_spans(m.group(0)):
-                s, e = m.start() + t.start(), m.start() + t.end()
-                found.append((s, e, folded[s:e], low[s:e] in exact_terms))
+    matcher = _matcher(tuple(units))
+    found = _find(matcher, text.lower()) if matcher is not None else []
+    return _snippet(text, found)
 
-    # Window: most distinct terms, then most exact matches.
+
+def _snippet(text: str, found: list[_Found]) -> Snippet:
+    if len(text.lower()) != len(text):
+        # Rare text whose lower case changes its length: offsets are in the lower case.
+        text = text.lower()
+    # Window: most distinct units, then most exact matches.
     lo = 0
     best = -1
     for i, (start, _, _, _) in enumerate(found):
-        terms: set[str] = set()
+        units: set[int] = set()
         exact = 0
-        for _, e, term, is_exact in found[i:]:
+        for _, e, unit, is_exact in found[i:]:
             if e > start + SNIPPET_CHARS - SNIPPET_LEAD:
                 break
-            terms.add(term)
+            units.add(unit)
             exact += is_exact
-        score = len(terms) * 1000 + exact
+        score = len(units) * 1000 + exact
         if score > best:
             best, lo = score, max(0, start - SNIPPET_LEAD)
     hi = min(len(text), lo + SNIPPET_CHARS)
@@ -472,12 +533,13 @@ def build_snippet(text: str, units: list[Unit]) -> Snippet:
     for s, e, _, _ in found:
         if s < lo or e > hi:
             continue
-        plain += text[cursor:s]
-        if plain:
-            segments.append((_squash(plain), False))
-        segments.append((text[s:e], True))
-        plain = ""
-        cursor = e
+        for t in token_spans(text[s:e]):  # each word of a phrase marked on its own
+            plain += text[cursor:s + t.start()]
+            if plain:
+                segments.append((_squash(plain), False))
+            segments.append((t.group(0), True))
+            plain = ""
+            cursor = s + t.end()
     plain += text[cursor:hi]
     if text[hi:].strip():
         plain += "…"

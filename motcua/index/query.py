@@ -179,10 +179,12 @@ def plan_query(query: str) -> QueryPlan:
 
 @dataclass(frozen=True)
 class Match:
-    """Term (one word) or phrase `words` in any of `fields`."""
+    """Term (one word) or phrase `words` in any of `fields`; with `in_order` False, all
+    the words anywhere (no positions read: much cheaper for common words)."""
 
     fields: tuple[str, ...]
     words: tuple[str, ...]
+    in_order: bool = True
 
 
 @dataclass(frozen=True)
@@ -220,9 +222,13 @@ def ranking(plan: QueryPlan) -> Ranking:
     for unit in plan.units:
         groups.append((Tier(META_TIER, (Match((META_FOLDED,), unit.folded),)),))
         if unit.has_marks:
-            exact = Tier(EXACT_TIER, (Match((TEXT_EXACT, META_EXACT), unit.exact),))
+            # The folded phrase already matched in order; its words with their
+            # diacritics anywhere in the document are enough to rank it, and checking
+            # positions again would double the cost of a phrase query.
+            exact = Tier(EXACT_TIER, (Match((TEXT_EXACT, META_EXACT), unit.exact, False),))
             if unit.variants:
-                others = tuple(Match((TEXT_EXACT, META_EXACT), v) for v in unit.variants)
+                others = tuple(Match((TEXT_EXACT, META_EXACT), v, False)
+                               for v in unit.variants)
                 groups.append((exact, Tier(VARIANT_TIER, others)))
             else:
                 groups.append((exact,))
@@ -335,7 +341,9 @@ def to_indexed(entry: DocEntry) -> Indexed:
              "number_symbol": entry.number_symbol, "name": entry.name,
              "result_code": entry.result_code, "issue_date": entry.issue_date,
              "valid_to": entry.valid_to}
-    stored = json.dumps({"p": pages, "f": fields, "x": extra, "n": entry.original_name,
+    # Fields lower-cased and joined once here, so a hit matches each with one regex.
+    lowered = {k: "\n".join(v).lower() for k, v in fields.items() if v}
+    stored = json.dumps({"p": pages, "f": lowered, "x": extra, "n": entry.original_name,
                          "d": entry.dossier_code}, ensure_ascii=False).encode("utf-8")
     return Indexed(
         document_id=entry.document_id,
@@ -380,7 +388,7 @@ class _Matcher:
     pattern: re.Pattern[str]  # every unit, a named group each (snippets)
     units: tuple[re.Pattern[str], ...]  # each unit alone (is it on this page?)
     exact: tuple[frozenset[tuple[str, ...]], ...]  # per unit: spellings counted as exact
-    exact_words: tuple[tuple[str, ...], ...]  # per one-word unit: those spellings
+    exact_words: tuple[tuple[str, ...], ...]  # per unit: those spellings, space-separated
 
 
 _B = r"(?<![^\W_])"  # no letter or digit just before
@@ -398,8 +406,7 @@ def _matcher(units: tuple[Unit, ...]) -> _Matcher | None:
     alts = "|".join(f"(?P<u{i}>{bodies[i]})" for i in order)
     exact = tuple(frozenset((u.exact, *u.variants)) if u.has_marks else frozenset()
                   for u in units)
-    words = tuple(tuple(sorted(w[0] for w in spellings)) if len(units[i].exact) == 1
-                  else () for i, spellings in enumerate(exact))
+    words = tuple(tuple(sorted(" ".join(w) for w in spellings)) for spellings in exact)
     return _Matcher(re.compile(f"{_B}(?:{alts}){_E}"),
                     tuple(re.compile(f"{_B}{b}{_E}") for b in bodies), exact, words)
 
@@ -421,18 +428,13 @@ def _page_rank(matcher: _Matcher, low: str) -> tuple[int, int]:
     occurrence of each, the cost of building a hit."""
     distinct = exact = 0
     for i, pattern in enumerate(matcher.units):
-        words = matcher.exact_words[i]
-        if words and any(_bounded(low, w) for w in words):
+        # A phrase typed with diacritics counts as exact when written with single
+        # spaces, as OCR and PDF text almost always are.
+        if any(_bounded(low, w) for w in matcher.exact_words[i]):
             distinct += 1
             exact += 1
-            continue
-        m = pattern.search(low)
-        if m is None:
-            continue
-        distinct += 1
-        if matcher.exact[i] and not words:  # a phrase: check each occurrence
-            exact += any(tuple(tokens(x.group(0))) in matcher.exact[i]
-                         for x in pattern.finditer(low, m.start()))
+        elif pattern.search(low) is not None:
+            distinct += 1
     return distinct, exact
 
 
@@ -443,9 +445,10 @@ def _find(matcher: _Matcher, low: str) -> list[_Found]:
     found: list[_Found] = []
     for m in matcher.pattern.finditer(low):
         i = int((m.lastgroup or "u0")[1:])
-        spellings = matcher.exact[i]
-        found.append((m.start(), m.end(), i,
-                      bool(spellings) and tuple(tokens(m.group(0))) in spellings))
+        words = matcher.exact_words[i]
+        text = m.group(0)
+        is_exact = bool(words) and (text in words or " ".join(tokens(text)) in words)
+        found.append((m.start(), m.end(), i, is_exact))
     return found
 
 
@@ -469,12 +472,15 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
             if rank > best_rank:
                 best_no, best_text, best_rank = no, text, rank
     matched: list[str] = []
-    fields: dict[str, list[str]] = data["f"]
+    fields: dict[str, str] = data["f"]
     for name in FIELDS:
-        hit = any_text if name == "text" else any(
-            (matcher is not None and matcher.pattern.search(v.lower()))
-            or (plan.key is not None and code_key(v) == plan.key)
-            for v in fields.get(name, []))
+        if name == "text":
+            hit = any_text
+        else:
+            value = fields.get(name, "")
+            hit = bool(value) and (
+                (matcher is not None and matcher.pattern.search(value) is not None)
+                or (plan.key is not None and plan.key in map(code_key, value.split("\n"))))
         if hit:
             matched.append(name)
     snippet: Snippet = ()

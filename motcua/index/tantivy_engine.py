@@ -189,6 +189,10 @@ class TantivyEngine:
         def one(field: str) -> tantivy.Query:
             if len(match.words) == 1:
                 return tantivy.Query.term_query(self.schema, field, match.words[0])
+            if not match.in_order:
+                return tantivy.Query.boolean_query(
+                    [(tantivy.Occur.Must, tantivy.Query.term_query(self.schema, field, w))
+                     for w in match.words])
             return tantivy.Query.phrase_query(self.schema, field, list(match.words))
 
         if len(match.fields) == 1:

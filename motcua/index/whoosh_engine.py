@@ -204,6 +204,8 @@ class WhooshEngine:
         def one(field: str) -> wq.Query:
             if len(match.words) == 1:
                 return wq.Term(field, match.words[0])
+            if not match.in_order:
+                return wq.And([wq.Term(field, w) for w in match.words])
             return wq.Phrase(field, list(match.words), slop=1)
 
         if len(match.fields) == 1:

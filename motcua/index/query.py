@@ -314,6 +314,7 @@ class Indexed:
 def to_indexed(entry: DocEntry) -> Indexed:
     fields = entry_fields(entry)
     pages = [(no, clean_text(text)) for no, text in entry.pages]
+    stored_pages = [(no, text, folded_twin(text)) for no, text in pages]
     keys: list[str] = []
 
     def add(prefix: str, values: Iterable[str | None]) -> None:
@@ -341,9 +342,9 @@ def to_indexed(entry: DocEntry) -> Indexed:
              "number_symbol": entry.number_symbol, "name": entry.name,
              "result_code": entry.result_code, "issue_date": entry.issue_date,
              "valid_to": entry.valid_to}
-    # Fields lower-cased and joined once here, so a hit matches each with one regex.
-    lowered = {k: "\n".join(v).lower() for k, v in fields.items() if v}
-    stored = json.dumps({"p": pages, "f": lowered, "x": extra, "n": entry.original_name,
+    # Fields folded and joined once here, so a hit matches each with one regex.
+    lowered = {k: fold_diacritics("\n".join(v).lower()) for k, v in fields.items() if v}
+    stored = json.dumps({"p": stored_pages, "f": lowered, "x": extra, "n": entry.original_name,
                          "d": entry.dossier_code}, ensure_ascii=False).encode("utf-8")
     return Indexed(
         document_id=entry.document_id,
@@ -358,37 +359,34 @@ def to_indexed(entry: DocEntry) -> Indexed:
 
 # -- building hits ----------------------------------------------------------------------
 #
-# Pages are matched as stored (lower-cased, never folded): each letter of a folded query
-# word becomes the class of every letter that folds to it, so "ho" finds "hồ", "hổ" and
-# "HO" without folding a page's text, the slow part of building a hit.
+# Each page is stored with its lower-cased, folded twin (same length, so offsets agree),
+# made once at index time: a hit then finds the query's folded words with str.find and a
+# literal regex, never folding a page per query (the slow part of building a hit).
 
 
-def _letter_classes() -> dict[str, str]:
-    forms: dict[str, set[str]] = {}
-    for cp in range(0x00C0, 0x2000):
-        ch = chr(cp)
-        if ch.lower() != ch:
-            continue
-        base = fold_diacritics(ch)
-        if len(base) == 1 and base.isascii() and base.isalnum() and base != ch:
-            forms.setdefault(base, set()).add(ch)
-    forms.setdefault("d", set()).add("đ")
-    return {b: "[" + re.escape(b) + "".join(sorted(f)) + "]" for b, f in forms.items()}
+def folded_twin(text: str) -> str | None:
+    """`text` lower-cased and folded, if that keeps every character at its offset."""
+    low = text.lower()
+    folded = fold_diacritics(low)
+    return folded if len(low) == len(text) == len(folded) else None
 
 
-_CLASSES = _letter_classes()
-
-
-def _any_marks(word: str) -> str:
-    return "".join(_CLASSES.get(c, re.escape(c)) for c in word)
+def _aligned(text: str, folded: str | None) -> tuple[str, str]:
+    """(text, folded) with equal lengths: a page whose folding moves offsets (rare
+    characters) is shown as its lower-case tokens."""
+    if folded is not None and len(folded) == len(text):
+        return text, folded
+    text = " ".join(tokens(text))
+    return text, fold_diacritics(text)
 
 
 @dataclass(frozen=True)
 class _Matcher:
-    pattern: re.Pattern[str]  # every unit, a named group each (snippets)
-    units: tuple[re.Pattern[str], ...]  # each unit alone (is it on this page?)
-    exact: tuple[frozenset[tuple[str, ...]], ...]  # per unit: spellings counted as exact
-    exact_words: tuple[tuple[str, ...], ...]  # per unit: those spellings, space-separated
+    pattern: re.Pattern[str]  # every unit over folded text, a named group each
+    units: tuple[re.Pattern[str], ...]  # each unit alone over folded text
+    exact_words: tuple[tuple[str, ...], ...]  # per unit: spellings typed, space-separated
+    folded_words: tuple[str, ...]  # per unit: its folded words, space-separated
+    is_phrase: tuple[bool, ...]
 
 
 _B = r"(?<![^\W_])"  # no letter or digit just before
@@ -397,57 +395,58 @@ _E = r"(?![^\W_])"  # nor just after
 
 @lru_cache(maxsize=64)
 def _matcher(units: tuple[Unit, ...]) -> _Matcher | None:
-    """Regexes over lower-cased text; a phrase allows any separators between its words."""
+    """Regexes over folded text; a phrase allows any separators between its words."""
     if not units:
         return None
-    bodies = [r"[\W_]+".join(_any_marks(w) for w in u.folded) for u in units]
-    order = sorted(range(len(units)), key=lambda i: -sum(map(len, units[i].folded)))
+    bodies = [r"[\W_]+".join(re.escape(w) for w in u.folded) for u in units]
+    order = sorted(range(len(units)), key=lambda i: -len(bodies[i]))
     # Longest first, so a phrase wins over its own words.
     alts = "|".join(f"(?P<u{i}>{bodies[i]})" for i in order)
-    exact = tuple(frozenset((u.exact, *u.variants)) if u.has_marks else frozenset()
-                  for u in units)
-    words = tuple(tuple(sorted(" ".join(w) for w in spellings)) for spellings in exact)
+    words = tuple(tuple(sorted({" ".join(w) for w in (u.exact, *u.variants)}))
+                  if u.has_marks else () for u in units)
     return _Matcher(re.compile(f"{_B}(?:{alts}){_E}"),
-                    tuple(re.compile(f"{_B}{b}{_E}") for b in bodies), exact, words)
+                    tuple(re.compile(f"{_B}{b}{_E}") for b in bodies), words,
+                    tuple(" ".join(u.folded) for u in units),
+                    tuple(u.is_phrase for u in units))
 
 
-def _bounded(low: str, word: str) -> bool:
-    """`word` occurs in `low` as a whole word (str.find: faster than a regex)."""
-    start = low.find(word)
+def _bounded(text: str, word: str) -> bool:
+    """`word` occurs in `text` as a whole word (str.find: faster than a regex)."""
+    start = text.find(word)
     while start >= 0:
         end = start + len(word)
-        if (start == 0 or not low[start - 1].isalnum()) and (
-                end == len(low) or not low[end].isalnum()):
+        if (start == 0 or not text[start - 1].isalnum()) and (
+                end == len(text) or not text[end].isalnum()):
             return True
-        start = low.find(word, start + 1)
+        start = text.find(word, start + 1)
     return False
 
 
-def _page_rank(matcher: _Matcher, low: str) -> tuple[int, int]:
-    """(units on the page, units on it with the diacritics typed); stops at the first
-    occurrence of each, the cost of building a hit."""
+def _page_rank(matcher: _Matcher, low: str, folded: str) -> tuple[int, int]:
+    """(units on the page, units on it with the diacritics typed)."""
     distinct = exact = 0
     for i, pattern in enumerate(matcher.units):
-        # A phrase typed with diacritics counts as exact when written with single
-        # spaces, as OCR and PDF text almost always are.
-        if any(_bounded(low, w) for w in matcher.exact_words[i]):
+        if _bounded(folded, matcher.folded_words[i]) or (
+                matcher.is_phrase[i] and pattern.search(folded) is not None):
             distinct += 1
-            exact += 1
-        elif pattern.search(low) is not None:
-            distinct += 1
+            # A phrase typed with diacritics counts as exact when written with single
+            # spaces, as OCR and PDF text almost always are.
+            exact += any(_bounded(low, w) for w in matcher.exact_words[i])
     return distinct, exact
 
 
 _Found = tuple[int, int, int, bool]  # start, end, unit index, typed diacritics matched
 
 
-def _find(matcher: _Matcher, low: str) -> list[_Found]:
+def _find(matcher: _Matcher, low: str, folded: str) -> list[_Found]:
     found: list[_Found] = []
-    for m in matcher.pattern.finditer(low):
+    for m in matcher.pattern.finditer(folded):
         i = int((m.lastgroup or "u0")[1:])
         words = matcher.exact_words[i]
-        text = m.group(0)
-        is_exact = bool(words) and (text in words or " ".join(tokens(text)) in words)
+        is_exact = False
+        if words:
+            typed = low[m.start():m.end()]
+            is_exact = typed in words or " ".join(tokens(typed)) in words
         found.append((m.start(), m.end(), i, is_exact))
     return found
 
@@ -457,22 +456,23 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
     data: dict[str, Any] = json.loads(stored)
     units = plan.units
     matcher = _matcher(units)
-    pages: list[tuple[int, str]] = [(int(no), str(text)) for no, text in data["p"]]
-    best_no, best_text = pages[0] if pages else (0, "")
+    pages: list[list[Any]] = data["p"]
+    best = pages[0] if pages else None
     best_rank = (0, 0)
     matching = 0
     any_text = False
     if matcher is not None:
-        for no, text in pages:
-            rank = _page_rank(matcher, text.lower())
+        for page in pages:
+            text, folded = _aligned(page[1], page[2])
+            rank = _page_rank(matcher, text.lower(), folded)
             if rank[0]:
                 any_text = True
             if rank[0] == len(units):
                 matching += 1
             if rank > best_rank:
-                best_no, best_text, best_rank = no, text, rank
+                best, best_rank = page, rank
     matched: list[str] = []
-    fields: dict[str, str] = data["f"]
+    fields: dict[str, str] = data["f"]  # folded, lower case, values one per line
     for name in FIELDS:
         if name == "text":
             hit = any_text
@@ -484,15 +484,16 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
         if hit:
             matched.append(name)
     snippet: Snippet = ()
-    if best_text:
-        found = _find(matcher, best_text.lower()) if matcher is not None else []
-        snippet = _snippet(best_text, found)
+    if best is not None and best[1]:
+        text, folded = _aligned(best[1], best[2])
+        found = _find(matcher, text.lower(), folded) if matcher is not None else []
+        snippet = _snippet(text, found)
     return Hit(
         document_id=document_id,
         score=score,
         original_name=str(data.get("n") or ""),
         dossier_code=data.get("d"),
-        best_page=best_no,
+        best_page=int(best[0]) if best is not None else 0,
         matching_pages=matching,
         page_count=len(pages),
         snippet=snippet,
@@ -504,14 +505,12 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
 def build_snippet(text: str, units: list[Unit]) -> Snippet:
     """Segments of `text` around the densest cluster of matched query terms."""
     matcher = _matcher(tuple(units))
-    found = _find(matcher, text.lower()) if matcher is not None else []
+    text, folded = _aligned(text, folded_twin(text))
+    found = _find(matcher, text.lower(), folded) if matcher is not None else []
     return _snippet(text, found)
 
 
 def _snippet(text: str, found: list[_Found]) -> Snippet:
-    if len(text.lower()) != len(text):
-        # Rare text whose lower case changes its length: offsets are in the lower case.
-        text = text.lower()
     # Window: most distinct units, then most exact matches.
     lo = 0
     best = -1
@@ -534,7 +533,7 @@ def _snippet(text: str, found: list[_Found]) -> Snippet:
         hi = _word_end(text, hi)
 
     segments: list[tuple[str, bool]] = []
-    plain = "…" if text[:lo].strip() else ""
+    plain = "…" if _NOT_BLANK.search(text, 0, lo) else ""
     cursor = lo
     for s, e, _, _ in found:
         if s < lo or e > hi:
@@ -547,7 +546,7 @@ def _snippet(text: str, found: list[_Found]) -> Snippet:
             plain = ""
             cursor = s + t.end()
     plain += text[cursor:hi]
-    if text[hi:].strip():
+    if _NOT_BLANK.search(text, hi):
         plain += "…"
     plain = _squash(plain)
     if plain.strip():
@@ -570,6 +569,7 @@ def _word_end(text: str, pos: int) -> int:
 
 
 _SPACES = re.compile(r"\s+")
+_NOT_BLANK = re.compile(r"\S")  # searched within bounds: no copy of a long remainder
 
 
 def _squash(text: str) -> str:

@@ -403,7 +403,8 @@ def _fill_warehouse(conn: object, n_docs: int) -> dict[str, list]:
                 result = f"{code}-KQ{results_per[code]}"
             if d % 997 == 0:
                 material["results"].append((result, d))
-                material["numbers"].append((number, d))
+                if type_code != "cccd":  # an ID card's number is its owner's ID
+                    material["numbers"].append((number, d))
                 material["dossiers"].append((code, d))
                 material["ids"].append((owner, d))
             yield (d, "result" if result else "component", type_code, owner, number, result,

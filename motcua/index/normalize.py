@@ -20,6 +20,9 @@ _REPLACE = (
     ("\uff0f", "/"),
     ("\u00f0", "đ"),
     ("\u00d0", "Đ"),
+    # Separators of the stored blob (query.to_indexed): never part of a text.
+    ("\x1d", " "),
+    ("\x1e", " "),
 )
 
 _TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
@@ -89,7 +92,10 @@ def clean_text(text: str) -> str:
     word matches its other placement through `tone_variants`, which is cheaper than
     rewriting every page at index time.
     """
-    text = unicodedata.normalize("NFC", text)
+    if text.isascii() and "\x1d" not in text and "\x1e" not in text:
+        return text  # IDs, codes, most file names: nothing to compose or replace
+    if not unicodedata.is_normalized("NFC", text):  # a quick check; OCR text mostly is
+        text = unicodedata.normalize("NFC", text)
     for old, new in _REPLACE:
         if old in text:
             text = text.replace(old, new)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -180,7 +181,8 @@ def plan_query(query: str) -> QueryPlan:
 @dataclass(frozen=True)
 class Match:
     """Term (one word) or phrase `words` in any of `fields`; with `in_order` False, all
-    the words anywhere (no positions read: much cheaper for common words)."""
+    the words anywhere (no positions read: much cheaper for common words, and the only
+    form the exact fields support: they keep no positions)."""
 
     fields: tuple[str, ...]
     words: tuple[str, ...]
@@ -308,13 +310,12 @@ class Indexed:
     names: tuple[tuple[str, ...], ...]  # values of NAME_FIELDS
     keys: tuple[str, ...]
     day: int
-    stored: bytes  # JSON: pages, fields, file name, dossier
+    stored: bytes  # see _blob
 
 
 def to_indexed(entry: DocEntry) -> Indexed:
     fields = entry_fields(entry)
     pages = [(no, clean_text(text)) for no, text in entry.pages]
-    stored_pages = [(no, text, folded_twin(text)) for no, text in pages]
     keys: list[str] = []
 
     def add(prefix: str, values: Iterable[str | None]) -> None:
@@ -342,10 +343,14 @@ def to_indexed(entry: DocEntry) -> Indexed:
              "number_symbol": entry.number_symbol, "name": entry.name,
              "result_code": entry.result_code, "issue_date": entry.issue_date,
              "valid_to": entry.valid_to}
-    # Fields folded and joined once here, so a hit matches each with one regex.
-    lowered = {k: fold_diacritics("\n".join(v).lower()) for k, v in fields.items() if v}
-    stored = json.dumps({"p": stored_pages, "f": lowered, "x": extra, "n": entry.original_name,
-                         "d": entry.dossier_code}, ensure_ascii=False).encode("utf-8")
+    # Fields folded and joined here (one fold for all), so a hit matches each with one
+    # regex; values one per line.
+    names = [k for k, v in fields.items() if v]
+    folded = fold_diacritics(
+        _SEP.join("\n".join(fields[k]) for k in names).lower()).split(_SEP)
+    head = {"pn": [no for no, _ in pages], "f": dict(zip(names, folded, strict=True)),
+            "x": extra, "n": entry.original_name, "d": entry.dossier_code}
+    texts = [t for _, t in pages]
     return Indexed(
         document_id=entry.document_id,
         text="\n".join(t for _, t in pages),
@@ -353,8 +358,30 @@ def to_indexed(entry: DocEntry) -> Indexed:
         names=tuple(tuple(s) for s in name_sets),
         keys=tuple(keys),
         day=day_number(entry.date),
-        stored=stored,
+        stored=_blob(head, texts),
     )
+
+
+# Stored blob: small JSON head, then the pages, then their folded twins (JSON escaping of
+# whole pages costs more than the rest of indexing a document). clean_text removes these
+# separators from every text.
+_PART, _SEP = "\x1d", "\x1e"
+
+
+def _blob(head: dict[str, Any], texts: list[str]) -> bytes:
+    twins = [folded_twin(t) or "" for t in texts]
+    return (json.dumps(head, ensure_ascii=False) + _PART + _SEP.join(texts) + _PART
+            + _SEP.join(twins)).encode("utf-8")
+
+
+def _unblob(stored: bytes | str) -> tuple[dict[str, Any], list[tuple[int, str, str]]]:
+    raw = stored.decode("utf-8") if isinstance(stored, bytes) else stored
+    head_json, texts, twins = raw.split(_PART, 2)
+    head: dict[str, Any] = json.loads(head_json)
+    numbers: list[int] = head.get("pn") or []
+    if not numbers:
+        return head, []
+    return head, list(zip(numbers, texts.split(_SEP), twins.split(_SEP), strict=True))
 
 
 # -- building hits ----------------------------------------------------------------------
@@ -367,8 +394,13 @@ def to_indexed(entry: DocEntry) -> Indexed:
 def folded_twin(text: str) -> str | None:
     """`text` lower-cased and folded, if that keeps every character at its offset."""
     low = text.lower()
-    folded = fold_diacritics(low)
-    return folded if len(low) == len(text) == len(folded) else None
+    if len(low) != len(text):
+        return None
+    # Decompose and keep ASCII: the result has the page's length only if everything
+    # dropped was a mark (fold_diacritics' own check is slower, and this is per page).
+    folded = unicodedata.normalize("NFD", low.replace("đ", "d")).encode(
+        "ascii", "ignore").decode("ascii")
+    return folded if len(folded) == len(text) else None
 
 
 def _aligned(text: str, folded: str | None) -> tuple[str, str]:
@@ -453,10 +485,9 @@ def _find(matcher: _Matcher, low: str, folded: str) -> list[_Found]:
 
 def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | str) -> Hit:
     """A document hit from its stored blob: best page, matching pages, snippet, fields."""
-    data: dict[str, Any] = json.loads(stored)
+    data, pages = _unblob(stored)
     units = plan.units
     matcher = _matcher(units)
-    pages: list[list[Any]] = data["p"]
     best = pages[0] if pages else None
     best_rank = (0, 0)
     matching = 0

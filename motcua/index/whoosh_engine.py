@@ -69,9 +69,10 @@ def _schema() -> Schema:
     exact, folded = _analyzer(False), _analyzer(True)
     fields: dict[str, Any] = {
         "doc_key": ID(stored=True),
-        TEXT_EXACT: TEXT(analyzer=exact, phrase=True),
+        # Exact fields: no positions, as in the tantivy engine (query.ranking).
+        TEXT_EXACT: TEXT(analyzer=exact, phrase=False),
         TEXT_FOLDED: TEXT(analyzer=folded, phrase=True),
-        META_EXACT: TEXT(analyzer=exact, phrase=True),
+        META_EXACT: TEXT(analyzer=exact, phrase=False),
         META_FOLDED: TEXT(analyzer=folded, phrase=True),
         KEY_FIELD: KEYWORD(),
         "day": NUMERIC(int, bits=32),

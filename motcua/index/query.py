@@ -421,8 +421,17 @@ class _Matcher:
     is_phrase: tuple[bool, ...]
 
 
-_B = r"(?<![^\W_])"  # no letter or digit just before
-_E = r"(?![^\W_])"  # nor just after
+# No letter or digit just after a match; the one before is checked by _starts_word: a
+# lookbehind in front would stop the regex engine from skipping to the first letter.
+_E = r"(?![^\W_])"
+
+
+def _starts_word(text: str, start: int) -> bool:
+    return start == 0 or not text[start - 1].isalnum()
+
+
+def _search(pattern: re.Pattern[str], text: str) -> bool:
+    return any(_starts_word(text, m.start()) for m in pattern.finditer(text))
 
 
 @lru_cache(maxsize=64)
@@ -436,8 +445,8 @@ def _matcher(units: tuple[Unit, ...]) -> _Matcher | None:
     alts = "|".join(f"(?P<u{i}>{bodies[i]})" for i in order)
     words = tuple(tuple(sorted({" ".join(w) for w in (u.exact, *u.variants)}))
                   if u.has_marks else () for u in units)
-    return _Matcher(re.compile(f"{_B}(?:{alts}){_E}"),
-                    tuple(re.compile(f"{_B}{b}{_E}") for b in bodies), words,
+    return _Matcher(re.compile(f"(?:{alts}){_E}"),
+                    tuple(re.compile(f"{b}{_E}") for b in bodies), words,
                     tuple(" ".join(u.folded) for u in units),
                     tuple(u.is_phrase for u in units))
 
@@ -459,7 +468,7 @@ def _page_rank(matcher: _Matcher, low: str, folded: str) -> tuple[int, int]:
     distinct = exact = 0
     for i, pattern in enumerate(matcher.units):
         if _bounded(folded, matcher.folded_words[i]) or (
-                matcher.is_phrase[i] and pattern.search(folded) is not None):
+                matcher.is_phrase[i] and _search(pattern, folded)):
             distinct += 1
             # A phrase typed with diacritics counts as exact when written with single
             # spaces, as OCR and PDF text almost always are.
@@ -473,6 +482,8 @@ _Found = tuple[int, int, int, bool]  # start, end, unit index, typed diacritics 
 def _find(matcher: _Matcher, low: str, folded: str) -> list[_Found]:
     found: list[_Found] = []
     for m in matcher.pattern.finditer(folded):
+        if not _starts_word(folded, m.start()):
+            continue
         i = int((m.lastgroup or "u0")[1:])
         words = matcher.exact_words[i]
         is_exact = False
@@ -510,7 +521,7 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
         else:
             value = fields.get(name, "")
             hit = bool(value) and (
-                (matcher is not None and matcher.pattern.search(value) is not None)
+                (matcher is not None and _search(matcher.pattern, value))
                 or (plan.key is not None and plan.key in map(code_key, value.split("\n"))))
         if hit:
             matched.append(name)

@@ -37,7 +37,11 @@ KIND = "tantivy"
 # keeps indexing fast.
 EXACT_ANALYZER = "motcua_exact"
 FOLDED_ANALYZER = "motcua_folded"
-WRITER_HEAP = 128_000_000
+# A rebuild fills the index with every document: big segments, every core. Otherwise
+# (the pipeline, a metadata change) a few documents at a time: one thread and a small
+# heap start and stop faster.
+BULK_WRITER = (128_000_000, 0)  # heap bytes, threads (0: tantivy picks)
+SMALL_WRITER = (20_000_000, 1)
 LOCK_WAIT_S = 10.0
 
 
@@ -93,6 +97,7 @@ class TantivyEngine:
         except (ValueError, OSError) as exc:
             raise storage.unreadable(path, KIND, exc) from exc
         self._writer: tantivy.IndexWriter | None = None
+        self._writer_size = BULK_WRITER if rebuild else SMALL_WRITER
 
     # -- writing -----------------------------------------------------------
 
@@ -101,7 +106,8 @@ class TantivyEngine:
             deadline = time.monotonic() + LOCK_WAIT_S
             while True:
                 try:
-                    self._writer = self.index.writer(heap_size=WRITER_HEAP)
+                    heap, threads = self._writer_size
+                    self._writer = self.index.writer(heap_size=heap, num_threads=threads)
                     break
                 except ValueError as exc:
                     if "lock" not in str(exc).lower():

@@ -418,6 +418,12 @@ def _fill_warehouse(conn: object, n_docs: int) -> dict[str, list]:
     return material
 
 
+def _scratch(path: Path) -> Path:
+    scratch = path.parent / (path.name + "-bare")
+    scratch.mkdir(parents=True, exist_ok=True)
+    return scratch
+
+
 def doc_child(kind: str, n_docs: int, path: Path) -> None:
     from motcua import db
     from motcua.archive.catalogue import load_catalogue
@@ -476,11 +482,30 @@ def doc_child(kind: str, n_docs: int, path: Path) -> None:
         t2 = time.perf_counter()
         update.append((t2 - t0) * 1000)
         refresh.append((t2 - t1) * 1000)
+    # Baseline: the same number of bare one-document tantivy commits into a one-field
+    # index, on the same machine in the same run (a commit's floor: threads and fsync).
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("n", indexed=True)
+    bare = tantivy.Index(sb.build(), path=str(_scratch(path)))
+    base = []
+    for i in range(30):
+        t0 = time.perf_counter()
+        w = bare.writer(heap_size=20_000_000, num_threads=1)
+        doc = tantivy.Document()
+        doc.add_integer("n", i)
+        w.add_document(doc)
+        w.commit()
+        w.wait_merging_threads()
+        base.append((time.perf_counter() - t0) * 1000)
     check = open_engine(ws.index_dir, kind)
     visible = check.search(f'"trích yếu kiểm tra số 29 bản {d}"', limit=1)
     check.close()
     result["update"] = {"p50_ms": statistics.median(update), "p95_ms": _p95(update),
+                        "refresh_p50_ms": statistics.median(refresh),
                         "refresh_p95_ms": _p95(refresh),
+                        "bare_p50_ms": statistics.median(base), "bare_p95_ms": _p95(base),
                         "visible": bool(visible) and visible[0].document_id == d}
     conn.close()
     print(json.dumps(result))
@@ -532,8 +557,11 @@ def _doc_row(r: dict) -> str:
             for q in ("name", "code", "word", "phrase")
         )
         + f"{'':10}update (set_meta + refresh_documents) p50 {r['update']['p50_ms']:.1f} ms"
-        f"  p95 {r['update']['p95_ms']:.1f} ms (refresh alone p95"
-        f" {r['update']['refresh_p95_ms']:.1f} ms)\n"
+        f"  p95 {r['update']['p95_ms']:.1f} ms; refresh alone p50"
+        f" {r['update']['refresh_p50_ms']:.1f} ms p95 {r['update']['refresh_p95_ms']:.1f} ms\n"
+        f"{'':10}baseline: bare one-document tantivy commit p50 {r['update']['bare_p50_ms']:.1f}"
+        f" ms p95 {r['update']['bare_p95_ms']:.1f} ms; refresh / bare p50"
+        f" {_ratio(r['update']['bare_p50_ms'], r['update']['refresh_p50_ms']).strip()}\n"
     )
 
 

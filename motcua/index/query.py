@@ -374,14 +374,18 @@ def _blob(head: dict[str, Any], texts: list[str]) -> bytes:
             + _SEP.join(twins)).encode("utf-8")
 
 
-def _unblob(stored: bytes | str) -> tuple[dict[str, Any], list[tuple[int, str, str]]]:
-    raw = stored.decode("utf-8") if isinstance(stored, bytes) else stored
-    head_json, texts, twins = raw.split(_PART, 2)
+def _unblob(stored: bytes | str) -> tuple[dict[str, Any], list[tuple[int, bytes, str]]]:
+    """Head, and per page its number, its text still UTF-8 (decoded only for the best
+    page: decoding every page cost more than the rest of a hit) and its folded twin
+    (ASCII, quick to decode)."""
+    raw = stored.encode("utf-8") if isinstance(stored, str) else bytes(stored)
+    head_json, texts, twins = raw.split(_PART.encode(), 2)
     head: dict[str, Any] = json.loads(head_json)
     numbers: list[int] = head.get("pn") or []
     if not numbers:
         return head, []
-    return head, list(zip(numbers, texts.split(_SEP), twins.split(_SEP), strict=True))
+    return head, list(zip(numbers, texts.split(_SEP.encode()),
+                          twins.decode("ascii").split(_SEP), strict=True))
 
 
 # -- building hits ----------------------------------------------------------------------
@@ -417,6 +421,7 @@ class _Matcher:
     pattern: re.Pattern[str]  # every unit over folded text, a named group each
     units: tuple[re.Pattern[str], ...]  # each unit alone over folded text
     exact_words: tuple[tuple[str, ...], ...]  # per unit: spellings typed, space-separated
+    exact_bytes: tuple[tuple[bytes, ...], ...]  # the same, UTF-8, in their usual cases
     folded_words: tuple[str, ...]  # per unit: its folded words, space-separated
     is_phrase: tuple[bool, ...]
 
@@ -445,8 +450,11 @@ def _matcher(units: tuple[Unit, ...]) -> _Matcher | None:
     alts = "|".join(f"(?P<u{i}>{bodies[i]})" for i in order)
     words = tuple(tuple(sorted({" ".join(w) for w in (u.exact, *u.variants)}))
                   if u.has_marks else () for u in units)
+    cased = tuple(tuple(sorted({c.encode() for w in ws for c in (w, w.upper(), w.capitalize(),
+                                                                 w.title())}))
+                  for ws in words)
     return _Matcher(re.compile(f"(?:{alts}){_E}"),
-                    tuple(re.compile(f"{b}{_E}") for b in bodies), words,
+                    tuple(re.compile(f"{b}{_E}") for b in bodies), words, cased,
                     tuple(" ".join(u.folded) for u in units),
                     tuple(u.is_phrase for u in units))
 
@@ -463,8 +471,22 @@ def _bounded(text: str, word: str) -> bool:
     return False
 
 
-def _page_rank(matcher: _Matcher, low: str, folded: str) -> tuple[int, int]:
-    """(units on the page, units on it with the diacritics typed)."""
+def _bounded_bytes(data: bytes, word: bytes) -> bool:
+    """`word` occurs in UTF-8 `data` as a whole word."""
+    start = data.find(word)
+    while start >= 0:
+        end = start + len(word)
+        before = data[max(0, start - 4):start].decode("utf-8", "ignore")[-1:]
+        after = data[end:end + 4].decode("utf-8", "ignore")[:1]
+        if not before.isalnum() and not after.isalnum():
+            return True
+        start = data.find(word, start + 1)
+    return False
+
+
+def _page_rank(matcher: _Matcher, raw: bytes, folded: str) -> tuple[int, int]:
+    """(units on the page, units on it with the diacritics typed); `raw` is the page's
+    UTF-8 text, searched for the spellings typed in lower, upper and title case."""
     distinct = exact = 0
     for i, pattern in enumerate(matcher.units):
         if _bounded(folded, matcher.folded_words[i]) or (
@@ -472,7 +494,7 @@ def _page_rank(matcher: _Matcher, low: str, folded: str) -> tuple[int, int]:
             distinct += 1
             # A phrase typed with diacritics counts as exact when written with single
             # spaces, as OCR and PDF text almost always are.
-            exact += any(_bounded(low, w) for w in matcher.exact_words[i])
+            exact += any(_bounded_bytes(raw, w) for w in matcher.exact_bytes[i])
     return distinct, exact
 
 
@@ -480,18 +502,40 @@ _Found = tuple[int, int, int, bool]  # start, end, unit index, typed diacritics 
 
 
 def _find(matcher: _Matcher, low: str, folded: str) -> list[_Found]:
+    """Every whole-word occurrence of every unit, in text order. Words are found with
+    str.find (a regex alternation tries every unit at every offset: ten times slower);
+    a phrase, whose words may be split by punctuation or a line break, by its regex."""
     found: list[_Found] = []
-    for m in matcher.pattern.finditer(folded):
-        if not _starts_word(folded, m.start()):
-            continue
-        i = int((m.lastgroup or "u0")[1:])
+    for i, pattern in enumerate(matcher.units):
         words = matcher.exact_words[i]
-        is_exact = False
-        if words:
-            typed = low[m.start():m.end()]
-            is_exact = typed in words or " ".join(tokens(typed)) in words
-        found.append((m.start(), m.end(), i, is_exact))
-    return found
+        if matcher.is_phrase[i]:
+            spans = [(m.start(), m.end()) for m in pattern.finditer(folded)]
+        else:
+            word = matcher.folded_words[i]
+            spans = []
+            at = folded.find(word)
+            while at >= 0:
+                spans.append((at, at + len(word)))
+                at = folded.find(word, at + len(word))
+        for start, end in spans:
+            if not _starts_word(folded, start) or (
+                    end < len(folded) and folded[end].isalnum()):
+                continue
+            is_exact = False
+            if words:
+                typed = low[start:end]
+                is_exact = typed in words or " ".join(tokens(typed)) in words
+            found.append((start, end, i, is_exact))
+    found.sort()
+    # A word inside a phrase also typed on its own: keep the phrase.
+    kept: list[_Found] = []
+    for f in found:
+        if kept and f[0] < kept[-1][1]:
+            if f[1] - f[0] > kept[-1][1] - kept[-1][0]:
+                kept[-1] = f
+            continue
+        kept.append(f)
+    return kept
 
 
 def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | str) -> Hit:
@@ -505,8 +549,10 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
     any_text = False
     if matcher is not None:
         for page in pages:
-            text, folded = _aligned(page[1], page[2])
-            rank = _page_rank(matcher, text.lower(), folded)
+            folded = page[2]
+            if len(folded) == 0 and page[1]:  # no twin: offsets move when folded
+                folded = _aligned(page[1].decode("utf-8"), None)[1]
+            rank = _page_rank(matcher, page[1], folded)
             if rank[0]:
                 any_text = True
             if rank[0] == len(units):
@@ -527,7 +573,7 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
             matched.append(name)
     snippet: Snippet = ()
     if best is not None and best[1]:
-        text, folded = _aligned(best[1], best[2])
+        text, folded = _aligned(best[1].decode("utf-8"), best[2] or None)
         found = _find(matcher, text.lower(), folded) if matcher is not None else []
         snippet = _snippet(text, found)
     return Hit(

@@ -16,6 +16,7 @@ objects, so both rank by the same rules:
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import re
 import unicodedata
@@ -55,8 +56,11 @@ KEY_TIERS: dict[str, float] = {
 FILTER_PREFIXES = ("pr", "ty")
 
 # Index field names, the same in both engines.
-TEXT_EXACT, TEXT_FOLDED = "text", "text_f"
-META_EXACT, META_FOLDED = "meta", "meta_f"
+TEXT_EXACT, TEXT_FOLDED, TEXT_PAIRS = "text", "text_f", "text_b"
+META_EXACT, META_FOLDED, META_PAIRS = "meta", "meta_f", "meta_b"
+# Phrases are matched on word pairs ("ho_so so_dien dien_tu", made from the folded
+# text): a pair is far rarer than its words, so a phrase reads a few short position
+# lists instead of the long ones of common words. The word fields keep no positions.
 NAME_FIELDS = ("name_lit", "name_can", "name_fold")
 KEY_FIELD = "key"
 
@@ -206,8 +210,22 @@ class Ranking:
     groups: tuple[tuple[Tier, ...], ...]
 
 
+def pairs(words: Iterable[str]) -> tuple[str, ...]:
+    """Consecutive folded words joined by "_" (never inside a token)."""
+    return tuple(f"{a}_{b}" for a, b in itertools.pairwise(words))
+
+
+def _folded_match(unit: Unit, meta_only: bool = False) -> Match:
+    """The unit on the folded fields: a word as a term, a phrase as its word pairs in a
+    row (a two-word phrase is a single pair: no positions read at all)."""
+    if unit.is_phrase:
+        return Match((META_PAIRS,) if meta_only else (TEXT_PAIRS, META_PAIRS),
+                     pairs(unit.folded))
+    return Match((META_FOLDED,) if meta_only else (TEXT_FOLDED, META_FOLDED), unit.folded)
+
+
 def ranking(plan: QueryPlan) -> Ranking:
-    words = tuple(Match((TEXT_FOLDED, META_FOLDED), u.folded) for u in plan.units)
+    words = tuple(_folded_match(u) for u in plan.units)
     alternatives: list[tuple[Match, ...]] = []
     if words:
         alternatives.append(words)
@@ -222,7 +240,7 @@ def ranking(plan: QueryPlan) -> Ranking:
         alternatives.extend((n,) for n in names)
         groups.append(tuple(Tier(s, (n,)) for s, n in zip(NAME_TIERS, names, strict=True)))
     for unit in plan.units:
-        groups.append((Tier(META_TIER, (Match((META_FOLDED,), unit.folded),)),))
+        groups.append((Tier(META_TIER, (_folded_match(unit, meta_only=True),)),))
         if unit.has_marks:
             # The folded phrase already matched in order; its words with their
             # diacritics anywhere in the document are enough to rank it, and checking
@@ -307,6 +325,8 @@ class Indexed:
     document_id: int
     text: str  # all pages, cleaned, one after another
     meta: str  # every field value, one per line
+    text_pairs: str  # word pairs of the folded text, space-separated
+    meta_pairs: str
     names: tuple[tuple[str, ...], ...]  # values of NAME_FIELDS
     keys: tuple[str, ...]
     day: int
@@ -351,15 +371,37 @@ def to_indexed(entry: DocEntry) -> Indexed:
     head = {"pn": [no for no, _ in pages], "f": dict(zip(names, folded, strict=True)),
             "x": extra, "n": entry.original_name, "d": entry.dossier_code}
     texts = [t for _, t in pages]
+    twins = [folded_twin(t) for t in texts]
     return Indexed(
         document_id=entry.document_id,
-        text="\n".join(t for _, t in pages),
+        text="\n".join(texts),
         meta="\n".join(v for values in fields.values() for v in values),
+        text_pairs=_pairs_text([_folded_words(t, tw) for t, tw in zip(texts, twins,
+                                                                        strict=True)]),
+        meta_pairs=_pairs_text([_folded_words("", "\n".join(folded))]),
         names=tuple(tuple(s) for s in name_sets),
         keys=tuple(keys),
         day=day_number(entry.date),
-        stored=_blob(head, texts),
+        stored=_blob(head, texts, twins),
     )
+
+
+_NOT_ASCII_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _folded_words(text: str, twin: str | None) -> list[str]:
+    """The folded words of a text, from its twin when it has one (an ASCII split is
+    several times faster than the Unicode tokenizer)."""
+    if twin is not None:
+        return [w for w in _NOT_ASCII_WORD.split(twin) if w]
+    return [fold_diacritics(t) for t in tokens(text)]
+
+
+def _pairs_text(pages: list[list[str]]) -> str:
+    """The word pairs of consecutive pages, space-separated (built with C-level joins:
+    this runs for every page indexed)."""
+    words = [w for page in pages for w in page] if len(pages) > 1 else pages[0]
+    return " ".join(map("_".join, itertools.pairwise(words)))
 
 
 # Stored blob: small JSON head, then the pages, then their folded twins (JSON escaping of
@@ -368,10 +410,9 @@ def to_indexed(entry: DocEntry) -> Indexed:
 _PART, _SEP = "\x1d", "\x1e"
 
 
-def _blob(head: dict[str, Any], texts: list[str]) -> bytes:
-    twins = [folded_twin(t) or "" for t in texts]
+def _blob(head: dict[str, Any], texts: list[str], twins: list[str | None]) -> bytes:
     return (json.dumps(head, ensure_ascii=False) + _PART + _SEP.join(texts) + _PART
-            + _SEP.join(twins)).encode("utf-8")
+            + _SEP.join(t or "" for t in twins)).encode("utf-8")
 
 
 def _unblob(stored: bytes | str) -> tuple[dict[str, Any], list[tuple[int, bytes, str]]]:

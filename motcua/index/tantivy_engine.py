@@ -14,9 +14,11 @@ from motcua.index.query import (
     MAX_TOKEN,
     META_EXACT,
     META_FOLDED,
+    META_PAIRS,
     NAME_FIELDS,
     TEXT_EXACT,
     TEXT_FOLDED,
+    TEXT_PAIRS,
     Indexed,
     Match,
     Ranking,
@@ -37,6 +39,7 @@ KIND = "tantivy"
 # keeps indexing fast.
 EXACT_ANALYZER = "motcua_exact"
 FOLDED_ANALYZER = "motcua_folded"
+PAIRS_ANALYZER = "motcua_pairs"  # word pairs made in Python (query.pairs)
 # A rebuild fills the index with every document: big segments, every core. Otherwise
 # (the pipeline, a metadata change) a few documents at a time: one thread and a small
 # heap start and stop faster.
@@ -60,11 +63,13 @@ def _analyzer(folded: bool) -> tantivy.TextAnalyzer:
 def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_integer_field("doc_id", stored=True, indexed=True, fast=True)
-    for exact, folded in ((TEXT_EXACT, TEXT_FOLDED), (META_EXACT, META_FOLDED)):
-        # Phrases are matched on the folded fields; the exact ones only check that the
-        # words typed with diacritics occur (query.ranking), so they keep no positions.
+    for exact, folded, pairs in ((TEXT_EXACT, TEXT_FOLDED, TEXT_PAIRS),
+                                 (META_EXACT, META_FOLDED, META_PAIRS)):
+        # Phrases are matched on the word pairs, the only fields with positions; the
+        # others answer single words (query.ranking).
         sb.add_text_field(exact, tokenizer_name=EXACT_ANALYZER, index_option="freq")
-        sb.add_text_field(folded, tokenizer_name=FOLDED_ANALYZER, index_option="position")
+        sb.add_text_field(folded, tokenizer_name=FOLDED_ANALYZER, index_option="freq")
+        sb.add_text_field(pairs, tokenizer_name=PAIRS_ANALYZER, index_option="position")
     for name in (*NAME_FIELDS, KEY_FIELD):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
     sb.add_integer_field("day", indexed=True, fast=True)
@@ -91,6 +96,12 @@ class TantivyEngine:
                 self.index = tantivy.Index.open(str(path))
             self.index.register_tokenizer(EXACT_ANALYZER, _analyzer(folded=False))
             self.index.register_tokenizer(FOLDED_ANALYZER, _analyzer(folded=True))
+            self.index.register_tokenizer(
+                PAIRS_ANALYZER,
+                tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
+                .filter(tantivy.Filter.remove_long(2 * MAX_TOKEN + 1))
+                .build(),
+            )
             # Reload explicitly before each search: another process's commit
             # must be visible at once, not after a file-watcher delay.
             self.index.config_reader(reload_policy="manual")
@@ -131,6 +142,8 @@ class TantivyEngine:
         doc.add_text(TEXT_FOLDED, ix.text)
         doc.add_text(META_EXACT, ix.meta)
         doc.add_text(META_FOLDED, ix.meta)
+        doc.add_text(TEXT_PAIRS, ix.text_pairs)
+        doc.add_text(META_PAIRS, ix.meta_pairs)
         for field, values in zip(NAME_FIELDS, ix.names, strict=True):
             for value in values:
                 doc.add_text(field, value)

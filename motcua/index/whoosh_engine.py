@@ -13,6 +13,7 @@ from whoosh.analysis import (
     Filter,
     LowercaseFilter,
     RegexTokenizer,
+    SpaceSeparatedTokenizer,
     StopFilter,
     Token,
 )
@@ -27,9 +28,11 @@ from motcua.index.query import (
     MAX_TOKEN,
     META_EXACT,
     META_FOLDED,
+    META_PAIRS,
     NAME_FIELDS,
     TEXT_EXACT,
     TEXT_FOLDED,
+    TEXT_PAIRS,
     Match,
     Ranking,
     Tier,
@@ -67,13 +70,16 @@ def _analyzer(folded: bool) -> Analyzer:
 
 def _schema() -> Schema:
     exact, folded = _analyzer(False), _analyzer(True)
+    pairs = cast(Analyzer, SpaceSeparatedTokenizer())
     fields: dict[str, Any] = {
         "doc_key": ID(stored=True),
-        # Exact fields: no positions, as in the tantivy engine (query.ranking).
+        # As in the tantivy engine: positions only in the word pairs (query.ranking).
         TEXT_EXACT: TEXT(analyzer=exact, phrase=False),
-        TEXT_FOLDED: TEXT(analyzer=folded, phrase=True),
+        TEXT_FOLDED: TEXT(analyzer=folded, phrase=False),
+        TEXT_PAIRS: TEXT(analyzer=pairs, phrase=True),
         META_EXACT: TEXT(analyzer=exact, phrase=False),
-        META_FOLDED: TEXT(analyzer=folded, phrase=True),
+        META_FOLDED: TEXT(analyzer=folded, phrase=False),
+        META_PAIRS: TEXT(analyzer=pairs, phrase=True),
         KEY_FIELD: KEYWORD(),
         "day": NUMERIC(int, bits=32),
         "blob": STORED(),
@@ -153,6 +159,8 @@ class WhooshEngine:
             TEXT_FOLDED: ix.text,
             META_EXACT: ix.meta,
             META_FOLDED: ix.meta,
+            TEXT_PAIRS: ix.text_pairs,
+            META_PAIRS: ix.meta_pairs,
             "day": ix.day,
             "blob": ix.stored,
         }

@@ -378,18 +378,19 @@ def index_documents(ws: Workspace, conn: sqlite3.Connection, ids: list[int]) -> 
     """Index these documents now and mark them 'indexed' (imports, results). If the
     index is busy they stay 'archived' and `motcua reindex` picks them up."""
     try:
-        from motcua.archive.indexing import index_document
+        from motcua.archive.indexing import index_document, type_names
         from motcua.archive.records import mark_indexed
         from motcua.index import open_engine
 
         engine = open_engine(ws.index_dir, ws.config.index.engine)
+        names = type_names(ws)
     except Exception as exc:  # the index is derived data: never fail an import for it
         log.warning("imported documents not indexed: %s", exc)
         return 0
     done = 0
     try:
         for doc_id in ids:
-            index_document(conn, engine, doc_id)
+            index_document(conn, engine, doc_id, names)
             with db.transaction(conn):
                 mark_indexed(conn, doc_id)
             done += 1

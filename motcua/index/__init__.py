@@ -1,8 +1,10 @@
 """Search over archived documents, Vietnamese-aware: one entry per document.
 
 Both engines index a document's page text and its warehouse fields (owners, type,
-number, dossiers, result code ...) twice: as written (lower case) and without
-diacritics, plus exact keys for IDs, codes and owners' full names. `query.py` turns what
+number, dossiers, result code ...) as written (lower case), without diacritics, and as
+pairs of folded words (for phrases), plus exact keys for IDs, codes and owners' full
+names. Each entry stores its pages and their folded twins, from which a hit's best page,
+matching pages and snippet are found without folding anything at query time. `query.py` turns what
 was typed into one ranking plan that both engines follow: an exact ID/code on top, then
 a linked owner's full name, then words in the fields, then words typed with their
 diacritics, then BM25 (see its docstring).

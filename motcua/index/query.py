@@ -631,14 +631,6 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
     )
 
 
-def build_snippet(text: str, units: list[Unit]) -> Snippet:
-    """Segments of `text` around the densest cluster of matched query terms."""
-    matcher = _matcher(tuple(units))
-    text, folded = _aligned(text, folded_twin(text))
-    found = _find(matcher, text.lower(), folded) if matcher is not None else []
-    return _snippet(text, found)
-
-
 def _snippet(text: str, found: list[_Found]) -> Snippet:
     # Window: most distinct units, then most exact matches.
     lo = 0

@@ -13,9 +13,16 @@ by a SIGKILL:
   the inbox copy is removed. Timing
   a kill from outside cannot hit those gaps reliably; this can.
 
-Then one last `motcua watch --until-idle` run, and the checks: every input archived
-exactly once, byte-identical; no orphan, missing, corrupt or partial file in the
-store; nothing left in tmp; no row stuck in an intermediate state; inbox empty.
+With `--hostile` (the default from the command line) the hostile corpus of issue 9
+(tests/hostile_corpus.py: odd names, lying formats, broken and malicious PDFs, bombs,
+unembedded fonts, links, an unreadable file, same bytes under two names) is dropped
+with the first wave, among the good files.
+
+Then one last `motcua watch --until-idle` run, and the checks: every good input
+archived exactly once, byte-identical; every hostile input settled as its kind says
+(archived at most once, quarantined, refused in place, or a duplicate); no orphan,
+missing, corrupt or partial file in the store; nothing left in tmp; no row stuck in an
+intermediate state; inbox empty but for the inputs refused in place.
 
     .venv/bin/python bench/crash.py --files 200 --kills 50
 """
@@ -23,7 +30,9 @@ store; nothing left in tmp; no row stuck in an intermediate state; inbox empty.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -36,11 +45,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from motcua.ingest import names  # noqa: E402
 from motcua.ingest.pipeline import CRASH_ENV  # noqa: E402
-from motcua.workspace import init_workspace  # noqa: E402
+from motcua.workspace import Workspace, init_workspace, load_workspace  # noqa: E402
+from tests.hostile_corpus import TEST_LIMITS, kinds  # noqa: E402
 from tests.intake_kit import (  # noqa: E402
     WatchProcess,
     archived_once,
+    permission_prefix,
     query,
     sha256,
     store_problems,
@@ -80,10 +92,62 @@ def _drop(inbox: Path, batch: list[tuple[str, bytes]], rng: random.Random) -> No
             tmp.replace(dest)  # moved in whole, as a copy tool does
 
 
+Hostile = dict[Path, tuple[frozenset[str], bytes | None]]
+
+
+def _drop_hostile(ws: Workspace) -> Hostile:
+    """The static kinds of the hostile corpus, into the inbox: path -> (states, bytes)."""
+    dropped: Hostile = {}
+    for kind in kinds():
+        if kind.during is not None:
+            continue  # a writer racing the kills proves nothing more here
+        if kind.name == "unreadable" and permission_prefix() is None:
+            continue
+        for rel, states in kind.make(ws.inbox).items():
+            path = ws.inbox / rel
+            data = None
+            if path.is_file() and not path.is_symlink():
+                mode = path.stat().st_mode
+                path.chmod(0o600)
+                data = path.read_bytes()
+                path.chmod(mode)
+            dropped[path] = (states, data)
+    return dropped
+
+
+def _hostile_problems(ws: Workspace, dropped: Hostile) -> list[str]:
+    problems = []
+    for path, (states, data) in dropped.items():
+        rows = query(ws, "SELECT state, quarantine_path FROM intake WHERE source_path = ?"
+                     " AND source_bytes IS ? ORDER BY id",
+                     (names.db_text(path), names.raw_bytes(path)))
+        label = names.visible(path.name)
+        if not rows:
+            problems.append(f"hostile {label}: never taken")
+            continue
+        final = rows[-1]["state"]
+        if final not in states:
+            problems.append(f"hostile {label}: {final}, expected {sorted(states)}")
+        if final in ("refused",) and not os.path.lexists(path):
+            problems.append(f"hostile {label}: refused but gone")
+        if final == "quarantined" and data is not None and not any(
+                q.is_file() and q.read_bytes() == data for q in ws.quarantine.iterdir()):
+            problems.append(f"hostile {label}: quarantined bytes missing")
+    return problems
+
+
 def run_crash(workdir: Path, n: int, kills: int, *, seed: int = 1, stable: float = 0.5,
-              verbose: bool = True) -> dict[str, Any]:
+              verbose: bool = True, hostile: bool = False) -> dict[str, Any]:
     rng = random.Random(seed)
     ws = init_workspace(workdir / "ws")
+    prefix: tuple[str, ...] = ()
+    dropped: Hostile = {}
+    if hostile:
+        with ws.config_path.open("a", encoding="utf-8") as fh:
+            fh.write(TEST_LIMITS)
+        ws = load_workspace(ws.root)
+        prefix = permission_prefix() or ()
+        dropped = _drop_hostile(ws)
     files = _inputs(n, rng)
     expected = {sha256(data): data for _, data in files}
     first = int(n * 0.6)
@@ -103,7 +167,7 @@ def run_crash(workdir: Path, n: int, kills: int, *, seed: int = 1, stable: float
             _drop(ws.inbox, waves.pop(0), rng)
         point = rng.choice(CRASH_POINTS) if k % 2 else None
         watcher = WatchProcess(ws, *args, env={CRASH_ENV: point} if point else None,
-                               log_dir=workdir)
+                               log_dir=workdir, prefix=prefix)
         if point is not None:
             try:
                 code = watcher.proc.wait(timeout=25)
@@ -134,14 +198,21 @@ def run_crash(workdir: Path, n: int, kills: int, *, seed: int = 1, stable: float
         _drop(ws.inbox, wave, rng)
 
     final_started = time.monotonic()
-    watcher = WatchProcess(ws, *args, "--until-idle", log_dir=workdir)
+    watcher = WatchProcess(ws, *args, "--until-idle", log_dir=workdir, prefix=prefix)
     final_code = watcher.wait(timeout=max(600.0, 3.0 * n))
     finished = time.monotonic()
 
-    problems = store_problems(ws) + archived_once(ws, expected)
+    hostile_done = frozenset(hashlib.sha256(d).hexdigest() for _, d in dropped.values()
+                             if d is not None)
+    twins = sum(1 for states, _ in dropped.values() if "duplicate" in states) // 2
+    problems = store_problems(ws) + archived_once(ws, expected, also=hostile_done,
+                                                  duplicates=twins)
+    problems += _hostile_problems(ws, dropped)
     if final_code != 0:
         problems.append(f"final watcher exited {final_code}")
-    left = [p for p in ws.inbox.rglob("*") if p.is_file()]
+    kept = {p for p, (states, _) in dropped.items() if states == frozenset({"refused"})}
+    left = [p for p in ws.inbox.rglob("*") if p.is_file() and p not in kept
+            and not any(p.is_relative_to(k) for k in kept)]
     if left:
         problems.append(f"{len(left)} files left in the inbox")
     rows = query(ws, "SELECT state, COUNT(*) AS n, SUM(attempts) AS claims,"
@@ -154,6 +225,7 @@ def run_crash(workdir: Path, n: int, kills: int, *, seed: int = 1, stable: float
             reclaimed += int(entry["msg"].split()[1])
     return {
         "files": n,
+        "hostile_inputs": len(dropped),
         "kills_requested": kills,
         "kills_landed": landed["timed"] + landed["crash_point"],
         "timed_kills": landed["timed"],
@@ -177,10 +249,13 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the workspace")
+    parser.add_argument("--no-hostile", dest="hostile", action="store_false",
+                        help="good files only (without the hostile corpus of issue 9)")
     opts = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="motcua-crash-"))
     try:
-        report = run_crash(workdir, opts.files, opts.kills, seed=opts.seed)
+        report = run_crash(workdir, opts.files, opts.kills, seed=opts.seed,
+                           hostile=opts.hostile)
     finally:
         if not opts.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -259,6 +259,75 @@ CREATE TABLE issued_documents (
 INGEST_0002 = """
 ALTER TABLE intake ADD COLUMN claim_token TEXT;
 """
+# dossiers.received_at / resolved_at held the centre's local time with its offset; like
+# every *_at column they now hold UTC (the local day stays in received_on / resolved_on).
+# SQLite's strftime reads the offset and gives UTC; a value it cannot read is left as is.
+DOSSIER_TIMES_UTC_0001 = """
+UPDATE dossiers SET received_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', received_at)
+ WHERE (received_at GLOB '*[+-][0-9][0-9]:[0-9][0-9]' OR received_at GLOB '*Z')
+   AND strftime('%Y-%m-%dT%H:%M:%S+00:00', received_at) IS NOT NULL;
+UPDATE dossiers SET resolved_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', resolved_at)
+ WHERE (resolved_at GLOB '*[+-][0-9][0-9]:[0-9][0-9]' OR resolved_at GLOB '*Z')
+   AND strftime('%Y-%m-%dT%H:%M:%S+00:00', resolved_at) IS NOT NULL;
+"""
+
+# Staff accounts (issue 10): users and their roles, the web's server-side sessions (only
+# the SHA-256 of the cookie token is kept), login attempts for throttling. Accounts are
+# disabled, never deleted, so the audit log's names keep pointing at a row.
+ACCOUNTS_0001 = """
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    login TEXT NOT NULL UNIQUE,
+    full_name TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    password_hash TEXT,
+    created_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    last_login_at TEXT
+);
+CREATE TABLE user_roles (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    role TEXT NOT NULL CHECK (role IN ('tiep_nhan', 'chuyen_vien', 'lanh_dao', 'quan_tri')),
+    PRIMARY KEY (user_id, role)
+);
+CREATE TABLE web_sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    client TEXT
+);
+CREATE INDEX web_sessions_user ON web_sessions(user_id);
+CREATE TABLE login_attempts (
+    id INTEGER PRIMARY KEY,
+    login TEXT NOT NULL,
+    client TEXT NOT NULL,
+    at TEXT NOT NULL,
+    ok INTEGER NOT NULL CHECK (ok IN (0, 1))
+);
+CREATE INDEX login_attempts_login ON login_attempts(login, at);
+CREATE INDEX login_attempts_client ON login_attempts(client, at);
+-- The web skips a repeated view of one file by one officer within minutes (a PDF
+-- viewer's byte ranges): looked up by subject.
+CREATE INDEX audit_log_subject ON audit_log(subject, seq);
+"""
+
+# Hostile input (issue 9): a file name that is not UTF-8 keeps its bytes beside the
+# escaped text, so the row still leads back to the file; the OCR worker's peak memory
+# (its own ru_maxrss, KiB) and the wall time of each file, for the operator and the tests.
+INTAKE_HOSTILE_0001 = """
+ALTER TABLE intake ADD COLUMN source_bytes BLOB;
+ALTER TABLE intake ADD COLUMN worker_peak_kb INTEGER;
+ALTER TABLE intake ADD COLUMN seconds REAL;
+"""
+
+# The applicant's address and phone, printed on the one-stop forms (form 01 and after).
+OWNERS_CONTACT_0001 = """
+ALTER TABLE owners ADD COLUMN address TEXT;
+ALTER TABLE owners ADD COLUMN phone TEXT;
+"""
 
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
@@ -267,6 +336,10 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("lifecycle_0001", LIFECYCLE_0001),
     ("templates_0002", TEMPLATES_0002),
     ("ingest_0002", INGEST_0002),
+    ("dossier_times_utc_0001", DOSSIER_TIMES_UTC_0001),
+    ("accounts_0001", ACCOUNTS_0001),
+    ("intake_hostile_0001", INTAKE_HOSTILE_0001),
+    ("owners_contact_0001", OWNERS_CONTACT_0001),
 ]
 
 

@@ -7,10 +7,28 @@ and what to do) and an English technical detail for the logs.
 from __future__ import annotations
 
 import errno
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What the `motcua` command's exit status means, one meaning per number.
+
+    Scripts and systemd units read these; README's "Exit codes" lists them."""
+
+    OK = 0
+    USER_ERROR = 1        # could not do what was asked: bad input, missing data, refused
+    PROBLEMS_FOUND = 2    # it ran, but some items failed (quarantined files, bad CSV rows)
+    #                       or a check found problems (verify, audit verify)
+    ACCESS_DENIED = 3     # the acting officer's roles do not allow the command
+    TRY_AGAIN = 4         # a transient fault (tool crash, disk full, lock): run it again later
+    USAGE = 64            # the command line itself is wrong (sysexits EX_USAGE)
 
 
 class MotcuaError(Exception):
-    """Base error: `message` is Vietnamese, for people; `detail` is English, for logs."""
+    """Base error: `message` is Vietnamese, for people; `detail` is English, for logs.
+    `exit_code` is what the command line exits with when the error reaches it."""
+
+    exit_code: ExitCode = ExitCode.USER_ERROR
 
     def __init__(self, message: str, detail: str = "") -> None:
         # Both in args, so the error survives pickling out of an OCR worker process.
@@ -36,6 +54,8 @@ class BadInputFile(MotcuaError):
 
 class TransientError(MotcuaError):
     """A tool crashed, the disk is full, a lock is held: retry later with back-off."""
+
+    exit_code = ExitCode.TRY_AGAIN
 
 
 class MachineFault(TransientError):

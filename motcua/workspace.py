@@ -116,6 +116,16 @@ ignore_patterns = []
 [index]
 # "tantivy" (default, fast) or "whoosh" (pure Python).
 engine = "tantivy"
+
+[web]
+# A login session ends after this many minutes without a request...
+idle_minutes = 30
+# ...and this many hours after logging in, whatever happens.
+absolute_hours = 12
+# Failed logins for one account, or from one address, within lockout_minutes before
+# further attempts are refused (until the oldest of them is lockout_minutes old).
+max_failures = 5
+lockout_minutes = 15
 """
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from motcua import db
+from motcua import db, labels
 from motcua.archive.catalogue import Procedure
 from motcua.archive.workdays import WorkCalendar
 
@@ -91,10 +91,10 @@ def generate(procedures: list[Procedure], calendar: WorkCalendar, *, n: int,
         out.dossiers.append({
             "code": code, "procedure_code": proc_code, "procedure_name": proc_name,
             "field": fld, "channel": channel, "owner_id": owner,
-            "received_at": received.isoformat(timespec="seconds"),
+            "received_at": labels.utc_iso(received),
             "received_on": received.date().isoformat(), "processing_days": days,
             "due_date": due.isoformat() if due else None,
-            "resolved_at": resolved.isoformat(timespec="seconds") if resolved else None,
+            "resolved_at": labels.utc_iso(resolved) if resolved else None,
             "resolved_on": resolved.date().isoformat() if resolved else None,
         })
         if not with_documents:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -11,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -49,13 +51,13 @@ class WatchProcess:
     """`motcua watch` as a real subprocess in its own process group (as under systemd)."""
 
     def __init__(self, ws: Workspace, *args: str, env: dict[str, str] | None = None,
-                 log_dir: Path | None = None) -> None:
+                 log_dir: Path | None = None, prefix: Sequence[str] = ()) -> None:
         self.ws = ws
         log_dir = log_dir or ws.root
         self.out_path = log_dir / f"watch-{time.monotonic_ns()}.out"
         self.out = self.out_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "motcua", "-w", str(ws.root), "watch", *args],
+            [*prefix, sys.executable, "-m", "motcua", "-w", str(ws.root), "watch", *args],
             stdout=self.out, stderr=subprocess.STDOUT, cwd=ROOT,
             env={**os.environ, **(env or {})}, start_new_session=True)
 
@@ -174,9 +176,11 @@ def store_problems(ws: Workspace) -> list[str]:
     return problems
 
 
-def archived_once(ws: Workspace, expected: dict[str, bytes]) -> list[str]:
+def archived_once(ws: Workspace, expected: dict[str, bytes], *,
+                  also: frozenset[str] = frozenset(), duplicates: int = 0) -> list[str]:
     """Problems unless each expected original (sha256 -> bytes) is one document, stored
-    byte for byte, and nothing else was archived."""
+    byte for byte, and nothing else was archived (but the originals in `also`, at most
+    once each, and `duplicates` rows taken as duplicates on purpose)."""
     problems: list[str] = []
     docs = query(ws, "SELECT sha256, original_path FROM documents")
     by_sha: dict[str, list[str]] = {}
@@ -188,10 +192,37 @@ def archived_once(ws: Workspace, expected: dict[str, bytes]) -> list[str]:
             problems.append(f"{digest[:12]} archived {len(paths)} times")
         elif ws.absolute(paths[0]).read_bytes() != data:
             problems.append(f"{digest[:12]} stored bytes differ")
-    extra = set(by_sha) - set(expected)
+    extra = set(by_sha) - set(expected) - also
     if extra:
         problems.append(f"{len(extra)} unexpected documents")
-    dup = query(ws, "SELECT COUNT(*) FROM intake WHERE state = 'duplicate'")[0][0]
+    problems += [f"{d[:12]} archived {len(by_sha[d])} times" for d in also
+                 if len(by_sha.get(d, [])) > 1]
+    dup = query(ws, "SELECT COUNT(*) FROM intake WHERE state = 'duplicate'")[0][0] - duplicates
     if dup:
         problems.append(f"{dup} inputs taken twice (duplicate rows)")
     return problems
+
+
+#: Run a command as root without the capabilities that let root ignore file modes, so
+#: that a file with mode 000 or a folder with mode 555 fails for real, as it would for
+#: the service's own account.
+NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+          "--inh-caps=-dac_override,-dac_read_search"]
+
+
+@functools.cache
+def permission_prefix() -> tuple[str, ...] | None:
+    """() when file modes already apply to us, the setpriv prefix when we are root and
+    can drop the override, None when file modes cannot be made to apply."""
+    if os.geteuid() != 0:
+        return ()
+    with tempfile.TemporaryDirectory() as tmp:
+        locked = Path(tmp) / "locked"
+        locked.write_bytes(b"x")
+        locked.chmod(0)
+        try:
+            probe = subprocess.run([*NO_DAC, "test", "-r", str(locked)],
+                                   capture_output=True, timeout=30)
+        except OSError:
+            return None
+    return tuple(NO_DAC) if probe.returncode == 1 else None

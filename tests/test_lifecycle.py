@@ -235,18 +235,18 @@ def test_receipt_at_6am_vietnam_on_a_utc_machine(ws: Workspace, conn, tmp_path: 
                      channel="online", actor=ACTOR, at=at).record
     assert rec.code == "000.00.07.H47-260213-0001"
     assert (rec.received_on, rec.due_date) == ("2026-02-13", "2026-02-25")  # not the 24th
-    assert rec.received_at == "2026-02-13T06:00:00+07:00"
+    assert rec.received_at == "2026-02-12T23:00:00+00:00"  # stored UTC
     # a time without offset is the centre's wall clock, whatever the machine's zone
     naive = lc.parse_datetime("13/02/2026 06:30")
     rec2 = lc.receive(ws, conn, cat, cal, procedure_code="1.004873", owner_id=OWNER2,
                       channel="direct", actor=ACTOR, at=naive).record
     assert (rec2.code, rec2.received_at) == ("000.00.07.H47-260213-0002",
-                                             "2026-02-13T06:30:00+07:00")
+                                             "2026-02-12T23:30:00+00:00")
     # the same instant written in UTC lands on the same Vietnamese day
     rec3 = lc.receive(ws, conn, cat, cal, procedure_code="1.004873", owner_id=OWNER,
                       channel="online", actor=ACTOR,
                       at=lc.parse_datetime("2026-02-12T23:45:00+00:00")).record
-    assert (rec3.received_on, rec3.received_at) == ("2026-02-13", "2026-02-13T06:45:00+07:00")
+    assert (rec3.received_on, rec3.received_at) == ("2026-02-13", "2026-02-12T23:45:00+00:00")
     # resolved at 06:10 Vietnam time on the due date: on time, not a day early
     done = lc.resolve(ws, conn, rec.code, result_pdf(tmp_path / "kq.pdf"), ACTOR,
                       lc.parse_datetime("2026-02-25T06:10+07:00"))
@@ -272,11 +272,11 @@ def test_cli_on_a_utc_machine(ws: Workspace) -> None:
     data = json.loads(res.stdout)
     assert data["code"] == "000.00.07.H47-260213-0001"
     assert (data["received_on"], data["due_date"]) == ("2026-02-13", "2026-02-25")
-    assert data["received_at"] == "2026-02-13T06:00:00+07:00"
+    assert data["received_at"] == "2026-02-12T23:00:00+00:00"
     res = run_cli(ws, "dossier", "receive", "-p", "1.004873", "-o", OWNER, "-c", "online",
                   "--at", "2026-02-13T06:00+07:00", "--no-print")
     assert res.returncode == 0, res.stderr
-    assert "06:00 13/02/2026" in res.stdout and "25/02/2026" in res.stdout
+    assert "13/02/2026 06:00" in res.stdout and "25/02/2026" in res.stdout
     # a zone 19 hours behind Vietnam: the machine's date differs most of the day
     for machine in ("UTC", "Etc/GMT+12"):
         before = datetime.now(VN).date().isoformat()
@@ -572,13 +572,13 @@ def test_reimport_keeps_local_work(ws: Workspace, conn, tmp_path: Path) -> None:
     assert {code: row_of(code) for code in kept} == kept  # nothing undone
     r = lc.get_record(conn, here.code)
     assert (r.channel, r.received_at, r.resolved_at, r.due_date, r.outcome) == (
-        "direct", "2026-02-12T09:15:00+07:00", "2026-02-23T15:00:00+07:00", "2026-02-24",
+        "direct", "2026-02-12T02:15:00+00:00", "2026-02-23T08:00:00+00:00", "2026-02-24",
         "early")
     assert (r.procedure_name, r.field) == ("Cấp Giấy xác nhận tình trạng hôn nhân", "Hộ tịch")
     p = lc.get_record(conn, pending.code)
     assert (p.channel, p.due_date, p.resolved_at, p.outcome) == (
-        "online", "2026-02-23", "2026-02-24T09:00:00+07:00", "late")
-    assert lc.get_record(conn, imp[0]).resolved_at == "2026-02-26T10:00:00+07:00"
+        "online", "2026-02-23", "2026-02-24T02:00:00+00:00", "late")
+    assert lc.get_record(conn, imp[0]).resolved_at == "2026-02-26T03:00:00+00:00"
     assert lc.get_record(conn, imp[1]).due_date == "2026-02-27"
     moved = lc.get_record(conn, imp[2])  # Mon 16/02 is Tết: deemed 23, +3 -> 26/02
     assert (moved.received_on, moved.due_date) == ("2026-02-16", "2026-02-26")

@@ -344,7 +344,7 @@ def test_rendered_report_layout_and_chart(data: Data) -> None:
     conn.close()
     out = data.ws.root / "reports" / "bao-cao-2025Q3"
     rep = render_quarterly(data.ws, numbers, out, issue_date=date(2025, 9, 20),
-                           csv_path=out.with_name("bao-cao-2025Q3.csv"))
+                           csv_path=out.with_name("bao-cao-2025Q3.csv"), today=date(2025, 9, 20))
     assert rep.pdf is not None and rep.csv is not None
     layout_check(rep.docx)
     text = subprocess.run(["pdftotext", "-layout", str(rep.pdf), "-"], capture_output=True,
@@ -354,7 +354,7 @@ def test_rendered_report_layout_and_chart(data: Data) -> None:
                     "II. SỐ HÓA HỒ SƠ, KẾT QUẢ GIẢI QUYẾT VÀ TÁI SỬ DỤNG DỮ LIỆU",
                     "III. THỰC HIỆN XIN LỖI ĐỐI VỚI HỒ SƠ QUÁ HẠN", "IV. CÁCH TÍNH SỐ LIỆU",
                     "Kỳ trước chuyển qua", "Tổng cộng", "Nơi nhận",
-                    "từ ngày 15/06/2025 đến ngày 14/09/2025"):
+                    "từ ngày 15/6/2025 đến ngày 14/9/2025"):
         assert heading in flat, heading
     assert f"Trong kỳ đã ban hành {numbers.apologies} văn bản xin lỗi" in flat
     assert str(numbers.total.received_total) in flat
@@ -384,3 +384,104 @@ def test_rendered_report_layout_and_chart(data: Data) -> None:
                     "-png", "-singlefile", str(rep.pdf), str(base)], check=True)
     assert (ARTIFACTS / "report-chart-page.png").stat().st_size > 20_000
     (ARTIFACTS / "report-chart.png").write_bytes(rep.chart.read_bytes())
+
+
+# --------------------------------------------------------------------------------------
+# Issue 13: issue date, recipients, open period, TM. + KT., Vietnamese order, the chart
+
+
+def test_fields_in_vietnamese_alphabetical_order(data: Data) -> None:
+    from motcua.labels import vi_sort_key
+
+    assert sorted(["Hộ tịch", "Đất đai", "Dân tộc", "Xây dựng", "Chứng thực"],
+                  key=vi_sort_key) == ["Chứng thực", "Dân tộc", "Đất đai", "Hộ tịch",
+                                       "Xây dựng"]
+    conn = db.connect(data.ws.db_path)
+    numbers = quarter_numbers(conn, parse_quarter("2025Q3"))
+    conn.close()
+    fields = [r.field for r in numbers.rows if r.field != NO_FIELD]
+    assert "Đất đai" in fields and len(fields) >= 3
+    assert fields == sorted(fields, key=vi_sort_key)
+    assert fields.index("Đất đai") < fields.index("Hộ tịch")  # code points put Đ after Y
+    assert [d.field for d in numbers.digitization if d.field != NO_FIELD] == \
+        sorted((d.field for d in numbers.digitization if d.field != NO_FIELD), key=vi_sort_key)
+
+
+def test_chart_title_and_axis_agree_and_axis_starts_at_zero(data: Data, tmp_path: Path) -> None:
+    import re
+
+    from motcua.reports.chart import CHART_TITLE, on_time_chart
+
+    conn = db.connect(data.ws.db_path)
+    numbers = quarter_numbers(conn, parse_quarter("2025Q3"))
+    conn.close()
+    svg = on_time_chart(list(numbers.rows), numbers.total, tmp_path / "c.svg").read_text("utf-8")
+    texts = [re.sub(r"\s+", " ", t).strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>",
+                                                                  svg)]
+    measure = "Tỷ lệ hồ sơ giải quyết trước hạn và đúng hạn"
+    assert CHART_TITLE in texts and CHART_TITLE.startswith(measure)
+    axis = next(t for t in texts if t.startswith(measure) and t != CHART_TITLE)
+    assert "(%)" in axis
+    ticks = [t for t in texts if re.fullmatch(r"\d+%", t)]
+    assert ticks[0] == "0%" and ticks[-1] == "100%"
+
+
+def test_open_period_issue_date_recipients_tm_kt(data: Data, tmp_path: Path) -> None:
+    """A report for a period that has not ended, issued on a chosen date, with the
+    recipients of the workspace settings (a list longer than a page: attached), signed
+    TM. ỦY BAN NHÂN DÂN / KT. CHỦ TỊCH / PHÓ CHỦ TỊCH. One LibreOffice render."""
+    from motcua.reports.quarterly import open_period_warning, report_settings, to_json
+    from motcua.templates.sign import text_lines
+    from motcua.workspace import load_workspace
+
+    names = [f"Phòng chuyên môn số {i} thuộc Ủy ban nhân dân tỉnh" for i in range(1, 16)]
+    cfg = data.ws.config_path.read_text("utf-8")
+    extra = "\n[reports]\nsignature = \"TM-KT\"\nrecipients = [" + ", ".join(
+        f'"{n}"' for n in names) + "]\n"
+    try:
+        data.ws.config_path.write_text(cfg + extra, "utf-8")
+        ws = load_workspace(data.ws.root)
+        assert report_settings(ws).signature == "TM-KT"
+        conn = db.connect(ws.db_path)
+        numbers = quarter_numbers(conn, parse_quarter("2025Q4"))
+        conn.close()
+        today = date(2025, 12, 1)
+        rep = render_quarterly(ws, numbers, tmp_path / "bc-q4", issue_date=date(2025, 12, 2),
+                               today=today)
+    finally:
+        data.ws.config_path.write_text(cfg, "utf-8")
+    assert rep.pdf is not None
+    layout_check(rep.docx)
+    pages = subprocess.run(["pdftotext", str(rep.pdf), "-"], capture_output=True, check=True,
+                           text=True).stdout.split("\f")
+    flat_all = " ".join(" ".join(pages).split())
+    assert "Lưu ý: Kỳ báo cáo chưa kết thúc (đến hết ngày 14/12/2025): số liệu tính đến " \
+           "ngày 01/12/2025 và sẽ còn thay đổi." in flat_all
+    assert "ngày 02 tháng 12 năm 2025" in flat_all  # the issue date on the date line
+    assert "- Như danh sách kèm theo;" in flat_all
+    assert "TM. ỦY BAN NHÂN DÂN KT. CHỦ TỊCH PHÓ CHỦ TỊCH" in flat_all
+    vice = ws.config.agency.vice_chairman.name
+    lines, _ = text_lines(rep.pdf)
+    signer = [ln for ln in lines if ln.text == vice][-1]
+    listing = next(i for i, p in enumerate(pages) if "DANH SÁCH NƠI NHẬN" in p) + 1
+    assert listing > signer.page  # the list follows the signature on its own page
+    listed = " ".join(" ".join(pages[listing - 1:]).split())
+    # an appendix of its own: a new section numbered from 1, no number on its first page
+    assert not listed.split()[0].isdigit()
+    from docx import Document
+
+    sections = Document(str(rep.docx)).sections
+    assert len(sections) == 2 and sections[1].different_first_page_header_footer
+    for i, name in enumerate(names, start=1):
+        assert f"{i}. {name}." in listed
+    # the signature page also carries the end of the body
+    above = [ln for ln in lines if ln.page == signer.page and ln.y1 < signer.y0 - 120
+             and "Nơi nhận" not in ln.text and not ln.text.isdigit()]
+    assert above
+    js = json.loads(to_json(numbers, today))
+    assert js["period"]["open"] is True and js["warnings"] == [
+        open_period_warning(numbers.period, today)]
+    assert json.loads(to_json(numbers, date(2025, 12, 15)))["warnings"] == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    subprocess.run(["pdftoppm", "-r", "70", "-png", str(rep.pdf),
+                    str(ARTIFACTS / "report-open-period")], check=True)

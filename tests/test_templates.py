@@ -452,8 +452,9 @@ def test_forms_are_a5(out_dir: Path, office: Converter) -> None:
         with pikepdf.open(result.pdf) as pdf:
             box = pdf.pages[0].mediabox
             assert (round(float(box[2])), round(float(box[3]))) == (420, 595)
-            assert len(pdf.pages) == 1
-            assert _sig_field(pdf)[0] == 1
+            # form 01 is made out in two copies, one page each
+            assert len(pdf.pages) == (2 if kind == "tiep-nhan" else 1)
+            assert _sig_field(pdf)[0] == len(pdf.pages)
         save_png(result.pdf, 1, f"{kind}-page1")
     text = flat(pdf_text(out_dir / "tiep-nhan.pdf"))
     for part in ("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "Mã hồ sơ: 000.00.07.H47-250716-0001",
@@ -463,7 +464,7 @@ def test_forms_are_a5(out_dir: Path, office: Converter) -> None:
     assert "Số: " not in text  # the receipt carries a dossier code, not a number
     text = flat(pdf_text(out_dir / "xin-loi.pdf"))
     for part in ("VĂN BẢN XIN LỖI", "Kính gửi: Bà Nguyễn Thị Hoa", "/UBND-TTPVHCC",
-                 "25/07/2025", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"):
+                 "25/7/2025", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"):
         assert part in text, part
 
 
@@ -478,7 +479,8 @@ def test_report_takes_sections_table_and_image(out_dir: Path, office: Converter)
     assert any(r.reltype.endswith("/image") for r in doc.part.rels.values())
     text = flat(pdf_text(result.pdf))
     for part in ("BÁO CÁO", "I. KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
-                 "Bảng 1. Kết quả giải quyết theo lĩnh vực", "Hình 1. Tỷ lệ giải quyết đúng hạn",
+                 "Bảng 1. Kết quả giải quyết theo lĩnh vực",
+                 "Hình 1. Tỷ lệ hồ sơ giải quyết trước hạn và đúng hạn",
                  "II. NHIỆM VỤ QUÝ IV NĂM 2025", "KT. CHỦ TỊCH", "/BC-UBND"):
         assert part in text, part
     with pikepdf.open(result.pdf) as pdf:
@@ -492,16 +494,29 @@ def test_report_takes_sections_table_and_image(out_dir: Path, office: Converter)
 
 def test_layout_check_catches_mistakes(ref000: RenderResult, tmp_path: Path) -> None:
     doc = Document(str(ref000.docx))
-    for p in doc.tables[0].rows[0].cells[1].paragraphs:
+    header = [p for row in doc.tables[0].rows for c in row.cells for p in c.paragraphs]
+    for p in header:
         if p.style.name == "MC Date":
             p.runs[0].text = "Gia Lộc, ngày 16 tháng 07 năm 2025"
             for r in p.runs[1:]:
                 r.text = ""
-    for p in doc.tables[0].rows[0].cells[0].paragraphs:
+    for p in header:
         if p.style.name == "MC Number":
             for r in p.runs:
                 r.text = ""
             p.runs[0].text = "Số: 7/KH-UBND"
+            # moved up under the issuing body: no longer level with the date line
+            doc.tables[0].rows[0].cells[0]._tc.append(p._p)
+    # the header pulled 12 mm into the left margin
+    from docx.oxml.ns import qn
+
+    doc.tables[0]._tbl.tblPr.find(qn("w:tblInd")).set(qn("w:w"), str(-680))
+    # a recipient set in 8 pt
+    from docx.shared import Pt
+
+    small = next(p for t in doc.tables for row in t.rows for c in row.cells
+                 for p in c.paragraphs if p.style.name == "MC Recipient" and p.text.strip())
+    small.runs[0].font.size = Pt(8)
     body = next(p for p in doc.paragraphs if p.style.name == "MC Part")
     body.runs[0].font.bold = False
     body.runs[0].font.name = "DejaVu Serif"
@@ -509,6 +524,8 @@ def test_layout_check_catches_mistakes(ref000: RenderResult, tmp_path: Path) -> 
     motto_rule = next(p for p in doc.tables[0].rows[0].cells[1].paragraphs
                       if p.style.name == "MC Rule")
     motto_rule._p.getparent().remove(motto_rule._p)
+    for para in doc.paragraphs:  # nothing holds the signature to the body any more
+        para.paragraph_format.keep_with_next = False
     bad = tmp_path / "bad.docx"
     doc.save(str(bad))
     problems = "\n".join(layout_problems(bad))
@@ -518,6 +535,10 @@ def test_layout_check_catches_mistakes(ref000: RenderResult, tmp_path: Path) -> 
     assert "DejaVu Serif" in problems
     assert "left margin" in problems
     assert "no rule under MC Motto" in problems
+    assert "not level" in problems
+    assert "header table runs outside the margins" in problems
+    assert "at 8.0 pt, below 10.0 pt" in problems
+    assert "signature block is not kept with the body" in problems
     with pytest.raises(AssertionError):
         layout_check(bad)
 
@@ -563,14 +584,15 @@ def test_draft_has_blank_number_and_agency_comes_from_workspace(
     result = render(ws, spec, tmp_path / "draft", converter=office)
     assert result.number is None and result.number_symbol == "/QĐ-UBND"
     texts = [p.text for t in Document(str(result.docx)).tables[:1]
-             for c in t.rows[0].cells for p in c.paragraphs]
+             for row in t.rows for c in row.cells for p in c.paragraphs]
     assert "Số:       /QĐ-UBND" in texts
     assert "Gia Lộc, ngày 03 tháng 02 năm 2026" in texts
-    assert "ỦY BAN NHÂN DÂN THÀNH PHỐ HẢI PHÒNG" in texts  # parent body from motcua.toml
+    # parent body from motcua.toml; too long for one line inside the margins, it is
+    # broken before its level, as printed documents do
+    assert "ỦY BAN NHÂN DÂN\nTHÀNH PHỐ HẢI PHÒNG" in texts
     layout_check(result.docx)
-    # the longest header this workspace has still gives one line per item
     assert_header_one_line_each(result.pdf, [
-        "ỦY BAN NHÂN DÂN THÀNH PHỐ HẢI PHÒNG", "ỦY BAN NHÂN DÂN XÃ GIA LỘC",
+        "ỦY BAN NHÂN DÂN", "THÀNH PHỐ HẢI PHÒNG", "ỦY BAN NHÂN DÂN XÃ GIA LỘC",
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
         "Gia Lộc, ngày 03 tháng 02 năm 2026"])
     save_png(result.pdf, 1, "draft-long-header-page1")

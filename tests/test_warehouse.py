@@ -354,13 +354,13 @@ def test_metadata_changes_and_views_are_audited(wh: tuple[Workspace, sqlite3.Con
     res = runner.invoke(main, ["-w", str(ws.root), "doc", "meta", str(doc_id),
                                "--valid-to", "31/12/2035", "--number", "001190012345"])
     assert res.exit_code == 0, res.output
-    assert "hiệu lực đến ngày: 2035-12-31" in res.output
+    assert "hiệu lực đến ngày: 31/12/2035" in res.output
     last = audit.entries(conn, f"document:{doc_id}")[-1]
     assert last.action == "meta.update"
     assert last.details["valid_to"] == {"old": "2030-01-01", "new": "2035-12-31"}
     res = runner.invoke(main, ["-w", str(ws.root), "doc", "meta", str(doc_id),
                                "--valid-to", "31/02/2035"])
-    assert res.exit_code == 1 and "không phải ngày hợp lệ" in res.output
+    assert res.exit_code == 1 and "ngày không tồn tại" in res.output
     res = runner.invoke(main, ["-w", str(ws.root), "doc", "meta", str(doc_id), "--type", "xyz"])
     assert res.exit_code == 1 and "không có trong danh mục" in res.output
     runner.invoke(main, ["-w", str(ws.root), "owner", "show", ALICE])

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import closing
@@ -17,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from markupsafe import escape
 from PIL import ImageFilter
@@ -30,10 +24,18 @@ from motcua import db
 from motcua.archive import records
 from motcua.index import fold_diacritics
 from motcua.ingest import ingest_paths
-from motcua.web import allowed_hosts_for, create_app, is_loopback
-from motcua.web.app import host_name, parse_day
+from motcua.web import allowed_hosts_for, is_loopback
+from motcua.web.app import host_name
 from motcua.workspace import Workspace, init_workspace
 from tests import scans
+from tests.web_kit import (
+    browser_login,
+    chromium,
+    client_for,
+    http_login,
+    make_officers,
+    serving,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -44,8 +46,6 @@ FORM_NAME = "Đơn <đề nghị> & giấy tờ.jpg"
 MINUTES_NAME = "biên bản họp.pdf"
 BLURRED_NAME = "trang mờ.jpg"
 BROKEN_NAME = "hỏng.pdf"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,21 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
                    form_path)
 
 
+# The officer the page-level tests act as: counter and specialist roles, so every page
+# but the administrator's opens, with ID numbers in full.
+CLERK = {"canbo": (("tiep_nhan", "chuyen_vien"), "Đỗ Thị Cán Bộ")}
+
+
 @pytest.fixture(scope="module")
 def client(archive: Archive) -> Iterator[TestClient]:
-    with TestClient(create_app(archive.ws), base_url="http://127.0.0.1") as c:
+    make_officers(archive.ws, CLERK)
+    with client_for(archive.ws, "canbo") as c:
         yield c
+
+
+def _officer_client(ws: Workspace) -> TestClient:
+    make_officers(ws, CLERK)
+    return client_for(ws, "canbo")
 
 
 def marks(html: str) -> list[str]:
@@ -158,20 +169,28 @@ def test_search_place_name_and_filters(client: TestClient, archive: Archive) -> 
     assert f'name="to" value="{tomorrow.isoformat()}"' in within.text
 
 
-def test_parse_day() -> None:
-    assert parse_day("2025-07-16") == date(2025, 7, 16)
-    assert parse_day("16/07/2025") == parse_day("16-7-2025") == parse_day("16.7.2025") \
-        == date(2025, 7, 16)
-    for bad in ("32/13/2025", "2025/07/16", "16/07/25", "hôm qua", "", "2025-02-30"):
-        assert parse_day(bad) is None, bad
-
-
 def test_search_rejects_bad_dates_politely(client: TestClient) -> None:
     r = client.get("/", params={"q": "ho so", "from": "31/02/2025"})
     assert r.status_code == 400
-    assert "Ngày bắt đầu “31/02/2025” không hợp lệ" in r.text
+    assert "Ngày bắt đầu “31/02/2025”: ngày không tồn tại." in r.text
     r = client.get("/", params={"q": "ho so", "from": "2025-07-20", "to": "2025-07-01"})
     assert r.status_code == 400 and "Ngày bắt đầu đang sau ngày kết thúc" in r.text
+
+
+def test_leader_sees_masked_ids_in_snippets(archive: Archive) -> None:
+    """Lãnh đạo has no view_ids: the number found by OCR on the form is masked in the
+    search snippet, the document's text and its identifier list."""
+    make_officers(archive.ws, {"lanhdao-web": (("lanh_dao",), "Vũ Văn Lãnh")})
+    masked = CITIZEN_ID[:4] + "******" + CITIZEN_ID[-2:]
+    with client_for(archive.ws, "lanhdao-web") as leader:
+        found = leader.get("/", params={"q": "so dinh danh ca nhan"})
+        assert found.status_code == 200 and str(escape(FORM_NAME)) in found.text
+        # (The search box's placeholder happens to show this very number as an example.)
+        shown = re.sub(r'placeholder="[^"]*"', "", found.text)
+        assert CITIZEN_ID not in shown and masked in shown
+        page = leader.get(f"/documents/{archive.form_id}").text
+        assert CITIZEN_ID not in page and f"<code>{masked}</code>" in page
+        assert leader.get("/status").status_code == 403
 
 
 def test_search_escapes_the_query(client: TestClient) -> None:
@@ -247,8 +266,8 @@ def test_downloads_serve_store_files_with_types(client: TestClient, archive: Arc
                          f" ({', '.join('?' * len(row.keys()))})", tuple(row))
             conn.commit()
     with _conn(archive.ws) as conn:
-        views = conn.execute("SELECT details FROM audit_log WHERE action = 'view' AND subject = ?",
-                             (f"document:{archive.form_id}",)).fetchall()
+        views = conn.execute("SELECT details FROM audit_log WHERE action = 'download'"
+                             " AND subject = ?", (f"document:{archive.form_id}",)).fetchall()
     assert len(views) >= 2
     assert {json.loads(v[0])["file"] for v in views} >= {"original", "archival"}
     # A PDF viewer's later byte ranges and HEAD requests are not new views.
@@ -256,7 +275,7 @@ def test_downloads_serve_store_files_with_types(client: TestClient, archive: Arc
     assert part.status_code == 206 and len(part.content) == 100
     client.head(f"/documents/{archive.form_id}/archival")
     with _conn(archive.ws) as conn:
-        again = conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'view'"
+        again = conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'download'"
                              " AND subject = ?", (f"document:{archive.form_id}",)).fetchone()[0]
     assert again == len(views)
 
@@ -294,7 +313,7 @@ def test_only_files_inside_the_store_are_served(tmp_path: Path) -> None:
         ids = [records.insert_stored(conn, sha256=f"{n:064x}", original_name="x.pdf",
                                      media_type="application/pdf", size=1, original_path=p)
                for n, p in enumerate(targets)]
-    with TestClient(create_app(ws), base_url="http://127.0.0.1") as c:
+    with _officer_client(ws) as c:
         for document_id in ids:
             r = c.get(f"/documents/{document_id}/original")
             assert r.status_code == 404, targets[ids.index(document_id)]
@@ -329,7 +348,7 @@ def test_warehouse_details_are_shown(tmp_path: Path) -> None:
         conn.execute("INSERT INTO stamps (document_id, kind, stamped_path, stamped_sha256,"
                      " fields_json, operator, stamped_at) VALUES (?, ?, ?, ?, '{}', ?, ?)",
                      (doc_id, "result", rel, "d" * 64, "Lê Thị Hoa", now))
-    with TestClient(create_app(ws), base_url="http://127.0.0.1") as c:
+    with _officer_client(ws) as c:
         html = c.get(f"/documents/{doc_id}").text
         assert "Kết quả giải quyết" in html and f"{DOSSIER}-KQ1" in html
         assert "Nguyễn Văn Hưởng" in html and "12/2025/KS" in html and "đến 31/12/2030" in html
@@ -340,7 +359,7 @@ def test_warehouse_details_are_shown(tmp_path: Path) -> None:
             stamped.headers["content-disposition"]
         dossier = c.get(f"/dossiers/{DOSSIER}").text
         assert "Đăng ký khai sinh" in dossier and "Hộ tịch" in dossier
-        assert "Trực tiếp" in dossier and "Cá nhân" in dossier
+        assert "Trực tiếp" in dossier and "Công dân" in dossier
         assert f"<code>{DOSSIER}-KQ1</code>" in dossier and "Giấy khai sinh" in dossier
         listing = c.get("/dossiers").text
         assert "Đăng ký khai sinh" in listing and "16/07/2025" in listing
@@ -360,7 +379,7 @@ def test_dossier_pages(client: TestClient, archive: Archive) -> None:
     assert "Tài liệu chưa gán hồ sơ" in listing and MINUTES_NAME in listing
     missing = client.get("/dossiers/000.00.07.H47-250716-9999")
     assert missing.status_code == 404
-    assert "Không có hồ sơ “000.00.07.H47-250716-9999”." in missing.text
+    assert "Không có hồ sơ mã 000.00.07.H47-250716-9999." in missing.text
 
 
 def test_status_page(client: TestClient, archive: Archive) -> None:
@@ -378,7 +397,7 @@ def test_status_page(client: TestClient, archive: Archive) -> None:
 
 def test_empty_workspace_is_polite(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "empty")
-    with TestClient(create_app(ws), base_url="http://127.0.0.1") as c:
+    with _officer_client(ws) as c:
         assert "Chưa có tài liệu nào." in c.get("/").text
         r = c.get("/", params={"q": "hồ sơ"})
         assert "Không tìm thấy kết quả nào" in r.text and "Chưa có tài liệu nào trong kho" in r.text
@@ -423,59 +442,31 @@ def test_serve_help() -> None:
 # ---- a real browser against `motcua serve` -------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(archive: Archive) -> Iterator[str]:
     """`motcua serve` in its own process, as staff would run it."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "motcua", "--workspace", str(archive.ws.root), "serve",
-         "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/status", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.stdout else ""
-                pytest.fail(f"motcua serve did not start: {out}")
-            time.sleep(0.2)
+    make_officers(archive.ws, CLERK)
+    with serving(archive.ws) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_browser_search_and_document(server: str, archive: Archive, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium(sync_api, p)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+            context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                          locale="vi-VN")
+            page = context.new_page()
+            browser_login(page, server, "canbo")
+            page.wait_for_selector("#q")
             page.goto(server + "/")
             assert page.locator("html").get_attribute("lang") == "vi"
             page.screenshot(path=str(ARTIFACTS / "web-home.png"), full_page=True)
 
             page.fill("#q", "ho so")
-            page.click("button[type=submit]")
+            page.click("form.search button[type=submit]")
             page.wait_for_selector("ol.hits li.hit")
             first = page.locator("ol.hits li.hit").first
             assert first.locator("h3 a").inner_text() == FORM_NAME
@@ -488,7 +479,7 @@ def test_browser_search_and_document(server: str, archive: Archive, tmp_path: Pa
             page.fill("#q", "")
             page.fill("#owner", CITIZEN_ID)
             page.fill("#from", date.today().isoformat())
-            page.click("button[type=submit]")
+            page.click("form.search button[type=submit]")
             page.wait_for_selector("ol.hits li.hit")
             assert page.locator("ol.hits li.hit").count() == 1
             assert page.input_value("#from") == date.today().isoformat()
@@ -528,7 +519,11 @@ def test_browser_search_and_document(server: str, archive: Archive, tmp_path: Pa
             page.screenshot(path=str(ARTIFACTS / "web-status.png"), full_page=True)
 
             # A narrow phone-sized screen.
-            phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="vi-VN")
+            phone_context = browser.new_context(viewport={"width": 390, "height": 844},
+                                                locale="vi-VN")
+            phone = phone_context.new_page()
+            browser_login(phone, server, "canbo")
+            phone.wait_for_selector("#q")
             phone.goto(server + "/?q=h%E1%BB%93+s%C6%A1")
             phone.wait_for_selector("ol.hits li.hit")
             width = phone.evaluate("document.documentElement.scrollWidth")
@@ -548,13 +543,14 @@ def test_server_sees_documents_archived_by_another_process(server: str, archive:
                                                            tmp_path: Path) -> None:
     """The server is one process, this test another: a new document is found at once."""
     query = {"q": "thửa đất"}
-    before = httpx.get(server + "/", params=query, timeout=10)
+    officer = http_login(server, "canbo")
+    before = officer.get("/", params=query)
     assert "Không tìm thấy kết quả nào" in before.text
     page = scans.render_page("clean", 14, header=False, max_lines=2, paragraphs=[
         "Mỗi thửa đất được cấp một Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở."])
     path = scans.write_pdf([page], tmp_path / "giấy chứng nhận.pdf")
     [outcome] = ingest_paths(archive.ws, [path])
     assert outcome.state == "done"
-    after = httpx.get(server + "/", params={"q": "thua dat"}, timeout=10)
+    after = officer.get("/", params={"q": "thua dat"})
     assert "giấy chứng nhận.pdf" in after.text
     assert {fold_diacritics(m.lower()) for m in marks(after.text)} == {"thua", "dat"}

@@ -223,6 +223,24 @@ def export_bag(ws: Workspace, conn: sqlite3.Connection, out: Path, actor: str, *
 # Import
 
 
+def _utc_times(dossier: dict[str, Any]) -> dict[str, Any]:
+    """A bag written before times were stored in UTC carries received_at with the
+    centre's offset: store the same instant in UTC, like every other *_at column."""
+    from datetime import datetime
+
+    from motcua import labels
+
+    value = dossier.get("received_at")
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return dossier
+        if moment.tzinfo is not None:
+            return dossier | {"received_at": labels.utc_iso(moment)}
+    return dossier
+
+
 def _refuse(bag_path: Path, why: str, detail: str) -> UserError:
     return UserError(
         f"Từ chối nhập gói dữ liệu {bag_path}: {why} Không có dữ liệu nào được nhập.",
@@ -307,6 +325,7 @@ def import_bag(ws: Workspace, conn: sqlite3.Connection, bag_path: Path, actor: s
                                (o["id"], o["kind"], o["name"], o["created_at"]))
             new_owners += max(cur.rowcount, 0)
         for d in metadata["dossiers"]:
+            d = _utc_times(d)
             existing = conn.execute("SELECT procedure_code FROM dossiers WHERE code = ?",
                                     (d["code"],)).fetchone()
             if existing is None:
@@ -370,34 +389,7 @@ def import_bag(ws: Workspace, conn: sqlite3.Connection, bag_path: Path, actor: s
                      {"path": str(bag_path), "documents": new_docs, "skipped": skipped,
                       "exported_at": metadata.get("exported_at"),
                       "agency": metadata.get("agency")})
+    from motcua.archive.indexing import index_documents
+
     indexed = index_documents(ws, conn, new_ids) if index and new_ids else 0
     return ImportOutcome(new_owners, new_dossiers, new_docs, skipped, n_files, indexed)
-
-
-def index_documents(ws: Workspace, conn: sqlite3.Connection, ids: list[int]) -> int:
-    """Index these documents now and mark them 'indexed' (imports, results). If the
-    index is busy they stay 'archived' and `motcua reindex` picks them up."""
-    try:
-        from motcua.archive.indexing import index_document, type_names
-        from motcua.archive.records import mark_indexed
-        from motcua.index import open_engine
-
-        engine = open_engine(ws.index_dir, ws.config.index.engine)
-        names = type_names(ws)
-    except Exception as exc:  # the index is derived data: never fail an import for it
-        log.warning("imported documents not indexed: %s", exc)
-        return 0
-    done = 0
-    try:
-        for doc_id in ids:
-            index_document(conn, engine, doc_id, names)
-            with db.transaction(conn):
-                mark_indexed(conn, doc_id)
-            done += 1
-    except Exception as exc:
-        log.warning("indexing imported documents stopped: %s", exc)
-    finally:
-        close = getattr(engine, "close", None)
-        if callable(close):
-            close()
-    return done

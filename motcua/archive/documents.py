@@ -13,11 +13,11 @@ import re
 import sqlite3
 import subprocess
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from motcua import db
+from motcua import db, labels
 from motcua.archive import audit, store
 from motcua.archive.ids import result_code
 from motcua.errors import UserError
@@ -60,18 +60,8 @@ _META_COLUMNS = tuple(f.name for f in fields(DocumentMeta))
 
 
 def parse_date(value: str, label: str = "ngày") -> str:
-    """Accept YYYY-MM-DD or DD/MM/YYYY; return YYYY-MM-DD."""
-    text = value.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
-        try:
-            return datetime.strptime(text, fmt).date().isoformat()
-        except ValueError:
-            continue
-    raise UserError(
-        f"Giá trị “{value}” của {label} không phải ngày hợp lệ; hãy viết dạng "
-        "DD/MM/YYYY (ví dụ 05/01/2020) hoặc YYYY-MM-DD.",
-        f"bad date {value!r} for {label}",
-    )
+    """The one day parser (`labels.parse_day`), as the YYYY-MM-DD the columns hold."""
+    return labels.parse_day(value, label).isoformat()
 
 
 def resolve_document(conn: sqlite3.Connection, ref: str) -> int:
@@ -183,24 +173,6 @@ def is_valid_on(meta: DocumentMeta, day: date) -> bool:
     iso = day.isoformat()
     return (meta.valid_from is None or meta.valid_from <= iso) and (
         meta.valid_to is None or meta.valid_to >= iso)
-
-
-def document_record(ws: Workspace, conn: sqlite3.Connection, document_id: int
-                    ) -> dict[str, Any]:
-    row = conn.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
-    if row is None:
-        raise UserError(f"Không có tài liệu số {document_id}.", f"no document {document_id}")
-    stamp = conn.execute("SELECT kind, stamped_path, stamped_sha256, stamped_at, operator"
-                         " FROM stamps WHERE document_id = ?", (document_id,)).fetchone()
-    reuses = [dict(r) for r in conn.execute(
-        "SELECT dossier_code, status, mode, actor, created_at, attached_at FROM reuses"
-        " WHERE document_id = ? ORDER BY id", (document_id,))]
-    return {
-        "document": dict(row),
-        "meta": get_meta(conn, document_id).as_dict(),
-        "stamp": dict(stamp) if stamp else None,
-        "reused_in": reuses,
-    }
 
 
 # ---------------------------------------------------------------------------------------

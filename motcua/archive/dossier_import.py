@@ -38,7 +38,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
-from motcua import db
+from motcua import db, labels
 from motcua.archive import audit
 from motcua.archive.catalogue import Catalogue
 from motcua.archive.dossiers import CHANNELS
@@ -224,10 +224,10 @@ def _row_values(raw: dict[str, str], mapping: Mapping, catalogue: Catalogue,
     values: dict[str, Any] = {
         "procedure_code": get("procedure_code"), "procedure_name": name, "field": fld,
         "channel": channel, "owner_id": owner.value,
-        "received_at": received.isoformat(timespec="seconds"),
+        "received_at": labels.utc_iso(received),
         "received_on": received.date().isoformat(), "processing_days": days,
         "due_date": due.isoformat(),
-        "resolved_at": resolved.isoformat(timespec="seconds") if resolved else None,
+        "resolved_at": labels.utc_iso(resolved) if resolved else None,
         "resolved_on": resolved.date().isoformat() if resolved else None,
     }
     given = set(_ALWAYS_GIVEN)
@@ -466,6 +466,6 @@ def _store(conn: sqlite3.Connection, code: str, values: dict[str, Any], given: f
 
 
 def _moment(iso: str, tz: tzinfo) -> datetime:
-    """A stored time on the centre's wall clock (a naive one already is)."""
+    """A stored time (UTC) on the centre's wall clock (a naive one already is)."""
     moment = datetime.fromisoformat(iso)
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)

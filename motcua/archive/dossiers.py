@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from motcua import db
+from motcua import db, labels
 from motcua.archive import audit
 from motcua.archive.catalogue import Catalogue
 from motcua.archive.ids import next_dossier_code, validate_dossier_code
@@ -21,7 +21,7 @@ from motcua.archive.settings import centre_zone, local_now
 from motcua.errors import UserError
 from motcua.workspace import Workspace
 
-CHANNELS = {"online": "trực tuyến", "direct": "trực tiếp", "post": "bưu chính"}
+CHANNELS = labels.CHANNELS
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def new_dossier(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue, *
             code = validate_dossier_code(code)
         existing = conn.execute("SELECT * FROM dossiers WHERE code = ?", (code,)).fetchone()
         values = (procedure.code, procedure.name, procedure.field, channel, owner_id,
-                  received.isoformat(timespec="seconds"))
+                  labels.utc_iso(received))
         if existing is None:
             conn.execute(
                 "INSERT INTO dossiers (code, created_at, procedure_code, procedure_name, field,"

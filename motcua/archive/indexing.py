@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 
+from motcua import db
 from motcua.index import DocEntry, OwnerRef, SearchEngine
 from motcua.workspace import Workspace
 
@@ -172,6 +173,33 @@ def refresh_documents(ws: Workspace, conn: sqlite3.Connection, ids: Iterable[int
     finally:
         engine.close()
     return len(indexed)
+
+
+def index_documents(ws: Workspace, conn: sqlite3.Connection, ids: list[int]) -> int:
+    """Index these documents now and mark them 'indexed' (imports, results, issued
+    documents). If the index is busy they stay 'archived' and `motcua reindex` picks them
+    up: the index is derived data, never a reason to fail the step that stored them."""
+    try:
+        from motcua.archive.records import mark_indexed
+        from motcua.index import open_engine
+
+        engine = open_engine(ws.index_dir, ws.config.index.engine)
+    except Exception as exc:  # the index is derived data: never fail an import for it
+        log.warning("imported documents not indexed: %s", exc)
+        return 0
+    done = 0
+    names = type_names(ws)
+    try:
+        for doc_id in ids:
+            index_document(conn, engine, doc_id, names)
+            with db.transaction(conn):
+                mark_indexed(conn, doc_id)
+            done += 1
+    except Exception as exc:
+        log.warning("indexing imported documents stopped: %s", exc)
+    finally:
+        engine.close()
+    return done
 
 
 def documents_of_owner(conn: sqlite3.Connection, owner_id: str) -> list[int]:

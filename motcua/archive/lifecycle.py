@@ -39,7 +39,7 @@ from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 
-from motcua import db
+from motcua import db, labels
 from motcua.archive import audit, settings
 from motcua.archive.catalogue import Catalogue
 from motcua.archive.documents import add_result
@@ -49,8 +49,8 @@ from motcua.archive.workdays import WorkCalendar
 from motcua.errors import TransientError, UserError
 from motcua.workspace import Workspace
 
-OUTCOME_VI = {"early": "trước hạn", "on_time": "đúng hạn", "late": "quá hạn"}
-STATUS_VI = {"pending": "đang giải quyết", "resolved": "đã giải quyết"}
+OUTCOME_VI = labels.OUTCOMES
+STATUS_VI = labels.DOSSIER_STATUS
 DEFAULT_APOLOGY_REASON = (
     "Hồ sơ cần thêm thời gian thẩm tra, xác minh nên chưa giải quyết xong đúng thời hạn "
     "đã hẹn."
@@ -105,32 +105,10 @@ def centre_time(ws: Workspace, moment: datetime) -> datetime:
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-
-
 def parse_datetime(text: str, label: str = "thời điểm", tz: tzinfo | None = None) -> datetime:
-    """`2025-07-16 08:30`, `2025-07-16T08:30:00+07:00`, `16/07/2025 08:30` or a bare date
-    (midnight). A time without offset is the centre's local time: it is returned naive
-    (`receive` / `resolve` place it in the centre's zone), or in `tz` when given. A time
-    with an offset keeps it, or is converted to `tz`. Never the machine's time zone."""
-    value = text.strip()
-    parsed: datetime | None = None
-    m = _DMY.match(value)
-    try:
-        if m:
-            parsed = datetime(int(m[3]), int(m[2]), int(m[1]), int(m[4] or 0), int(m[5] or 0),
-                              int(m[6] or 0))
-        else:
-            parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise UserError(
-            f"Giá trị “{text}” của {label} không hợp lệ; hãy viết dạng 2025-07-16 08:30 "
-            "hoặc 16/07/2025 08:30.", f"bad datetime {text!r}")
-    if tz is None:
-        return parsed
-    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed.astimezone(tz)
+    """The one moment parser (`labels.parse_datetime`): a time without offset is the
+    centre's wall clock, naive unless `tz` is given."""
+    return labels.parse_datetime(text, label, tz)
 
 
 def _day(value: str | None) -> date | None:
@@ -308,8 +286,7 @@ def resolve(ws: Workspace, conn: sqlite3.Connection, code: str, result_file: Pat
     with db.transaction(conn):
         conn.execute("UPDATE dossiers SET resolved_at = ?, resolved_on = ? WHERE code = ?"
                      " AND resolved_at IS NULL",
-                     (resolved.isoformat(timespec="seconds"), resolved.date().isoformat(),
-                      rec.code))
+                     (labels.utc_iso(resolved), resolved.date().isoformat(), rec.code))
         after = get_record(conn, rec.code)
         audit.record(conn, "dossier.resolve", f"dossier:{rec.code}", actor,
                      {"resolved_at": after.resolved_at, "due_date": after.due_date,

@@ -6,12 +6,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from motcua import db
+from motcua import db, labels
 from motcua.archive import audit
 from motcua.archive.ids import classify_owner_id
 from motcua.errors import UserError
 
-KIND_LABELS = {"citizen": "Công dân", "organisation": "Tổ chức"}
+KIND_LABELS = labels.OWNER_KINDS
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,24 @@ def owner_record(conn: sqlite3.Connection, owner_id: str) -> dict[str, Any]:
         " FROM document_meta m JOIN documents d ON d.id = m.document_id"
         " WHERE m.owner_id = ? ORDER BY d.id", (owner.id,))]
     return {"owner": owner.as_dict(), "dossiers": dossiers, "documents": documents}
+
+
+def set_contact(conn: sqlite3.Connection, owner_id: str, actor: str, *,
+                address: str | None = None, phone: str | None = None) -> dict[str, str]:
+    """Record the owner's address and/or phone (printed on the one-stop forms); None
+    leaves a value as it is. Returns the contact now on record."""
+    owner = get_owner(conn, owner_id)
+    changes = {k: " ".join(v.split()) for k, v in (("address", address), ("phone", phone))
+               if v is not None}
+    if phone is not None and changes["phone"] and \
+            not all(c.isdigit() or c in " +.-()" for c in changes["phone"]):
+        raise UserError(f"Số điện thoại “{phone}” chỉ được gồm chữ số, dấu cách và + . - ( ).",
+                        "bad phone")
+    with db.transaction(conn):
+        for column, value in changes.items():
+            conn.execute(f"UPDATE owners SET {column} = ? WHERE id = ?", (value or None,
+                                                                         owner.id))
+        if changes:
+            audit.record(conn, "owner.contact", f"owner:{owner.id}", actor, changes)
+    row = conn.execute("SELECT address, phone FROM owners WHERE id = ?", (owner.id,)).fetchone()
+    return {"address": row["address"] or "", "phone": row["phone"] or ""}

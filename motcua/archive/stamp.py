@@ -460,14 +460,15 @@ def _source_of(ws: Workspace, conn: sqlite3.Connection, document_id: int) -> tup
 
 
 def stamp_document(ws: Workspace, conn: sqlite3.Connection, document_id: int,
-                   operator: str | None = None) -> StampRecord:
+                   operator: str | None = None, actor: str | None = None) -> StampRecord:
     """Stamp a document's archival PDF (or its PDF original, for a result kept byte for
     byte), store the copy at store/stamped/ab/<original sha>.pdf, record it in `stamps`
     and in the audit log. Re-stamping (after a metadata change) replaces the copy.
 
     The file is written and moved into the store first; the `stamps` row and the audit
     entry then go into the caller's open transaction if there is one, else into their
-    own. `operator` defaults to `[warehouse] operator`, then `[ingest] operator`.
+    own. `operator` (printed as "Người số hóa") defaults to `[warehouse] operator`, then
+    `[ingest] operator`; `actor` is who the audit entry names (default: the operator).
     """
     from motcua.archive.settings import local_now, stamp_operator
 
@@ -497,7 +498,7 @@ def stamp_document(ws: Workspace, conn: sqlite3.Connection, document_id: int,
             " stamped_at = excluded.stamped_at",
             (document_id, fields.kind, rel, digest, fields_json, operator, stamped_at),
         )
-        audit.record(conn, "stamp", f"document:{document_id}", operator,
+        audit.record(conn, "stamp", f"document:{document_id}", actor or operator,
                      {"path": rel, "sha256": digest, "fields": asdict(fields)})
     return StampRecord(document_id, fields.kind, rel, digest, fields, operator, stamped_at)
 

@@ -65,7 +65,8 @@ def setup_logging(ws: Workspace, *, verbose: bool = False) -> Path:
                 Path(handler.baseFilename) == path.absolute():
             return path
     file_handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8",
+        errors="backslashreplace")  # a file name that is not UTF-8 never loses a line
     file_handler.setFormatter(JsonLinesFormatter())
     logger.addHandler(file_handler)
     console_level = logging.DEBUG if verbose else logging.WARNING
@@ -93,7 +94,8 @@ def hand_over_rotation() -> None:
     for handler in list(logger.handlers):
         if isinstance(handler, logging.handlers.RotatingFileHandler):
             watched = logging.handlers.WatchedFileHandler(handler.baseFilename,
-                                                          encoding="utf-8")
+                                                          encoding="utf-8",
+                                                          errors="backslashreplace")
             watched.setFormatter(handler.formatter)
             watched.setLevel(handler.level)
             logger.removeHandler(handler)

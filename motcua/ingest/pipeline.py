@@ -22,8 +22,10 @@ cores stay busy across files, not only across pages of one file.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import os
+import resource
 import shutil
 import signal
 import sqlite3
@@ -32,6 +34,7 @@ import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,7 +52,9 @@ from motcua.errors import (
     disk_full,
 )
 from motcua.index import SearchEngine, open_engine
+from motcua.ingest import names
 from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
+from motcua.ingest.limits import Limits, limits_of
 from motcua.ingest.logs import hand_over_rotation
 from motcua.ingest.quarantine import quarantine_file
 from motcua.ocr import OcrOutcome, OcrSettings, check_language, make_archival
@@ -77,6 +82,9 @@ class Outcome:
     state: str  # done | duplicate | quarantined | refused | vanished | retry | processing
     document_id: int | None
     message: str  # Vietnamese
+    #: The file's path as the file system knows it (`source` is its printable form,
+    #: with non-UTF-8 bytes and control characters escaped).
+    path: str = ""
 
 
 ProgressFn = Callable[[Outcome], None]
@@ -101,25 +109,49 @@ def dossier_hint(path: Path) -> str | None:
 
 
 def expand(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files under the given paths, in a stable order, skipping names that are never documents."""
+    """Files under the given paths, in a stable order, skipping names that are never
+    documents inside folders. A path named on its own is always yielded, so that it gets
+    a record: a hidden file, a symlinked folder (refused on record, never followed)."""
     for path in paths:
         if path.is_dir() and not path.is_symlink():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not is_ignored(Path(d)))
+                kept = []
+                for d in sorted(dirs):
+                    if is_ignored(Path(d)):
+                        continue
+                    if os.path.islink(os.path.join(root, d)):
+                        yield Path(root) / d  # refused on record, never walked into
+                    else:
+                        kept.append(d)
+                dirs[:] = kept
                 for name in sorted(files):
                     if not is_ignored(Path(name)):
                         yield Path(root) / name
-        elif not is_ignored(Path(path.name)):
+        else:
             yield path
+
+
+def normalise_argument(path: Path) -> Path:
+    """A path typed on the command line, absolute, with `..` resolved when that does not
+    pass through a symlink (then it is kept as typed and refused with that reason)."""
+    lexical = Path(os.path.abspath(path))
+    if ".." not in path.parts:
+        return lexical
+    try:
+        same = lexical.resolve() == path.resolve()
+    except OSError:
+        same = False
+    return lexical if same else path.absolute()
 
 
 def register(conn: sqlite3.Connection, path: Path) -> int:
     """Queue `path` unless it is already queued; return its intake row id."""
-    source = str(path.absolute())
+    absolute = path.absolute()
+    source, raw = names.db_text(absolute), names.raw_bytes(absolute)
     row = conn.execute(
-        "SELECT id FROM intake WHERE source_path = ?"
+        "SELECT id FROM intake WHERE source_path = ? AND source_bytes IS ?"
         " AND state IN ('pending', 'processing', 'retry')",
-        (source,),
+        (source, raw),
     ).fetchone()
     if row is not None:
         return int(row[0])
@@ -132,25 +164,119 @@ def register(conn: sqlite3.Connection, path: Path) -> int:
         pass
     stamp = db.now()
     cur = conn.execute(
-        "INSERT INTO intake (source_path, original_name, dossier_hint, size, mtime_ns, state,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-        (source, unicodedata.normalize("NFC", path.name), dossier_hint(path), size, mtime,
-         stamp, stamp),
+        "INSERT INTO intake (source_path, source_bytes, original_name, dossier_hint, size,"
+        " mtime_ns, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        (source, raw, names.visible(path.name), dossier_hint(path), size, mtime, stamp, stamp),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
 
 
+#: How long `ingest` waits at most for a PDF or image whose last bytes are missing
+#: (the watcher's default grace): a scanner that pauses between pages is not cut off.
+INCOMPLETE_GRACE_SECONDS = 120.0
+
+
 def ingest_paths(
-    ws: Workspace, paths: Iterable[Path], *, progress: ProgressFn | None = None
+    ws: Workspace, paths: Iterable[Path], *, progress: ProgressFn | None = None,
+    actor: str | None = None, operator: str | None = None,
+    incomplete_grace: float = INCOMPLETE_GRACE_SECONDS,
 ) -> list[Outcome]:
-    """Take the given files and folders once each, through the whole pipeline."""
-    conn = db.connect(ws.db_path)
+    """Take the given files and folders once each, through the whole pipeline.
+
+    Files still being written are waited for first, as the watcher does. A database
+    that stays locked or cannot be written stops the batch with a MachineFault that
+    says so; nothing is lost (files not yet taken stay where they are).
+    """
+    files = list(expand(normalise_argument(p) for p in paths))
+    wait_for_writers(files, ws.config.ingest.stable_seconds, incomplete_grace)
     try:
-        ids = [register(conn, p) for p in expand(paths)]
-        return Pipeline(ws, conn).run(ids, progress=progress)
+        conn = db.connect(ws.db_path)
+    except sqlite3.Error as exc:
+        raise database_fault(exc, ws.db_path) from exc
+    try:
+        ids = [register(conn, p) for p in files]
+        return Pipeline(ws, conn, actor=actor, operator=operator).run(ids, progress=progress)
+    except sqlite3.Error as exc:
+        raise database_fault(exc, ws.db_path) from exc
     finally:
         conn.close()
+
+
+def wait_for_writers(files: list[Path], stable_seconds: float, grace: float,
+                     poll: float = 0.25) -> None:
+    """Return once every file that was written to lately has been quiet for
+    `stable_seconds` and looks complete (or has been quiet for `grace`)."""
+    from motcua.ingest.watch import looks_complete  # the watcher's own test of "written"
+
+    def sig(path: Path) -> tuple[int, int] | None:
+        try:
+            st = path.lstat()
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    watched: dict[Path, tuple[tuple[int, int] | None, float]] = {}
+    started = time.monotonic()
+    wall = time.time()
+    for path in files:
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if not os.path.isfile(path) or os.path.islink(path):
+            continue
+        recent = wall - st.st_mtime < stable_seconds
+        if recent or not looks_complete(path):
+            # Quiet since its last write, as far as we know.
+            watched[path] = ((st.st_size, st.st_mtime_ns),
+                             started - max(0.0, wall - st.st_mtime))
+    logged = False
+    while watched:
+        now = time.monotonic()
+        for path, (last, quiet_since) in list(watched.items()):
+            current = sig(path)
+            if current != last:
+                watched[path] = (current, now)
+                continue
+            quiet = now - quiet_since
+            if current is None or (quiet >= stable_seconds and (
+                    quiet >= grace or looks_complete(path))):
+                del watched[path]
+        if watched and not logged:
+            log.info("waiting for %d file(s) still being written", len(watched))
+            logged = True
+        if watched:
+            time.sleep(poll)
+
+
+def database_fault(exc: sqlite3.Error, path: Path) -> MachineFault:
+    """The Vietnamese message for a database that is locked too long or not writable."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        what = ("đang bị một tiến trình khác giữ khóa quá lâu. Hãy chờ tiến trình đó xong "
+                "(xem “motcua status”) rồi chạy lại")
+    elif "readonly" in text or "read-only" in text or "unable to open" in text:
+        what = ("không ghi được (chỉ đọc hoặc không có quyền). Hãy kiểm tra quyền ghi của "
+                "tệp và thư mục kho làm việc")
+    elif "disk" in text or "full" in text:
+        what = "không ghi được vì ổ đĩa đầy. Hãy giải phóng dung lượng"
+    else:
+        what = "gặp lỗi. Hãy báo cho cán bộ kỹ thuật"
+    return MachineFault(
+        f"Cơ sở dữ liệu {path} {what}. Không tệp nào bị mất: các tệp chưa xử lý vẫn nằm "
+        "nguyên chỗ cũ và sẽ được nhận ở lần chạy sau.",
+        f"sqlite: {type(exc).__name__}: {exc}",
+    )
+
+
+def store_fault(exc: OSError, path: Path) -> MachineFault:
+    return disk_full(exc, f"in {path}") or MachineFault(
+        f"Không ghi được vào kho lưu trữ {path} ({exc.strerror or exc}). Hãy kiểm tra quyền "
+        "ghi và ổ đĩa (có thể đang ở chế độ chỉ đọc). Không tệp nào bị mất: các tệp vẫn nằm "
+        "nguyên trong thư mục nhận và sẽ được xử lý khi kho ghi được trở lại.",
+        f"store not writable: {type(exc).__name__}: {exc}",
+    )
 
 
 def due_ids(conn: sqlite3.Connection) -> list[int]:
@@ -221,6 +347,16 @@ def recover(ws: Workspace, conn: sqlite3.Connection) -> int:
                 (db.now(), row["id"]),
             )
             reclaimed += 1
+    # Rows waiting for a file that is no longer there (moved out of the inbox while no
+    # process ran) are settled now, not left pending for ever.
+    for row in conn.execute(
+            "SELECT id, source_path, source_bytes FROM intake WHERE state IN ('pending', 'retry')"
+            " AND document_id IS NULL").fetchall():
+        if not os.path.lexists(names.from_row(row["source_path"], row["source_bytes"])):
+            conn.execute(
+                "UPDATE intake SET state = 'vanished', claimed_by = NULL, updated_at = ?,"
+                " reason_vi = ? WHERE id = ? AND state IN ('pending', 'retry')",
+                (db.now(), VANISHED_VI, row["id"]))
     if ws.tmp.exists():
         for entry in ws.tmp.iterdir():
             if entry.is_dir() and entry.name.isdigit() and not _pid_alive(int(entry.name)):
@@ -230,10 +366,12 @@ def recover(ws: Workspace, conn: sqlite3.Connection) -> int:
     return reclaimed
 
 
+VANISHED_VI = "Tệp đã bị xóa hoặc di chuyển khỏi chỗ cũ trước khi được xử lý."
+
 PR_SET_PDEATHSIG = 1
 
 
-def _init_worker(parent_pid: int) -> None:
+def _init_worker(parent_pid: int, memory_mb: int = 0) -> None:
     """Runs first in every OCR worker process."""
     # Ctrl+C in a terminal reaches the whole process group: the parent decides when to
     # stop (finishing in-flight files), so workers and their Tesseract children ignore
@@ -252,12 +390,50 @@ def _init_worker(parent_pid: int) -> None:
         log.debug("prctl(PR_SET_PDEATHSIG) unavailable")
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
+    # Image sizes were judged against [limits] before the file reached a worker; what
+    # is left to stop is real memory use, which the address-space limit below does.
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None
+    if memory_mb > 0:
+        # The worker's own address-space limit (inherited by Tesseract and Ghostscript):
+        # a file that slips past the declared-size checks fails with MemoryError here,
+        # deterministically, instead of taking the machine's memory.
+        limit = memory_mb * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident memory, or its children's (Tesseract), whichever is
+    higher, by the kernel's own accounting (KiB on Linux)."""
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 def _ocr_in_worker(
-    source: str, media_type: str, output: str, settings: OcrSettings
+    source: str, media_type: str, output: str, settings: OcrSettings, name: str = ""
 ) -> OcrOutcome:
-    return make_archival(Path(source), media_type, Path(output), settings)
+    started = time.monotonic()
+    outcome = "failed"
+    try:
+        result = make_archival(Path(source), media_type, Path(output), settings)
+        outcome = "ok"
+        return dataclasses.replace(result, peak_rss_kb=peak_rss_kb())
+    except MemoryError as exc:
+        raise BadInputFile(
+            f"Tệp “{name}” cần nhiều bộ nhớ hơn giới hạn {settings.memory_mb} MB của một "
+            "tiến trình nhận dạng chữ. Hãy quét lại ở độ phân giải 200–300 dpi hoặc tách tệp "
+            "thành nhiều phần nhỏ hơn rồi đặt lại vào thư mục nhận.",
+            f"MemoryError in OCR worker (RLIMIT_AS {settings.memory_mb} MiB): {exc}",
+        ) from None
+    finally:
+        log.info("OCR worker done with %s: %s, peak %d KiB", name, outcome, peak_rss_kb(),
+                 extra={"event": "worker_peak", "path": name, "outcome": outcome,
+                        "peak_rss_kb": peak_rss_kb(),
+                        "seconds": round(time.monotonic() - started, 2)})
 
 
 @dataclass
@@ -272,14 +448,25 @@ class _Job:
 
 
 class Pipeline:
-    def __init__(self, ws: Workspace, conn: sqlite3.Connection) -> None:
+    def __init__(self, ws: Workspace, conn: sqlite3.Connection, *, actor: str | None = None,
+                 operator: str | None = None) -> None:
+        """`actor` is who the audit log names for each ingest, `operator` the name printed
+        as "Người số hóa" on the stamp (defaults: the configured operator)."""
         self.ws = ws
         self.conn = conn
+        self.actor = actor or ws.config.ingest.operator
+        self.operator = operator
         self.jobs = max(1, ws.config.ocr.jobs)
         self.tmp = ws.tmp / str(os.getpid())
         self.token = process_token(os.getpid())
         self._engine: SearchEngine | None = None
         self._pool: ProcessPoolExecutor | None = None
+        self.limits: Limits = limits_of(ws.config.extra)
+        # Same bytes under two names in one run: the second waits, claimed by us, until
+        # the first is settled, then is a duplicate of it (never OCR'd twice at once).
+        self._busy_sha: set[str] = set()
+        self._deferred: dict[str, list[int]] = {}
+        self._held: set[int] = set()
 
     # ---- driving ----
 
@@ -296,8 +483,8 @@ class Pipeline:
         for new due rows whenever the queue runs dry, so the pool stays busy across
         files that arrive while others are being OCR'd."""
         check_language(self.ws.config.ocr.language)
+        self._check_store_writable()
         recover(self.ws, self.conn)
-        self.tmp.mkdir(parents=True, exist_ok=True)
         intake_ids = list(intake_ids)
         queue = deque(self._largest_first(intake_ids))
         in_flight: dict[Future[OcrOutcome], _Job] = {}
@@ -332,14 +519,40 @@ class Pipeline:
                     finished, _ = wait(in_flight, return_when=FIRST_COMPLETED,
                                        timeout=None if more is None else 1.0)
                     for future in finished:
-                        done(self._finish(in_flight.pop(future), future))
+                        job = in_flight.pop(future)
+                        done(self._finish(job, future))
+                        self._busy_sha.discard(job.sha256)
+                        # Same bytes under another name: settled now, as a duplicate.
+                        queue.extendleft(reversed(self._deferred.pop(job.sha256, [])))
         finally:
+            if self._held:
+                # Stopped before the held twins were looked at again: back to the queue.
+                marks = ",".join("?" * len(self._held))
+                self.conn.execute(
+                    f"UPDATE intake SET state = 'pending', claimed_by = NULL WHERE id IN"
+                    f" ({marks}) AND state = 'processing'", list(self._held))
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
             if self._engine is not None:
                 self._engine.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
         return [outcomes[i] for i in dict.fromkeys(intake_ids) if i in outcomes]
+
+    def _check_store_writable(self) -> None:
+        """Fail the run at once, with a message, when the store cannot be written (a
+        read-only mount, wrong owner), instead of sending every file to retry."""
+        probe = self.tmp / ".probe"
+        try:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+            for sub in ("originals", "archival"):
+                folder = self.ws.store / sub
+                folder.mkdir(exist_ok=True)
+                if not os.access(folder, os.W_OK):
+                    raise PermissionError(13, "not writable", str(folder))
+        except OSError as exc:
+            raise store_fault(exc, self.ws.store) from exc
 
     def _largest_first(self, intake_ids: list[int]) -> list[int]:
         """Big files first, so that no long file is left running alone on one core at the
@@ -360,19 +573,21 @@ class Pipeline:
             self._pool = None
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.jobs, initializer=_init_worker, initargs=(os.getpid(),))
+                max_workers=self.jobs, initializer=_init_worker,
+                initargs=(os.getpid(), self.limits.worker_memory_mb))
         cfg = self.ws.config.ocr
         settings = OcrSettings(
             language=cfg.language,
             jobs=max(1, pages_jobs),
             confidence_threshold=cfg.confidence_threshold,
             timeout_seconds=cfg.timeout_seconds,
+            memory_mb=self.limits.worker_memory_mb,
         )
         original = self.ws.absolute(
             store.original_relpath(job.sha256, MEDIA_EXTENSION[job.media_type]))
         return self._pool.submit(
-            _ocr_in_worker, str(original), job.media_type, str(job.tmp_output), settings
-        )
+            _ocr_in_worker, str(original), job.media_type, str(job.tmp_output), settings,
+            names.visible(job.source.name))
 
     @property
     def engine(self) -> SearchEngine:
@@ -404,41 +619,64 @@ class Pipeline:
         self.conn.execute(sql + " WHERE id = ?",
                           (state, db.now(), *columns.values(), intake_id))
         row = self._row(intake_id)
-        return Outcome(intake_id, row["source_path"], state, row["document_id"], message)
+        return self._outcome(row, state, message)
+
+    def _outcome(self, row: sqlite3.Row, state: str, message: str) -> Outcome:
+        path = names.from_row(row["source_path"], row["source_bytes"])
+        return Outcome(row["id"], names.visible(path), state, row["document_id"],
+                       names.safe_text(message), str(path))
 
     def _in_inbox(self, path: Path) -> bool:
         return path.absolute().is_relative_to(self.ws.inbox.absolute())
 
     def _prepare(self, intake_id: int) -> _Job | Outcome | None:
         """Claim, validate, hash, dedupe and store the original. Runs in this process."""
-        if not self._claim(intake_id):
+        if intake_id in self._held:
+            self._held.discard(intake_id)  # a twin we held back: still claimed by us
+        elif not self._claim(intake_id):
             row = self._row(intake_id)
             if row is None:
                 return None
             # Already handled, or another process holds it: report, do not touch.
-            return Outcome(intake_id, row["source_path"], row["state"], row["document_id"],
-                           "Tệp đang được xử lý hoặc đã xử lý trước đó.")
+            return self._outcome(row, row["state"], "Tệp đang được xử lý hoặc đã xử lý trước đó.")
         row = self._row(intake_id)
-        source = Path(row["source_path"])
+        source = names.from_row(row["source_path"], row["source_bytes"])
         try:
             if row["document_id"] is not None:
                 return self._resume(row, source)
             return self._take(row, source)
         except BadInputFile as exc:
             return self._quarantine(intake_id, source, exc)
+        except PermissionError as exc:
+            # Reading the user's file was refused (the store's own errors arrive as
+            # MotcuaErrors): no retry will change that until someone grants access.
+            return self._set_state(
+                intake_id, "refused",
+                f"Không đọc được tệp “{names.visible(source.name)}”: tài khoản chạy motcua "
+                "không có quyền đọc. Hãy cấp quyền đọc (hoặc chép lại tệp) rồi đặt lại vào "
+                "thư mục nhận.",
+                reason_vi="không có quyền đọc tệp",
+                last_error=names.safe_text(f"{type(exc).__name__}: {exc}"))
         except (TransientError, OSError, sqlite3.OperationalError) as exc:
             return self._retry(intake_id, exc)
         except Exception as exc:
-            # A library choking on a strange file must cost that file a retry (and, in
-            # the end, quarantine), never the whole run and every file after it.
+            # A library choking on a strange file: the same file will choke it again, so
+            # it is settled now (quarantined with its reason), and the run goes on.
             log.exception("unexpected failure preparing intake %d", intake_id)
-            return self._retry(intake_id, exc)
+            return self._quarantine(intake_id, source, _deterministic(source, exc))
 
-    def _take(self, row: sqlite3.Row, source: Path) -> _Job | Outcome:
+    def _take(self, row: sqlite3.Row, source: Path) -> _Job | Outcome | None:
         intake_id = row["id"]
+        if ".." in source.parts:
+            return self._set_state(
+                intake_id, "refused",
+                f"Đường dẫn “{names.visible(source)}” đi qua “..” sau một liên kết tượng trưng "
+                "(symlink) nên không rõ tệp thật nằm ở đâu. Hãy ghi đường dẫn trực tiếp tới "
+                "tệp, không dùng “..”.",
+                reason_vi="đường dẫn có “..” qua liên kết tượng trưng",
+                last_error="path has a '..' part that passes through a symlink")
         if not os.path.lexists(source):
-            return self._set_state(intake_id, "vanished",
-                                   "Tệp đã bị xóa hoặc di chuyển trước khi được xử lý.")
+            return self._set_state(intake_id, "vanished", VANISHED_VI, reason_vi=VANISHED_VI)
         if source.is_symlink() or not source.is_file():
             return self._set_state(
                 intake_id, "refused",
@@ -462,21 +700,33 @@ class Pipeline:
             # Written to again since it was queued: the writer is not done. Look again
             # after the stability delay (not counted as an attempt); it is taken once
             # size and mtime stay as recorded.
-            log.info("%s changed since it was queued; waiting for it to settle", source)
+            log.info("%s changed since it was queued; waiting for it to settle",
+                     names.visible(source))
             when = datetime.now(UTC) + timedelta(seconds=self.ws.config.ingest.stable_seconds)
             return self._set_state(
                 intake_id, "retry", "Tệp vẫn đang được ghi; sẽ nhận khi ghi xong.",
                 size=st.st_size, mtime_ns=st.st_mtime_ns, attempts=row["attempts"] - 1,
                 next_attempt_at=when.isoformat(timespec="seconds"))
-        media_type = media_type_of(source)
         sha256 = store.sha256_file(source)
         self.conn.execute(
             "UPDATE intake SET sha256 = ?, size = ?, mtime_ns = ? WHERE id = ?",
             (sha256, st.st_size, st.st_mtime_ns, intake_id),
         )
+        if sha256 in self._busy_sha:
+            # The same bytes under another name are being archived by this run: wait for
+            # that one to settle, then this one is its duplicate (or, if it failed, is
+            # judged on its own).
+            self._deferred.setdefault(sha256, []).append(intake_id)
+            self._held.add(intake_id)
+            return None
         existing = records.by_sha256(self.conn, sha256)
         if existing is not None and existing["state"] == "indexed":
             return self._duplicate(row, source, existing)
+        if existing is not None and self._held_elsewhere(existing["id"], intake_id):
+            raise TransientError("Tệp trùng đang được xử lý ở nơi khác; sẽ thử lại.",
+                                 f"document {existing['id']} is being processed by another "
+                                 "process")
+        media_type = media_type_of(source, self.limits)
         if existing is not None:
             # Same bytes are mid-way (an earlier attempt died): continue that document.
             with db.transaction(self.conn):
@@ -497,12 +747,22 @@ class Pipeline:
             # Another process stored the same bytes a moment ago.
             raise TransientError("Tệp trùng đang được xử lý ở nơi khác; sẽ thử lại.",
                                  f"concurrent insert of {sha256}: {exc}") from exc
-        log.info("stored original %s as document %d", source, document_id)
+        log.info("stored original %s as document %d", names.visible(source), document_id)
         _crash_point("stored")
         return self._job(intake_id, source, document_id, sha256, media_type, row["dossier_hint"])
 
+    def _held_elsewhere(self, document_id: int, intake_id: int) -> bool:
+        for other in self.conn.execute(
+                "SELECT claimed_by, claim_token FROM intake WHERE document_id = ? AND id != ?"
+                " AND state = 'processing'", (document_id, intake_id)):
+            if other["claimed_by"] != os.getpid() and _claim_alive(other["claimed_by"],
+                                                                   other["claim_token"]):
+                return True
+        return False
+
     def _job(self, intake_id: int, source: Path, document_id: int, sha256: str,
              media_type: str, hint: str | None) -> _Job:
+        self._busy_sha.add(sha256)
         return _Job(intake_id, source, document_id, sha256, media_type, hint,
                     self.tmp / f"{sha256}.pdf")
 
@@ -515,7 +775,10 @@ class Pipeline:
                         row["dossier_hint"])
         if doc["state"] == "stored":
             return job
-        return self._index_and_release(job)
+        try:
+            return self._index_and_release(job)
+        finally:
+            self._busy_sha.discard(job.sha256)
 
     def _duplicate(self, row: sqlite3.Row, source: Path, existing: sqlite3.Row) -> Outcome:
         intake_id = row["id"]
@@ -538,16 +801,27 @@ class Pipeline:
         try:
             result = future.result()
             self._store_archival(job, result)
+            self.conn.execute("UPDATE intake SET worker_peak_kb = ?, seconds = ? WHERE id = ?",
+                              (result.peak_rss_kb or None, round(result.seconds, 2),
+                               job.intake_id))
             return self._index_and_release(job)
         except BadInputFile as exc:
             # The OCR found the content unusable: the user's file goes to quarantine.
             self._drop_unarchived(job.document_id)
             return self._quarantine(job.intake_id, job.source, exc)
+        except BrokenProcessPool as exc:
+            # A worker was killed (out of memory, by hand): the machine's fault, retried
+            # (and counted, so that a file that kills every worker ends in quarantine).
+            return self._retry(job.intake_id, TransientError(
+                "Tiến trình nhận dạng chữ bị dừng đột ngột; sẽ thử lại.",
+                f"OCR worker died: {exc}"))
         except (TransientError, OSError, sqlite3.OperationalError) as exc:
             return self._retry(job.intake_id, exc)
         except Exception as exc:
+            # Deterministic: the same file would fail the same way again.
             log.exception("unexpected failure on intake %d", job.intake_id)
-            return self._retry(job.intake_id, exc)
+            self._drop_unarchived(job.document_id)
+            return self._quarantine(job.intake_id, job.source, _deterministic(job.source, exc))
 
     def _drop_unarchived(self, document_id: int) -> None:
         """Our copy of a file that will not be archived leaves the store, so that no
@@ -581,10 +855,12 @@ class Pipeline:
             doc = records.by_id(self.conn, job.document_id)
             assert doc is not None
             audit.record(self.conn, "ingest", f"document:{job.document_id}",
-                         self.ws.config.ingest.operator, {
+                         self.actor, {
                              "original_name": doc["original_name"], "sha256": job.sha256,
                              "archival_sha256": digest, "pages": len(pages),
-                             "dossier_code": dossier, "source": str(job.source)})
+                             "dossier_code": dossier, "source": names.visible(job.source),
+                             **({"archival_changes": list(result.changes)}
+                                if result.changes else {})})
         log.info("archived document %d (%d pages, %.1fs OCR)", job.document_id, len(pages),
                  result.seconds)
         _crash_point("archived")
@@ -598,7 +874,8 @@ class Pipeline:
         if get_stamp(self.conn, job.document_id) is not None:
             return
         try:
-            stamp_document(self.ws, self.conn, job.document_id)
+            stamp_document(self.ws, self.conn, job.document_id, operator=self.operator,
+                           actor=self.actor)
         except Exception as exc:
             log.error("document %d: stamp failed (%s: %s); it stays unstamped",
                       job.document_id, type(exc).__name__, exc)
@@ -642,22 +919,32 @@ class Pipeline:
             return
         recorded = (row["size"], row["mtime_ns"])
         if row["size"] is not None and (st.st_size, st.st_mtime_ns) != recorded:
-            log.warning("%s changed while it was processed; leaving it for another pass", source)
+            log.warning("%s changed while it was processed; leaving it for another pass",
+                        names.visible(source))
+            return
+        # Same size and time is not the same file: `rsync -t` or a scanner rewriting a
+        # page keeps both. Only the bytes we archived may leave the inbox.
+        if row["sha256"] is not None and store.sha256_file(source) != row["sha256"]:
+            log.warning("%s was replaced by other bytes of the same size and time while it"
+                        " was processed; leaving it for another pass", names.visible(source))
             return
         source.unlink()
         store.fsync_dir(source.parent)
 
     def _quarantine(self, intake_id: int, source: Path, exc: BadInputFile) -> Outcome:
-        log.warning("quarantine %s: %s", source, exc.detail)
+        log.warning("quarantine %s: %s", names.visible(source), names.safe_text(exc.detail))
         if not source.exists():
             return self._set_state(intake_id, "quarantined", exc.message,
-                                   reason_vi=exc.message, last_error=exc.detail)
+                                   reason_vi=names.safe_text(exc.message),
+                                   last_error=names.safe_text(exc.detail))
         placed = quarantine_file(source, self.ws.quarantine, exc.message, exc.detail,
                                  move=self._in_inbox(source))
+        where = names.visible(placed)
         return self._set_state(
             intake_id, "quarantined",
-            f"{exc.message} Tệp đã được chuyển vào {placed}.",
-            reason_vi=exc.message, last_error=exc.detail, quarantine_path=str(placed))
+            f"{exc.message} Tệp đã được chuyển vào {where}.",
+            reason_vi=names.safe_text(exc.message), last_error=names.safe_text(exc.detail),
+            quarantine_path=where)
 
     def _retry(self, intake_id: int, exc: BaseException) -> Outcome:
         row = self._row(intake_id)
@@ -667,7 +954,7 @@ class Pipeline:
         detail = getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"
         # The machine's fault (a full disk) is retried until mended, never given up on.
         if not isinstance(exc, MachineFault) and row["attempts"] >= MAX_ATTEMPTS:
-            source = Path(row["source_path"])
+            source = names.from_row(row["source_path"], row["source_bytes"])
             give_up = BadInputFile(
                 f"Đã thử xử lý {row['attempts']} lần nhưng không thành công ({message}). "
                 "Hãy kiểm tra tệp hoặc báo cho cán bộ kỹ thuật.", detail)
@@ -677,8 +964,19 @@ class Pipeline:
         delay = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2 ** (row["attempts"] - 1))
         when = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")
         log.warning("intake %d: transient failure (%s); retry in %.0fs", intake_id, detail, delay)
-        return self._set_state(intake_id, "retry", message, last_error=detail,
+        return self._set_state(intake_id, "retry", message, last_error=names.safe_text(detail),
                                next_attempt_at=when)
+
+
+def _deterministic(source: Path, exc: BaseException) -> BadInputFile:
+    """An unexpected failure on one file's content, as a reason that says what to do."""
+    return BadInputFile(
+        f"Không số hóa được tệp “{names.visible(source.name)}”: công cụ xử lý gặp lỗi với "
+        "nội dung của tệp này (thử lại cũng sẽ lỗi như vậy). Hãy mở tệp kiểm tra, xuất lại "
+        "hoặc in ra rồi quét lại, sau đó đặt lại vào thư mục nhận; nếu vẫn lỗi, báo cho cán bộ "
+        "kỹ thuật kèm tệp lý do này.",
+        names.safe_text(f"{type(exc).__name__}: {exc}"),
+    )
 
 
 def wait_until_stable(path: Path, seconds: float, poll: float = 0.5) -> bool:

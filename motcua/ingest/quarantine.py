@@ -8,20 +8,29 @@ import shutil
 from pathlib import Path
 
 from motcua.archive.store import fsync_dir
+from motcua.ingest.names import fit_name, safe_text, visible
+
+REASON_SUFFIX = ".reason.txt"
 
 
 def _free_name(folder: Path, name: str) -> Path:
-    candidate = folder / name
-    stem, suffix = Path(name).stem, Path(name).suffix
+    """A name in `folder` free for the file and its reason file. A long name (a scanned
+    application's 80 Vietnamese characters are 240 bytes) is shortened so that
+    `<name>.reason.txt` still fits in 255 bytes; the full name is in the reason file
+    and the database row."""
+    base = fit_name(name, REASON_SUFFIX)
+    candidate = folder / base
+    stem, suffix = Path(base).stem, Path(base).suffix
     n = 1
-    while candidate.exists() or candidate.with_name(candidate.name + ".reason.txt").exists():
-        candidate = folder / f"{stem} ({n}){suffix}"
+    while os.path.lexists(candidate) or os.path.lexists(
+            candidate.with_name(candidate.name + REASON_SUFFIX)):
+        candidate = folder / fit_name(f"{stem} ({n}){suffix}", REASON_SUFFIX)
         n += 1
     return candidate
 
 
 def _write_durably(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{os.getpid()}.reason.tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
@@ -39,13 +48,16 @@ def quarantine_file(
     Returns the quarantined file's path.
     """
     quarantine_dir.mkdir(parents=True, exist_ok=True)
-    dest = _free_name(quarantine_dir, source.name)
-    reason = dest.with_name(dest.name + ".reason.txt")
+    # The printable form: a quarantined file's name is UTF-8 without control characters,
+    # so the database row names it exactly (the original name is in the reason file).
+    dest = _free_name(quarantine_dir, visible(source.name))
+    reason = dest.with_name(dest.name + REASON_SUFFIX)
     # Reason first: if we die between the two steps, the reason is there without its
     # file (harmless) rather than a file without its reason.
     _write_durably(
         reason,
-        f"{reason_vi}\n\nTệp gốc: {source}\nChi tiết kỹ thuật: {detail}\n",
+        f"{safe_text(reason_vi)}\n\nTệp gốc: {visible(source)}\nĐặt trong thư mục cách ly với tên: "
+        f"{visible(dest.name)}\nChi tiết kỹ thuật: {safe_text(detail)}\n",
     )
     if move:
         try:

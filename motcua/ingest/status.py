@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from motcua.ingest.names import visible
 from motcua.workspace import Workspace
 
 LOCK_NAME = "motcua-watch.lock"
@@ -80,7 +81,7 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
     if oldest_row is not None:
         oldest = {
             "intake_id": oldest_row["id"],
-            "path": oldest_row["source_path"],
+            "path": visible(oldest_row["source_path"]),
             "state": oldest_row["state"],
             "since": oldest_row["created_at"],
             "age_seconds": _age_seconds(oldest_row["created_at"], now),
@@ -90,7 +91,7 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
         }
 
     retries = [
-        {"intake_id": r["id"], "path": r["source_path"], "attempts": r["attempts"],
+        {"intake_id": r["id"], "path": visible(r["source_path"]), "attempts": r["attempts"],
          "next_attempt_at": r["next_attempt_at"], "last_error": r["last_error"],
          "message": r["reason_vi"]}
         for r in conn.execute(
@@ -118,7 +119,7 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
             " LIMIT ?", (recent,))
     ]
     refused = [
-        {"intake_id": r["id"], "path": r["source_path"], "at": r["updated_at"],
+        {"intake_id": r["id"], "path": visible(r["source_path"]), "at": r["updated_at"],
          "reason": r["reason_vi"]}
         for r in conn.execute(
             "SELECT * FROM intake WHERE state = 'refused' ORDER BY updated_at DESC, id DESC"
@@ -148,81 +149,3 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
         "recent_quarantines": quarantines,
         "recent_refused": refused,
     }
-
-
-STATE_VI = {
-    "pending": "đang chờ",
-    "processing": "đang xử lý",
-    "retry": "sẽ thử lại",
-    "done": "đã lưu trữ",
-    "duplicate": "trùng",
-    "quarantined": "cách ly",
-    "refused": "từ chối",
-    "vanished": "đã mất",
-}
-
-
-def _duration_vi(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    s = int(seconds)
-    if s < 60:
-        return f"{s} giây"
-    if s < 3600:
-        return f"{s // 60} phút"
-    if s < 86400:
-        return f"{s // 3600} giờ {s % 3600 // 60} phút"
-    return f"{s // 86400} ngày {s % 86400 // 3600} giờ"
-
-
-def render_text(data: dict[str, Any]) -> list[str]:
-    """The summary as Vietnamese lines for a person at the terminal."""
-    lines = [f"Kho làm việc: {data['workspace']}"]
-    watcher = data["watcher"]
-    if watcher["running"]:
-        lines.append(f"Tiến trình theo dõi: đang chạy (PID {watcher['pid']})")
-    else:
-        lines.append("Tiến trình theo dõi: không chạy")
-    queue = data["queue"]
-    lines.append("Hàng đợi: " + ", ".join(f"{STATE_VI[s]} {queue[s]}" for s in STATES))
-    hour = data["last_hour"]
-    lines.append(
-        f"Trong 1 giờ qua: {hour['archived']} tệp đã lưu trữ ({hour['pages']} trang), "
-        f"{hour['duplicates']} trùng, {hour['quarantined']} cách ly, {hour['refused']} từ chối"
-        f" — {hour['files_per_hour']} tệp/giờ")
-    oldest = data["oldest_waiting"]
-    if oldest is None:
-        lines.append("Tệp chờ lâu nhất: không có tệp nào đang chờ")
-    else:
-        line = (f"Tệp chờ lâu nhất: {oldest['path']} — {STATE_VI[oldest['state']]}, "
-                f"chờ {_duration_vi(oldest['age_seconds'])}, đã thử {oldest['attempts']} lần")
-        if oldest["last_error"]:
-            line += f" (lỗi gần nhất: {oldest['last_error']})"
-        lines.append(line)
-    for retry in data["retries"]:
-        lines.append(f"  Sẽ thử lại lúc {retry['next_attempt_at']}: {retry['path']} "
-                     f"(lần {retry['attempts']}; {retry['message'] or retry['last_error']})")
-    rescan = data["needs_rescan"]
-    if rescan["documents"]:
-        lines.append(f"Cần quét lại: {rescan['documents']} tài liệu, {rescan['pages']} trang "
-                     "chất lượng thấp")
-        for item in rescan["items"]:
-            pages = ", ".join(str(p) for p in item["pages"])
-            dossier = item["dossier_code"] or "chưa gán hồ sơ"
-            lines.append(f"  - Tài liệu {item['document_id']} “{item['original_name']}” "
-                         f"({dossier}): trang {pages}")
-    else:
-        lines.append("Cần quét lại: không có trang nào")
-    if data["recent_quarantines"]:
-        lines.append("Cách ly gần đây:")
-        for q in data["recent_quarantines"]:
-            lines.append(f"  - {q['at']} {q['name']}: {q['reason']}")
-            if q["quarantine_path"]:
-                lines.append(f"      tại {q['quarantine_path']}")
-    else:
-        lines.append("Cách ly gần đây: không có")
-    if data["recent_refused"]:
-        lines.append("Từ chối gần đây:")
-        for r in data["recent_refused"]:
-            lines.append(f"  - {r['at']} {r['path']}: {r['reason']}")
-    return lines

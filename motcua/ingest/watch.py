@@ -20,6 +20,7 @@ dead process held. A lock file keeps a second watcher off the same workspace.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
@@ -46,8 +47,17 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
 from motcua import db
-from motcua.errors import UserError
-from motcua.ingest.pipeline import Outcome, Pipeline, due_ids, is_ignored, recover, register
+from motcua.errors import MachineFault, UserError
+from motcua.ingest.names import visible
+from motcua.ingest.pipeline import (
+    Outcome,
+    Pipeline,
+    database_fault,
+    due_ids,
+    is_ignored,
+    recover,
+    register,
+)
 from motcua.ingest.status import lock_path
 from motcua.ocr import check_language
 from motcua.workspace import Workspace
@@ -55,6 +65,8 @@ from motcua.workspace import Workspace
 log = logging.getLogger("motcua.watch")
 
 DEFAULT_INCOMPLETE_GRACE = 120.0
+#: A machine fault (store not writable, database locked) is looked at again after this.
+MACHINE_FAULT_PAUSE = 60.0
 ACTIVE_STATES = ("pending", "processing", "retry")
 
 # (file type bits, inode, size, mtime_ns): any change means "still being written".
@@ -204,9 +216,12 @@ class Watcher:
         incomplete_grace: float = DEFAULT_INCOMPLETE_GRACE,
         until_idle: bool = False,
         progress: Callable[[Outcome], None] | None = None,
+        actor: str | None = None,
+        operator: str | None = None,
     ) -> None:
         cfg = ws.config.ingest
         self.ws = ws
+        self.actor, self.operator = actor, operator  # for the pipeline's audit and stamp
         self.inbox = ws.inbox.absolute()
         self.inbox_real = ws.inbox.resolve()
         self.poll = cfg.poll if poll is None else poll
@@ -273,7 +288,7 @@ class Watcher:
             self.candidates.pop(key, None)
             return
         except OSError as exc:
-            log.warning("cannot stat %s: %s", path, exc)
+            log.warning("cannot stat %s: %s", visible(path), exc)
             return
         if stat.S_ISDIR(st.st_mode):
             if event:
@@ -452,12 +467,12 @@ class Watcher:
     # ---- the main thread ----
 
     def _on_outcome(self, conn: sqlite3.Connection, outcome: Outcome) -> None:
-        key = outcome.source
+        key = outcome.path or outcome.source
         # INFO whatever the state: the console already shows every outcome to people,
         # and the file keeps the state as a field for whoever reads the log.
-        log.info("%s %s: %s", outcome.state, key, outcome.message,
+        log.info("%s %s: %s", outcome.state, outcome.source, outcome.message,
                 extra={"event": "outcome", "intake_id": outcome.intake_id,
-                       "state": outcome.state, "path": key,
+                       "state": outcome.state, "path": outcome.source,
                        "document_id": outcome.document_id})
         settled: Signature | None = None
         if outcome.state not in ACTIVE_STATES:
@@ -518,9 +533,26 @@ class Watcher:
                 ready = due_ids(conn)
                 if ready:
                     try:
-                        Pipeline(self.ws, conn).run(
+                        Pipeline(self.ws, conn, actor=self.actor,
+                                 operator=self.operator).run(
                             ready, progress=progress, should_stop=self.stopping.is_set,
                             more=lambda: due_ids(conn))
+                    except (MachineFault, sqlite3.OperationalError) as exc:
+                        # The machine, not a file: say so once a minute, without a
+                        # traceback, and try again; nothing is taken meanwhile.
+                        fault = exc if isinstance(exc, MachineFault) else \
+                            database_fault(exc, self.ws.db_path)
+                        if self.until_idle:
+                            # A one-off run ends, with the message and a non-zero exit,
+                            # rather than wait for someone to mend the machine.
+                            with contextlib.suppress(sqlite3.Error):
+                                self._release_own_rows(conn)
+                            raise fault from exc
+                        log.error("%s (%s); retrying in %.0fs", fault.message, fault.detail,
+                                  MACHINE_FAULT_PAUSE, extra={"event": "machine_fault"})
+                        with contextlib.suppress(sqlite3.Error):
+                            self._release_own_rows(conn)
+                        self.stopping.wait(MACHINE_FAULT_PAUSE)
                     except Exception:
                         log.exception("pipeline run failed; retrying shortly",
                                       extra={"event": "pipeline_error"})

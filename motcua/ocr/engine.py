@@ -58,6 +58,7 @@ class OcrSettings:
     jobs: int = 1  # parallel pages within this one file
     confidence_threshold: float = 70.0  # below this a page is flagged needs_rescan
     timeout_seconds: float = 600.0
+    memory_mb: int = 0  # the worker's address-space limit, quoted in messages (0: none)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class PageText:
 class OcrOutcome:
     pages: tuple[PageText, ...]
     seconds: float
+    #: What was taken out of the archival copy (JavaScript, attachments, an XFA form,
+    #: substituted fonts); the original in the store keeps all of it.
+    changes: tuple[str, ...] = ()
+    peak_rss_kb: int = 0  # the worker's peak memory, filled in by the worker
 
 
 @functools.cache
@@ -125,11 +130,12 @@ def make_archival(
     output_pdf = Path(output_pdf)
     work = Path(tempfile.mkdtemp(prefix="motcua-ocr-", dir=output_pdf.parent))
     done = False
+    changes: list[str] = []
     try:
         if media_type == "application/pdf":
-            input_pdf = _sanitise_pdf(Path(source), work / "sanitised.pdf")
+            input_pdf = _sanitise_pdf(Path(source), work / "sanitised.pdf", changes)
         else:
-            input_pdf = _image_to_pdf(Path(source), media_type, work / "images.pdf")
+            input_pdf = _image_to_pdf(Path(source), media_type, work / "images.pdf", changes)
         ocr_pdf = work / "ocr.pdf"
         deadline = started + settings.timeout_seconds
         pages_ocr = _run_ocrmypdf(input_pdf, ocr_pdf, settings, deadline)
@@ -151,17 +157,27 @@ def make_archival(
         sum(p.ocr_done for p in pages),
         seconds,
     )
-    return OcrOutcome(pages=tuple(pages), seconds=seconds)
+    return OcrOutcome(pages=tuple(pages), seconds=seconds, changes=tuple(changes))
 
 
 # --- images → PDF ---------------------------------------------------------------
 
 
-def _image_to_pdf(source: Path, media_type: str, out: Path) -> Path:
-    """Wrap the image(s) in a PDF without recompression (img2pdf), one page per frame."""
+#: Image modes a PDF/A page can show as they are (img2pdf embeds them unchanged).
+_PDF_MODES = ("1", "L", "RGB", "P", "LA", "RGBA", "PA")
+
+
+def _image_to_pdf(source: Path, media_type: str, out: Path, changes: list[str]) -> Path:
+    """Wrap the image(s) in a PDF without recompression (img2pdf), one page per frame.
+
+    16-bit and CMYK images are the exception: PDF/A with an sRGB output intent cannot
+    show CMYK, and img2pdf takes no 16-bit samples, so those frames are converted to
+    8-bit grey or RGB, losslessly compressed (PNG); the original stays in the store.
+    """
     try:
         with Image.open(source) as im:
             dpi = im.info.get("dpi")
+            mode = im.mode
             im.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadInputFile(
@@ -178,6 +194,10 @@ def _image_to_pdf(source: Path, media_type: str, out: Path) -> Path:
         # No resolution, or a camera's nominal 72 dpi: img2pdf would make an A4
         # scan a metre wide. Scanners default to 300.
         layout = img2pdf.get_fixed_dpi_layout_fun((DEFAULT_IMAGE_DPI, DEFAULT_IMAGE_DPI))
+    if mode not in _PDF_MODES:
+        changes.append(f"image mode {mode} converted to 8-bit for PDF/A")
+        out.write_bytes(_convert_frames(source, layout))
+        return out
     try:
         data = img2pdf.convert(str(source), layout_fun=layout)
     except img2pdf.AlphaChannelError:
@@ -208,6 +228,34 @@ def _jpeg_complete(source: Path) -> bool:
     return tail.endswith(b"\xff\xd9")
 
 
+def _convert_frames(source: Path, layout: Any) -> bytes:
+    frames: list[bytes] = []
+    try:
+        with Image.open(source) as im:
+            dpi = im.info.get("dpi", (DEFAULT_IMAGE_DPI, DEFAULT_IMAGE_DPI))
+            for index in range(getattr(im, "n_frames", 1)):
+                im.seek(index)
+                if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+                    # Scale the sample range down to 8 bits, keeping the contrast.
+                    wide = im.convert("I")
+                    extrema = wide.getextrema()
+                    low, high = int(extrema[0]), int(extrema[1])  # type: ignore[arg-type]
+                    scale = 255 / max(1, high - low)
+                    frame = wide.point(lambda v, lo=low, k=scale: (v - lo) * k).convert("L")
+                else:
+                    frame = im.convert("RGB")
+                buf = io.BytesIO()
+                frame.save(buf, format="PNG", dpi=dpi, compress_level=1)
+                frames.append(buf.getvalue())
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise BadInputFile(
+            "Không đọc được ảnh quét: tệp bị hỏng hoặc không đúng định dạng. "
+            "Hãy quét lại tài liệu.",
+            f"converting {source.name}: {exc}",
+        ) from exc
+    return bytes(img2pdf.convert(frames, layout_fun=layout))
+
+
 def _flatten_alpha(source: Path, layout: Any) -> bytes:
     # PDF/A-2 allows transparency only as a soft mask; a scan has no use for
     # it, so composite on white, losslessly (PNG), once.
@@ -231,15 +279,23 @@ _UNRECOGNISED = re.compile(r"unrecognized key\(s\) (.+?) are not checked")
 _OBJ = re.compile(r"^obj (\d+) (\d+)\b")
 
 
-def _sanitise_pdf(source: Path, out: Path) -> Path:
-    """``source``, or a copy without keys the internal PDF/A backend refuses.
+def _sanitise_pdf(source: Path, out: Path, changes: list[str]) -> Path:
+    """``source``, or a copy the PDF/A writer can vouch for.
 
-    The internal backend (the only one that works with Debian's Ghostscript
-    for files that already carry text) keeps its output only if pikepdf's
-    validator can check every construct, and refuses e.g. the page transition
-    (/Trans) reportlab writes on every page. Such keys only matter on screen
-    in a slide show, never to an archival copy; removing them before OCR spares
-    us an OCR run that would end in a refusal. The check takes milliseconds.
+    What is taken out never matters to an archival copy, and each removal is listed in
+    ``changes`` (the original in the store keeps everything):
+
+    * an owner password (a file that opens without one): the restriction goes;
+    * active content: JavaScript, launch and submit actions, automatic actions,
+      embedded files, an XFA form; PDF/A forbids them, and they are what a malicious
+      PDF carries;
+    * fonts only listed, never used (reportlab always lists Helvetica);
+    * keys the internal PDF/A backend cannot check and only matter on screen (the
+      page transition /Trans reportlab writes on every page).
+
+    Fonts that are used but not embedded (the standard 14: Helvetica, Times, Courier,
+    as generators and e-forms write them) are then embedded by Ghostscript, which
+    substitutes its metric-compatible URW fonts: same widths, same text.
     """
     import pikepdf.pdfa
 
@@ -249,7 +305,12 @@ def _sanitise_pdf(source: Path, out: Path) -> Path:
                 raise BadInputFile(
                     "Tệp PDF không có trang nào. Hãy kiểm tra tệp gốc và quét lại.", "zero pages"
                 )
-            removed = _drop_unused_fonts(pdf)
+            removed: list[str] = []
+            if pdf.is_encrypted:
+                removed.append("owner-password restrictions")
+            removed += _remove_active_content(pdf)
+            removed += _fix_page_boxes(pdf)
+            removed += _drop_unused_fonts(pdf)
             report = pikepdf.pdfa.check(pdf, "2b")
             for finding in report.findings:
                 keys, where = _UNRECOGNISED.search(finding.message), _OBJ.match(finding.where)
@@ -260,21 +321,207 @@ def _sanitise_pdf(source: Path, out: Path) -> Path:
                     if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream) and key in obj:
                         del obj[key]
                         removed.append(f"{finding.where} {key}")
-            if not removed:
+            unembedded = _unembedded_fonts(pdf)
+            if not removed and not unembedded:
                 return source
-            log.info("%s: removed for PDF/A: %s", source.name, "; ".join(removed[:10]))
-            pdf.save(out)
-            return out
+            if removed:
+                log.info("%s: removed for PDF/A: %s", source.name, "; ".join(removed[:10]))
+                changes.extend(removed)
+            pdf.save(out, encryption=False)
     except pikepdf.PasswordError as exc:
         raise BadInputFile(
             ENCRYPTED_VI,
             f"encrypted PDF: {exc}",
         ) from exc
-    except pikepdf.PdfError as exc:
+    except (pikepdf.PdfError, RecursionError) as exc:
         raise BadInputFile(
             "Tệp PDF bị hỏng hoặc không đầy đủ. Hãy kiểm tra tệp gốc và quét lại.",
             f"pikepdf: {exc}",
         ) from exc
+    if unembedded:
+        embedded = out.with_name("fonts-embedded.pdf")
+        _embed_fonts(out, embedded)
+        changes.append("fonts embedded (metric-compatible substitutes): "
+                       + ", ".join(sorted(unembedded)))
+        return embedded
+    return out
+
+
+#: Actions that run something, reach out or change the file: never in an archival copy.
+_ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/ResetForm",
+                   "/Rendition", "/Sound", "/Movie", "/RichMediaExecute", "/GoToE", "/Hide",
+                   "/SetOCGState", "/Trans", "/GoTo3DView"}
+#: Annotations that carry files, media or scripts.
+_ACTIVE_ANNOTS = {"/FileAttachment", "/Sound", "/Movie", "/Screen", "/RichMedia", "/3D"}
+
+
+def _remove_active_content(pdf: pikepdf.Pdf) -> list[str]:
+    removed: list[str] = []
+    root = pdf.Root
+    for key in ("/OpenAction", "/AA"):
+        if key in root:
+            target = root[key]
+            # An OpenAction that is a plain destination (an array) only opens a page.
+            if key == "/OpenAction" and isinstance(target, pikepdf.Array):
+                continue
+            del root[key]
+            removed.append(f"document {key}")
+    if "/AF" in root:  # associated files (PDF 2.0 attachments)
+        del root["/AF"]
+        removed.append("document /AF")
+    names = root.get("/Names")
+    if isinstance(names, pikepdf.Dictionary):
+        for key in ("/JavaScript", "/EmbeddedFiles"):
+            if key in names:
+                del names[key]
+                removed.append(f"document /Names {key}")
+    if "/AcroForm" in root:
+        # A form (XFA or not) becomes what it shows: the fields' appearances are drawn
+        # into the pages, so a filled-in value stays visible and searchable.
+        form = root.AcroForm
+        for key in ("/XFA", "/NeedsRendering"):
+            if isinstance(form, pikepdf.Dictionary) and key in form:
+                removed.append(f"form {key}")
+        pdf.flatten_annotations(mode="all")
+        if "/AcroForm" in root:
+            del root["/AcroForm"]
+        removed.append("interactive form flattened")
+    for number, page in enumerate(pdf.pages, 1):
+        for key in ("/AA", "/AF"):
+            if key in page.obj:
+                del page.obj[key]
+                removed.append(f"page {number} {key}")
+        annots = page.obj.get("/Annots")
+        if not isinstance(annots, pikepdf.Array):
+            continue
+        kept = pikepdf.Array()
+        for annot in annots:
+            if not isinstance(annot, pikepdf.Dictionary):
+                continue
+            if annot.get("/Subtype") in _ACTIVE_ANNOTS:
+                removed.append(f"page {number} {annot.get('/Subtype')} annotation")
+                continue
+            if "/AA" in annot:
+                del annot["/AA"]
+                removed.append(f"page {number} annotation /AA")
+            action = annot.get("/A")
+            if isinstance(action, pikepdf.Dictionary) and action.get("/S") in _ACTIVE_ACTIONS:
+                del annot["/A"]
+                removed.append(f"page {number} annotation action {action.get('/S')}")
+            kept.append(annot)
+        if len(kept) != len(annots):
+            page.obj.Annots = kept
+    return removed
+
+
+def _fix_page_boxes(pdf: pikepdf.Pdf) -> list[str]:
+    """A page whose MediaBox has no area (0 0 0 0) shows nothing; give it the size of
+    the image it holds at its resolution, else A4, so that it can be OCR'd and viewed."""
+    fixed: list[str] = []
+    for number, page in enumerate(pdf.pages, 1):
+        try:
+            x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+        except (ValueError, TypeError):
+            x0 = y0 = x1 = y1 = 0.0
+        if abs(x1 - x0) >= 1 and abs(y1 - y0) >= 1:
+            continue
+        width, height = 595.0, 842.0
+        for image in page.images.values():
+            w, h = int(image.get("/Width", 0)), int(image.get("/Height", 0))
+            if w and h:
+                width, height = w * 72 / DEFAULT_IMAGE_DPI, h * 72 / DEFAULT_IMAGE_DPI
+                break
+        page.obj.MediaBox = [0, 0, width, height]
+        for key in ("/CropBox", "/TrimBox", "/BleedBox", "/ArtBox"):
+            if key in page.obj:
+                del page.obj[key]
+        fixed.append(f"page {number} empty MediaBox set to {width:.0f}x{height:.0f} pt")
+    return fixed
+
+
+def _unembedded_fonts(pdf: pikepdf.Pdf) -> set[str]:
+    """Names of the fonts in the file that carry no font program."""
+    found: set[str] = set()
+    for obj in _page_fonts(pdf):
+        subtype = obj.get("/Subtype")
+        if subtype == "/Type3":
+            continue  # glyphs drawn by content streams: nothing to embed
+        font: pikepdf.Object = obj
+        if subtype == "/Type0":
+            descendants = obj.get("/DescendantFonts")
+            if not isinstance(descendants, pikepdf.Array) or len(descendants) == 0:
+                continue
+            font = descendants[0]
+        descriptor = font.get("/FontDescriptor")
+        if not isinstance(descriptor, pikepdf.Dictionary) or not any(
+                key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")):
+            found.add(str(obj.get("/BaseFont", "?")).lstrip("/"))
+    return found
+
+
+def _page_fonts(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+    """The fonts the pages' resources name, forms and annotation appearances included."""
+    fonts: list[pikepdf.Dictionary] = []
+    seen: set[tuple[int, int]] = set()
+    todo: list[Any] = []
+    for page in pdf.pages:
+        todo.append(page.obj.get("/Resources"))
+        for annot in page.obj.get("/Annots", pikepdf.Array()):
+            appearance = annot.get("/AP") if isinstance(annot, pikepdf.Dictionary) else None
+            if isinstance(appearance, pikepdf.Dictionary):
+                todo += [v for v in appearance.values() if isinstance(v, pikepdf.Stream)]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, pikepdf.Stream):
+            if item.is_indirect:
+                if item.objgen in seen:
+                    continue
+                seen.add(item.objgen)
+            item = item.get("/Resources")
+        if not isinstance(item, pikepdf.Dictionary):
+            continue
+        font_dict = item.get("/Font")
+        if isinstance(font_dict, pikepdf.Dictionary):
+            fonts += [f for f in font_dict.values() if isinstance(f, pikepdf.Dictionary)]
+        xobjects = item.get("/XObject")
+        if isinstance(xobjects, pikepdf.Dictionary):
+            todo += [x for x in xobjects.values()
+                     if isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form"]
+    return fonts
+
+
+#: Ghostscript rewrites the file only to embed fonts: images pass through as they are
+#: (no downsampling, no JPEG re-encoding, no colour conversion), pages keep their turn.
+_GS_EMBED = [
+    "gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite",
+    "-dEmbedAllFonts=true", "-dSubsetFonts=true", "-dAutoRotatePages=/None",
+    "-dPassThroughJPEGImages=true", "-dPassThroughJPXImages=true",
+    "-dAutoFilterColorImages=false", "-dAutoFilterGrayImages=false",
+    "-dColorImageFilter=/FlateEncode", "-dGrayImageFilter=/FlateEncode",
+    "-dDownsampleColorImages=false", "-dDownsampleGrayImages=false",
+    "-dDownsampleMonoImages=false", "-sColorConversionStrategy=LeaveColorUnchanged",
+]
+
+
+def _embed_fonts(source: Path, out: Path) -> None:
+    try:
+        # Ghostscript never embeds the standard 14 fonts unless told their list is empty.
+        proc = subprocess.run([*_GS_EMBED, f"-sOutputFile={out}", "-c",
+                               "<< /NeverEmbed [ ] >> setdistillerparams", "-f", str(source)],
+                              capture_output=True, timeout=300)
+    except subprocess.TimeoutExpired as exc:
+        raise BadInputFile(
+            "Không nhúng được phông chữ cho tệp PDF này trong thời gian cho phép. Hãy xuất "
+            "lại tệp với tùy chọn nhúng phông chữ (embed fonts) hoặc in ra rồi quét lại.",
+            f"ghostscript font embedding timed out: {exc}",
+        ) from exc
+    if proc.returncode != 0 or not out.exists():
+        raise BadInputFile(
+            "Tệp PDF dùng phông chữ không được nhúng và không thay thế được. Hãy xuất lại tệp "
+            "với tùy chọn nhúng phông chữ (embed fonts) hoặc in ra rồi quét lại.",
+            f"ghostscript exit {proc.returncode}: "
+            f"{proc.stderr.decode('utf-8', 'replace')[-300:]}",
+        )
 
 
 def _fonts_showing_text(page: pikepdf.Page) -> set[str]:
@@ -347,6 +594,7 @@ def _run_ocrmypdf(
 
     key = str(ocr_pdf)
     plugin.begin_run(key, deadline)
+    pages: dict[int, PageOcr] = {}
     try:
         ocrmypdf.ocr(
             input_pdf,
@@ -367,13 +615,18 @@ def _run_ocrmypdf(
             plugins=["motcua.ocr.plugin"],
         )
     except OcrTimeout as exc:
-        raise TransientError(
-            "Quá thời gian nhận dạng chữ (OCR) cho tệp này. Hệ thống sẽ thử lại sau.",
-            str(exc),
-        ) from exc
+        # The same file takes as long next time: settle it now, with how to split it.
+        pages = plugin.end_run(key)
+        raise _too_long(input_pdf, settings, len(pages), str(exc)) from exc
     except TesseractFailed as exc:
-        raise TransientError(
-            "Công cụ nhận dạng chữ (Tesseract) bị lỗi. Hệ thống sẽ thử lại sau.", str(exc)
+        if "signal" in str(exc).lower() or "-9" in str(exc):
+            raise TransientError(
+                "Công cụ nhận dạng chữ (Tesseract) bị dừng đột ngột. Hệ thống sẽ thử lại sau.",
+                str(exc),
+            ) from exc
+        raise BadInputFile(
+            "Công cụ nhận dạng chữ (Tesseract) không đọc được các trang của tệp này. Hãy quét "
+            "lại tài liệu (200–300 dpi, ảnh rõ) rồi đặt lại vào thư mục nhận.", str(exc)
         ) from exc
     except ox.EncryptedPdfError as exc:
         raise BadInputFile(
@@ -385,14 +638,17 @@ def _run_ocrmypdf(
             "Tệp bị hỏng hoặc không đọc được nội dung. Hãy kiểm tra tệp gốc và quét lại.",
             f"{type(exc).__name__}: {exc}",
         ) from exc
-    except (ox.SubprocessOutputError, ox.MissingDependencyError) as exc:
+    except ox.MissingDependencyError as exc:
         raise TransientError(
-            "Công cụ xử lý PDF bị lỗi khi số hóa tệp này. Hệ thống sẽ thử lại sau.",
-            f"{type(exc).__name__}: {exc}",
+            "Thiếu công cụ xử lý PDF trên máy này. Hãy chạy scripts/setup.sh; tệp sẽ được xử "
+            "lý lại.", f"{type(exc).__name__}: {exc}",
         ) from exc
-    except ox.ExitCodeException as exc:
-        raise TransientError(
-            "Không tạo được bản lưu trữ PDF/A cho tệp này. Hệ thống sẽ thử lại sau.",
+    except (ox.SubprocessOutputError, ox.ExitCodeException) as exc:
+        # The same file fails the same way next time: settle it now, saying what to do.
+        raise BadInputFile(
+            "Không tạo được bản lưu trữ PDF/A cho tệp này: nội dung tệp có cấu trúc mà công cụ "
+            "chuyển đổi không xử lý được. Hãy xuất lại tệp từ phần mềm gốc (hoặc in ra rồi "
+            "quét lại) và đặt lại vào thư mục nhận.",
             f"{type(exc).__name__}: {exc}",
         ) from exc
     except pikepdf.PdfError as exc:
@@ -401,8 +657,25 @@ def _run_ocrmypdf(
             f"pikepdf: {exc}",
         ) from exc
     finally:
-        pages = plugin.end_run(key)
+        pages = plugin.end_run(key) or pages
     return pages
+
+
+def _too_long(input_pdf: Path, settings: OcrSettings, done: int, detail: str) -> BadInputFile:
+    try:
+        with pikepdf.open(input_pdf) as pdf:
+            total = len(pdf.pages)
+    except pikepdf.PdfError:
+        total = 0
+    # Parts that leave a margin: what was read in the time allowed, less a fifth.
+    part = max(1, int(done * 0.8)) if done else max(1, total // 4 or 1)
+    return BadInputFile(
+        f"Tệp có {total} trang, không nhận dạng chữ xong trong {settings.timeout_seconds:.0f} "
+        f"giây cho phép (đã đọc {done} trang). Hãy tách tệp thành các phần khoảng {part} "
+        f"trang (ví dụ “qpdf --split-pages={part} tep.pdf phan-%d.pdf”) rồi đặt từng phần vào "
+        "thư mục nhận; hoặc nhờ cán bộ kỹ thuật tăng [ocr] timeout_seconds trong motcua.toml.",
+        f"OCR timeout after {done}/{total} pages: {detail}",
+    )
 
 
 # --- straighten, then read back ----------------------------------------------------

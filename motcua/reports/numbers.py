@@ -48,6 +48,7 @@ from datetime import date
 from typing import Any
 
 from motcua.archive.workdays import WorkCalendar
+from motcua.labels import vi_sort_key
 from motcua.reports.periods import Period
 
 NO_FIELD = "Chưa xác định lĩnh vực"
@@ -229,8 +230,10 @@ def _params(period: Period) -> dict[str, Any]:
             "no_field": NO_FIELD}
 
 
-def _field_key(name: str) -> tuple[int, str]:
-    return (1 if name == NO_FIELD else 0, name)
+def _field_key(name: str) -> tuple[int, Any]:
+    """Fields in Vietnamese alphabetical order (Đất đai after Dân tộc, not after Y);
+    the dossiers without a field last."""
+    return (1 if name == NO_FIELD else 0, vi_sort_key(name))
 
 
 def quarter_numbers(conn: sqlite3.Connection, period: Period) -> QuarterNumbers:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from motcua import labels
 from motcua.errors import UserError
 
 
@@ -110,22 +111,8 @@ def parse_month(text: str, calendar: bool = False) -> Period:
 
 
 def parse_day(text: str, label: str) -> date:
-    value = text.strip()
-    for parse in (date.fromisoformat, _dmy):
-        try:
-            return parse(value)
-        except ValueError:
-            continue
-    raise UserError(f"{label} “{text}” không phải ngày hợp lệ; hãy viết dạng YYYY-MM-DD "
-                    "hoặc DD/MM/YYYY.", f"bad date {text!r}")
-
-
-def _dmy(value: str) -> date:
-    parts = value.split("/")
-    if len(parts) != 3:
-        raise ValueError(value)
-    d, m, y = (int(p) for p in parts)
-    return date(y, m, d)
+    """The one day parser (`labels.parse_day`)."""
+    return labels.parse_day(text, label)
 
 
 def choose_period(quarter: str | None = None, year: int | None = None,

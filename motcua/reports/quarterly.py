@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from motcua import labels
 from motcua.archive.settings import local_now
-from motcua.reports.chart import on_time_chart
+from motcua.errors import UserError
+from motcua.reports.chart import CHART_TITLE, on_time_chart
 from motcua.reports.numbers import (
     CSV_COLUMNS,
     Bieu06Row,
@@ -23,8 +26,55 @@ from motcua.reports.numbers import (
     QuarterNumbers,
     indicator_lines,
 )
+from motcua.reports.periods import Period
 from motcua.templates import KIND_INFO, Converter, find_template, render, render_docx, validate
+from motcua.templates.rules import short_date
+from motcua.templates.spec import SIGN_FORMS
 from motcua.workspace import Workspace
+
+DEFAULT_RECIPIENTS = ("Văn phòng Ủy ban nhân dân cấp trên", "Lãnh đạo Ủy ban nhân dân",
+                      "Trung tâm Phục vụ hành chính công")
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The `[reports]` section of motcua.toml."""
+
+    recipients: tuple[str, ...] = DEFAULT_RECIPIENTS
+    archive: str = "VT, TTPVHCC"
+    signature: str = "TM"  # TM, KT or TM-KT (TM. ỦY BAN NHÂN DÂN / KT. CHỦ TỊCH / …)
+
+
+def report_settings(ws: Workspace) -> ReportSettings:
+    raw = ws.config.extra.get("reports", {})
+    if not isinstance(raw, dict):
+        raw = {}
+    recipients = raw.get("recipients", list(DEFAULT_RECIPIENTS))
+    if not isinstance(recipients, list) or not all(isinstance(r, str) and r.strip()
+                                                   for r in recipients):
+        raise UserError("motcua.toml: [reports] recipients phải là danh sách nơi nhận, ví dụ "
+                        "[\"Văn phòng UBND tỉnh\", \"Lãnh đạo UBND xã\"].", "bad recipients")
+    form = str(raw.get("signature", "TM"))
+    if form not in SIGN_FORMS:
+        raise UserError(f"motcua.toml: [reports] signature “{form}” không hợp lệ; dùng một "
+                        f"trong: {', '.join(SIGN_FORMS)}.", f"bad signature {form!r}")
+    return ReportSettings(tuple(r.strip() for r in recipients),
+                          str(raw.get("archive", "VT, TTPVHCC")), form)
+
+
+def range_vi(period: Period) -> str:
+    """`từ ngày 15/6/2025 đến ngày 14/9/2025`, dates as the references write them."""
+    return f"từ ngày {short_date(period.start)} đến ngày {short_date(period.end)}"
+
+
+def open_period_warning(period: Period, today: date,
+                        day: Callable[[date], str] = short_date) -> str | None:
+    """The Vietnamese warning when the period has not ended yet (figures will change).
+    `day` writes the dates: as the references do in the document, dd/mm/yyyy on screen."""
+    if today > period.end:
+        return None
+    return (f"Kỳ báo cáo chưa kết thúc (đến hết ngày {day(period.end)}): số liệu tính "
+            f"đến ngày {day(today)} và sẽ còn thay đổi.")
 
 DEFINITIONS_VI = (
     "Kỳ báo cáo theo Nghị định số 09/2019/NĐ-CP: quý tính từ ngày 15 của tháng trước kỳ "
@@ -56,9 +106,7 @@ def sentence_name(issuing_body: str, place: str) -> str:
 
 def pct(value: float | None) -> str:
     """Vietnamese percent: 81,7%; a dash when there is nothing to divide."""
-    if value is None:
-        return "—"
-    return f"{value:.1f}%".replace(".", ",")
+    return labels.vi_percent(value)
 
 
 def write_csv(numbers: QuarterNumbers, path: Path) -> Path:
@@ -72,9 +120,14 @@ def write_csv(numbers: QuarterNumbers, path: Path) -> Path:
     return path
 
 
-def to_json(numbers: QuarterNumbers) -> str:
+def to_json(numbers: QuarterNumbers, today: date | None = None) -> str:
+    """The figures for scripts; `period.open` and `warnings` say when the period has not
+    ended on `today` (the centre's date)."""
     data = numbers.as_dict()
     data["definitions"] = list(DEFINITIONS_VI)
+    warning = open_period_warning(numbers.period, today) if today is not None else None
+    data["period"]["open"] = warning is not None
+    data["warnings"] = [warning] if warning else []
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
@@ -122,9 +175,13 @@ class QuarterlyReport:
 
 
 def report_spec(ws: Workspace, numbers: QuarterNumbers, chart: Path, *,
-                issue_date: date) -> dict[str, Any]:
-    """The Báo cáo spec (templates issue schema, kind bao-cao)."""
+                issue_date: date, recipients: list[str] | None = None,
+                signature: str | None = None, today: date | None = None) -> dict[str, Any]:
+    """The Báo cáo spec (templates issue schema, kind bao-cao). Recipients and the
+    signature form come from the arguments, else from `[reports]` in motcua.toml."""
     p = numbers.period
+    settings = report_settings(ws)
+    warning = open_period_warning(p, today or local_now(ws).date())
     t, d = numbers.total, numbers.digitization_total
     rows = [*numbers.rows, t]
     body = sentence_name(ws.config.agency.issuing_body.upper(), ws.config.agency.place_name)
@@ -138,7 +195,7 @@ def report_spec(ws: Workspace, numbers: QuarterNumbers, chart: Path, *,
         f" hồ sơ trực tiếp và qua dịch vụ bưu chính). Đã giải quyết {t.resolved_total} hồ sơ, "
         f"trong đó trước hạn {t.resolved_early}, đúng hạn {t.resolved_on_time}, quá hạn "
         f"{t.resolved_late}; tỷ lệ giải quyết trước hạn và đúng hạn đạt {pct(t.on_time_rate)} "
-        f"({on_time}/{t.resolved_total}). Đến hết ngày {p.end:%d/%m/%Y} còn {t.pending_total} "
+        f"({on_time}/{t.resolved_total}). Đến hết ngày {short_date(p.end)} còn {t.pending_total} "
         f"hồ sơ đang giải quyết, trong đó {t.pending_within} hồ sơ trong hạn và "
         f"{t.pending_overdue} hồ sơ quá hạn."
     )
@@ -158,8 +215,8 @@ def report_spec(ws: Workspace, numbers: QuarterNumbers, chart: Path, *,
         "preamble": [
             f"Thực hiện chế độ báo cáo định kỳ theo Nghị định số 09/2019/NĐ-CP ngày 24 tháng "
             f"01 năm 2019 của Chính phủ, {body} báo cáo kết quả tiếp nhận, giải quyết thủ tục "
-            f"hành chính và số hóa hồ sơ {label} (kỳ báo cáo {p.range_vi}) như sau:"
-        ],
+            f"hành chính và số hóa hồ sơ {label} (kỳ báo cáo {range_vi(p)}) như sau:"
+        ] + ([f"Lưu ý: {warning}"] if warning else []),
         "sections": [
             {"title": "KẾT QUẢ TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH",
              "paragraphs": [overview],
@@ -167,8 +224,7 @@ def report_spec(ws: Workspace, numbers: QuarterNumbers, chart: Path, *,
                  {"table": _received_table(rows)},
                  {"table": _result_table(rows)},
                  {"image": {"path": str(chart), "width_mm": 155,
-                            "caption": "Biểu đồ. Tỷ lệ hồ sơ giải quyết trước hạn và đúng "
-                                       "hạn theo lĩnh vực"}},
+                            "caption": f"Biểu đồ. {CHART_TITLE}"}},
              ]},
             {"title": "SỐ HÓA HỒ SƠ, KẾT QUẢ GIẢI QUYẾT VÀ TÁI SỬ DỤNG DỮ LIỆU",
              "items": digi_items,
@@ -179,9 +235,9 @@ def report_spec(ws: Workspace, numbers: QuarterNumbers, chart: Path, *,
         ],
         "closing": [f"Trên đây là báo cáo kết quả giải quyết thủ tục hành chính và số hóa hồ "
                     f"sơ {label} của {body}./."],
-        "recipients": ["Văn phòng Ủy ban nhân dân cấp trên", "Lãnh đạo Ủy ban nhân dân",
-                       "Trung tâm Phục vụ hành chính công"],
-        "archive": "VT, TTPVHCC",
+        "recipients": list(recipients) if recipients else list(settings.recipients),
+        "archive": settings.archive,
+        "signature": {"form": signature or settings.signature},
     }
 
 
@@ -192,14 +248,21 @@ def default_output(ws: Workspace, numbers: QuarterNumbers) -> Path:
 def render_quarterly(ws: Workspace, numbers: QuarterNumbers, out: Path, *,
                      issue_date: date | None = None, pdf: bool = True,
                      csv_path: Path | None = None, number: int | str | None = None,
-                     converter: Converter | None = None) -> QuarterlyReport:
-    """Write OUT-bieu-do.png, OUT.docx and (unless pdf=False) OUT.pdf; the CSV if asked."""
+                     converter: Converter | None = None,
+                     recipients: list[str] | None = None, signature: str | None = None,
+                     today: date | None = None) -> QuarterlyReport:
+    """Write OUT-bieu-do.png, OUT.docx and (unless pdf=False) OUT.pdf; the CSV if asked.
+    `issue_date` is the date printed on the report (default today); `today` the day the
+    figures are taken (default: the centre's today), which decides the open-period
+    warning."""
     base = out.with_suffix("") if out.suffix.lower() in (".docx", ".pdf") else out
     base.parent.mkdir(parents=True, exist_ok=True)
     chart = on_time_chart(list(numbers.rows), numbers.total,
                           base.with_name(base.name + "-bieu-do.png"))
     spec = validate("bao-cao", report_spec(ws, numbers, chart,
-                                           issue_date=issue_date or local_now(ws).date()))
+                                           issue_date=issue_date or local_now(ws).date(),
+                                           recipients=recipients, signature=signature,
+                                           today=today))
     written_csv = write_csv(numbers, csv_path) if csv_path else None
     if pdf:
         result = render(ws, spec, base, number=number, converter=converter)

@@ -9,12 +9,14 @@ page, how many pages match, a highlighted snippet and the fields that matched.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from motcua.index import NO_FILTERS, Hit, SearchFilters, open_engine
+from motcua import labels
+from motcua.index import Hit, open_engine
 from motcua.index.query import plan_query
-from motcua.services import Context
-from motcua.services.access import Permission, allowed, require
+from motcua.services import Context, Result
+from motcua.services.access import Permission, allowed, mask_id, mask_ids_in_text, require
 
 MAX_LIMIT = 200
 
@@ -48,24 +50,14 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
-def mask_id(value: str) -> str:
-    """An ID shown to someone without the right to see IDs: first and last 2 digits."""
-    if len(value) <= 4:
-        return "*" * len(value)
-    return value[:2] + "*" * (len(value) - 4) + value[-2:]
-
-
 @dataclass(frozen=True)
-class Owner:
+class Owner(Result):
     id: str
     name: str | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name}
-
 
 @dataclass(frozen=True)
-class FoundDocument:
+class FoundDocument(Result):
     """One document in the results."""
 
     document_id: int
@@ -83,6 +75,9 @@ class FoundDocument:
     snippet: tuple[tuple[str, bool], ...]  # (segment, is a matched term)
     matched_fields: tuple[str, ...]  # keys of FIELD_LABELS
     score: float
+    ingested_at: str | None = None
+    ingested_at_local: str = ""  # in the centre's time zone
+    has_archival: bool = False
 
     @property
     def matched_labels(self) -> tuple[str, ...]:
@@ -109,16 +104,21 @@ class FoundDocument:
             "matched_fields": list(self.matched_fields),
             "matched_fields_vi": list(self.matched_labels),
             "score": self.score,
+            "ingested_at": self.ingested_at,
+            "ingested_at_local": self.ingested_at_local,
+            "has_archival": self.has_archival,
         }
 
 
 @dataclass(frozen=True)
-class SearchResult:
+class SearchResult(Result):
     query: str
     kind: str  # key of KIND_LABELS
     documents: tuple[FoundDocument, ...]
     offset: int
     has_more: bool
+    filters: dict[str, Any]  # the filters used, dates as YYYY-MM-DD
+    total_documents: int  # in the archive (an empty archive is told apart from no match)
 
     @property
     def kind_label(self) -> str:
@@ -131,15 +131,21 @@ class SearchResult:
             "kind_vi": self.kind_label,
             "offset": self.offset,
             "has_more": self.has_more,
+            "filters": dict(self.filters),
+            "total_documents": self.total_documents,
             "documents": [d.as_dict() for d in self.documents],
         }
 
 
-def _found(hit: Hit, show_ids: bool) -> FoundDocument:
+def _found(hit: Hit, show_ids: bool, row: Any, ctx: Context) -> FoundDocument:
     x = hit.fields
     owners = tuple(Owner(oid if show_ids else mask_id(oid), name)
                    for oid, name in x.get("owners") or [])
     number = x.get("number_symbol")
+    snippet = hit.snippet
+    if not show_ids:  # an ID card's number is its owner's ID; page text holds IDs too
+        number = mask_ids_in_text(number) if number else number
+        snippet = tuple((mask_ids_in_text(t), m) for t, m in snippet)
     label = x.get("name") or x.get("type_name")
     if label and number:
         title = f"{label} số {number}"
@@ -160,27 +166,45 @@ def _found(hit: Hit, show_ids: bool) -> FoundDocument:
         best_page=hit.best_page,
         matching_pages=hit.matching_pages,
         page_count=hit.page_count,
-        snippet=hit.snippet,
+        snippet=snippet,
         matched_fields=hit.matched_fields,
         score=hit.score,
+        ingested_at=row["ingested_at"] if row else None,
+        ingested_at_local=labels.vi_datetime(row["ingested_at"], ctx.zone) if row else "",
+        has_archival=bool(row and row["archival_path"]),
     )
 
 
-def search(ctx: Context, query: str, filters: SearchFilters = NO_FILTERS, *,
-           limit: int = 20, offset: int = 0) -> SearchResult:
-    """Documents matching what was typed (and the filters), best first."""
+def search(ctx: Context, query: str, *, limit: int = 20, offset: int = 0,
+           **filters: str | date | None) -> SearchResult:
+    """Documents matching what was typed, best first, never one twice. `filters` are
+    `services.documents.parse_filters`' keywords (dossier, owner, procedure, doc_type,
+    date_from, date_to), as typed: blanks are no filter, dates through the one parser."""
+    from motcua.services.documents import parse_filters
+
     require(ctx.actor.roles, Permission.VIEW)
+    parsed = parse_filters(**filters)  # type: ignore[arg-type]
     limit = max(0, min(limit, MAX_LIMIT))
     offset = max(0, offset)
     plan = plan_query(query)
     engine = open_engine(ctx.ws.index_dir, ctx.ws.config.index.engine)
     try:
-        hits = engine.search(query, filters, limit=limit + 1, offset=offset)
+        hits = engine.search(query, parsed, limit=limit + 1, offset=offset)
     finally:
         engine.close()
     show_ids = allowed(ctx.actor.roles, Permission.VIEW_IDS)
-    documents = tuple(_found(h, show_ids) for h in hits[:limit])
+    page = hits[:limit]
+    known: dict[int, Any] = {}
+    if page:
+        ids = sorted({h.document_id for h in page})
+        known = {r["id"]: r for r in ctx.conn.execute(
+            f"SELECT id, ingested_at, archival_path FROM documents"
+            f" WHERE id IN ({','.join('?' * len(ids))})", ids)}
+    documents = tuple(_found(h, show_ids, known.get(h.document_id), ctx) for h in page)
     kind = plan.kind
     if kind == "text" and plan.name and documents and "owner_name" in documents[0].matched_fields:
         kind = "name"
-    return SearchResult(plan.text, kind, documents, offset, len(hits) > limit)
+    total = int(ctx.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+    used = {k: v.isoformat() if isinstance(v, date) else v
+            for k, v in vars(parsed).items() if v is not None}
+    return SearchResult(plan.text, kind, documents, offset, len(hits) > limit, used, total)

@@ -1,6 +1,7 @@
 """Documents the centre issues, from DOCX templates: Quyết định, Kế hoạch, a Quyết định
-issuing a Kế hoạch, Báo cáo, forms 01 and 04 — as DOCX and PDF/A-2b with an empty
-signature field (optionally signed), numbered from the register.
+issuing a Kế hoạch, Báo cáo, the seven one-stop forms 01-07 — as DOCX (Times New Roman)
+and PDF/A-2b (its metric twin embedded) with an empty signature field (optionally
+signed), numbered from the register.
 
 Public surface:
     load_spec, validate, Spec, KINDS       content (YAML/JSON) and its schema

@@ -21,7 +21,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from motcua.templates import docxutil as X
-from motcua.templates.rules import A4, A5, FONT_NAME, FORM_SIZE_DELTA, PageProfile
+from motcua.templates.rules import A4, A5, FONT_NAME, PageProfile, sized
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 
@@ -33,8 +33,8 @@ NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 TASK_COLUMNS = ["TT", "Nội dung", "Cơ quan chủ trì", "Cơ quan phối hợp",
                 "Thời gian hoàn thành", "Sản phẩm"]
-# landscape A4: 297 - 30 - 15 = 252 mm of text width
-TASK_WIDTHS_MM = [12.0, 88.0, 40.0, 40.0, 30.0, 37.0]
+# landscape A4 bound at its top edge: 297 - 20 - 20 = 257 mm of text width
+TASK_WIDTHS_MM = [12.0, 90.0, 41.0, 41.0, 33.0, 40.0]
 
 # name -> (size, bold, italic, align, first-line indent mm, space before, space after)
 StyleDef = tuple[float, bool, bool, Any, float, float, float]
@@ -86,10 +86,10 @@ def _force_font(doc: Any) -> None:
     X.set_el(rpr, "w:lang", val="vi-VN", eastAsia="vi-VN", bidi="ar-SA")
 
 
-def _define_styles(doc: Any, delta: float) -> None:
+def _define_styles(doc: Any, profile: PageProfile) -> None:
     normal = doc.styles["Normal"]
     normal.font.name = FONT_NAME
-    normal.font.size = Pt(14 - delta)
+    normal.font.size = Pt(sized(14, profile))
     normal.paragraph_format.space_after = Pt(0)
     normal.paragraph_format.line_spacing = 1.0
     for name, (size, bold, italic, align, indent, before, after) in STYLES.items():
@@ -97,7 +97,8 @@ def _define_styles(doc: Any, delta: float) -> None:
         st.base_style = normal
         st.quick_style = True
         st.font.name = FONT_NAME
-        st.font.size = Pt(max(size - delta, 1))
+        # rules and breaks are 1-pt carriers of a border or a section, never of text
+        st.font.size = Pt(size if size < 5 else sized(size, profile))
         st.font.bold = bold
         st.font.italic = italic
         pf = st.paragraph_format
@@ -105,13 +106,18 @@ def _define_styles(doc: Any, delta: float) -> None:
         pf.first_line_indent = Mm(indent)
         pf.space_before = Pt(before)
         pf.space_after = Pt(after)
-        pf.line_spacing = 1.15 if name in ("MC Body", "MC Basis", "MC Item", "MC Part") else 1.0
+        # single to 1.5 lines (Phụ lục I); the A5 forms take single to stay on their page
+        body = name in ("MC Body", "MC Basis", "MC Item", "MC Part")
+        pf.line_spacing = 1.15 if body and profile is A4 else 1.0
+        if name in ("MC Part", "MC Type", "MC Summary", "MC Appendix", "MC Appendix Title",
+                    "MC Appendix Note", "MC Recipients Head"):
+            pf.keep_with_next = True  # headings stay with what follows them
         if name == "MC Break":
             pf.line_spacing = Pt(1)
         if name == "MC Rule":
             pf.line_spacing = Pt(2)
-            pf.space_before = Pt(4 if delta == 0 else 3)
-            pf.space_after = Pt(3 if delta == 0 else 2)
+            pf.space_before = Pt(4 if profile is A4 else 3)
+            pf.space_after = Pt(3 if profile is A4 else 2)
     _force_font(doc)
 
 
@@ -142,9 +148,11 @@ def _page(section: Any, profile: PageProfile, landscape: bool = False) -> None:
     if landscape:
         section.orientation = WD_ORIENT.LANDSCAPE
         section.page_width, section.page_height = Mm(h), Mm(w)
-        # the binding edge stays on the same physical side: wide margin at the top
-        section.top_margin, section.bottom_margin = Mm(profile.top_mm), Mm(profile.bottom_mm)
-        section.left_margin, section.right_margin = Mm(profile.left_mm), Mm(profile.right_mm)
+        # A landscape page is bound by its top edge, turned to the spine with the portrait
+        # pages' left edges: the binding (wide) margin goes to the top, the portrait top
+        # and bottom margins to the sides.
+        section.top_margin, section.bottom_margin = Mm(profile.left_mm), Mm(profile.right_mm)
+        section.left_margin, section.right_margin = Mm(profile.top_mm), Mm(profile.bottom_mm)
     else:
         section.orientation = WD_ORIENT.PORTRAIT
         section.page_width, section.page_height = Mm(w), Mm(h)
@@ -158,7 +166,7 @@ def _page(section: Any, profile: PageProfile, landscape: bool = False) -> None:
 
 def _new(profile: PageProfile) -> Any:
     doc = Document()
-    _define_styles(doc, 0 if profile is A4 else FORM_SIZE_DELTA)
+    _define_styles(doc, profile)
     section = doc.sections[0]
     _page(section, profile)
     header = section.header
@@ -175,11 +183,12 @@ def _new(profile: PageProfile) -> Any:
 
 
 def _header(doc: Any, profile: PageProfile, *, number: bool = True,
-            parent: bool = True) -> None:
-    """Two borderless columns; the renderer fits widths and rules to the actual text.
-
-    The A5 forms leave out the parent body: there is no room for it on one line."""
-    table = doc.add_table(rows=1, cols=2)
+            parent: bool = True, qr: bool = False) -> None:
+    """Two borderless columns in two rows: the bodies and the national motto above,
+    `Số: …` and the date line below, so those two always start on the same line
+    whatever either column holds above them. The renderer fits widths and rules to the
+    actual text. The A5 forms leave out the parent body: there is no room for it."""
+    table = doc.add_table(rows=2, cols=2)
     left, right = table.rows[0].cells
     if parent:
         _first_p(left, "MC Parent", "{{ agency.parent_body }}")
@@ -187,12 +196,15 @@ def _header(doc: Any, profile: PageProfile, *, number: bool = True,
     else:
         _first_p(left, "MC Issuer", "{{ agency.issuing_body }}")
     _rule(left)
-    if number:
-        _p(left, "MC Number", "{{ number_line }}")
     _first_p(right, "MC Nation", NATION)
     _p(right, "MC Motto", MOTTO)
     _rule(right)
-    _p(right, "MC Date", "{{ date_line }}")
+    below_left, below_right = table.rows[1].cells
+    if number:
+        _first_p(below_left, "MC Number", "{{ number_line }}")
+    elif qr:  # no number: the dossier code as a QR code at the top left (Thông tư 01/2023)
+        _first_p(below_left, "MC Figure", "{{ qr }}")
+    _first_p(below_right, "MC Date", "{{ date_line }}")
     tw = profile.text_width_mm
     X.table_layout(table, [tw * 0.42, tw * 0.58], borders=False)
 
@@ -215,7 +227,8 @@ def _blocks(doc: Any, var: str = "blocks") -> None:
     _p(doc, "MC Body", "{%p if b.k == 'part' %}")
     _p(doc, "MC Part", "{{ b.text }}")
     _p(doc, "MC Body", "{%p elif b.k == 'heading' %}")
-    _p(doc, "MC Item", "{{ b.text }}", bold=True)
+    # a heading never ends a page: it goes with the first line of its content
+    _p(doc, "MC Item", "{{ b.text }}", bold=True).paragraph_format.keep_with_next = True
     _p(doc, "MC Body", "{%p elif b.k == 'article' %}")
     art = _p(doc, "MC Item", "{{ b.label }}", bold=True)
     art.add_run(" {{ b.text }}").bold = False
@@ -236,7 +249,9 @@ def _blocks(doc: Any, var: str = "blocks") -> None:
 
 
 def _signature(doc: Any, profile: PageProfile) -> None:
-    _p(doc, "MC Spacer")
+    # the spacer holds on to the signature table; the renderer ties the last lines of
+    # the body to the spacer, so the signature never starts a page alone
+    _p(doc, "MC Spacer").paragraph_format.keep_with_next = True
     table = doc.add_table(rows=1, cols=2)
     left, right = table.rows[0].cells
     first = left.paragraphs[0]
@@ -251,12 +266,22 @@ def _signature(doc: Any, profile: PageProfile) -> None:
     rp.add_run("{%p for a in sign.lines %}")
     _p(right, "MC Sign Authority", "{{ a }}")
     _p(right, "MC Sign Authority", "{%p endfor %}")
+    _p(right, "MC Sign Note", "{%p if sign.note %}")
+    _p(right, "MC Sign Note", "{{ sign.note }}")
+    _p(right, "MC Sign Note", "{%p endif %}")
     for _ in range(4):
         _p(right, "MC Spacer")
     _p(right, "MC Signer", "{{ sign.name }}")
     tw = profile.text_width_mm
     X.table_layout(table, [tw * 0.45, tw * 0.55], borders=False, cell_margin_mm=0.5)
     X.keep_row_together(table.rows[0])
+    # a Nơi nhận longer than a page: "Như danh sách kèm theo", the list on its own page
+    _p(doc, "MC Body", "{%p if recipients_list %}")
+    # on a new page in any case; the renderer makes it a section numbered on its own
+    _p(doc, "MC Appendix", "DANH SÁCH NƠI NHẬN").paragraph_format.page_break_before = True
+    _p(doc, "MC Appendix Note", "{{ recipients_list.note }}")
+    _loop(doc, "for r in recipients_list.names", "MC Item", "{{ r }}")
+    _p(doc, "MC Body", "{%p endif %}")
 
 
 def _task_table(doc: Any, var: str) -> None:
@@ -364,12 +389,14 @@ def build_bao_cao() -> Any:
 
 
 def build_tiep_nhan() -> Any:
-    """Form 01: receipt and appointment (A5)."""
+    """Form 01: receipt and appointment (A5). The dossier code is printed and given as a
+    QR code beside the title; the renderer repeats the page for the second copy."""
     doc = _new(A5)
-    _header(doc, A5, number=False, parent=False)
+    _header(doc, A5, number=False, parent=False, qr=True)
     _p(doc, "MC Type", "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ")
     _p(doc, "MC Summary", "Mã hồ sơ: {{ dossier_code }}")
     _rule(doc)
+    _p(doc, "MC Sign Note", "{{ copy_label }}")
     _blocks(doc)
     table = doc.add_table(rows=1, cols=2)
     for cell, (title_expr, name_expr) in zip(
@@ -384,6 +411,20 @@ def build_tiep_nhan() -> Any:
     tw = A5.text_width_mm
     X.table_layout(table, [tw / 2, tw / 2], borders=False, cell_margin_mm=0.5)
     X.keep_row_together(table.rows[0])
+    return doc
+
+
+def build_form(title: str, *, number: bool, profile: PageProfile = A5,
+               landscape: bool = False) -> Any:
+    """A one-stop form (Thông tư 03/2025): header, title, the typed blocks (paragraphs,
+    items, a data table), the signature block (none on a register)."""
+    doc = _new(profile)
+    if landscape:
+        _page(doc.sections[0], profile, landscape=True)
+    _header(doc, profile, number=number, parent=False)
+    _title(doc, title)
+    _blocks(doc)
+    _signature(doc, profile)
     return doc
 
 
@@ -406,6 +447,15 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "bao-cao.docx": build_bao_cao,
     "tiep-nhan.docx": build_tiep_nhan,
     "xin-loi.docx": build_xin_loi,
+    "bo-sung.docx": lambda: build_form("PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
+                                       number=False),
+    "tu-choi.docx": lambda: build_form("PHIẾU TỪ CHỐI TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ",
+                                       number=False),
+    "dung-giai-quyet.docx": lambda: build_form("THÔNG BÁO", number=True),
+    "kiem-soat.docx": lambda: build_form("PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
+                                         number=False),
+    "so-theo-doi.docx": lambda: build_form("SỔ THEO DÕI HỒ SƠ", number=False, profile=A4,
+                                           landscape=True),
 }
 
 

@@ -4,7 +4,10 @@
 `layout_check(docx)` raises AssertionError listing them. It reads the DOCX itself:
 page size and margins of every section, the font everywhere, the size/bold/italic
 of every component (found by its "MC …" paragraph style), the number line, the date
-line, the "Căn cứ" and "Nơi nhận" punctuation, the header table grid, page numbers.
+line, the "Căn cứ" and "Nơi nhận" punctuation, the header table grid, page numbers;
+Times New Roman named everywhere, no run below 10 pt (running text 11 pt or more),
+`Số: …` level with the date line (the same header row), the header table inside the
+margins, the signature block kept with the body before it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from docx.oxml.ns import qn
 
 from motcua.templates import rules
 
+BODY_STYLES = ("MC Body", "MC Basis", "MC Item", "MC Part")
 HEADER_STYLES = ("MC Parent", "MC Issuer", "MC Number", "MC Nation", "MC Motto", "MC Date")
 FONT_ATTRS = ("ascii", "hAnsi", "cs", "eastAsia")
 THEME_ATTRS = ("asciiTheme", "hAnsiTheme", "cstheme", "eastAsiaTheme")
@@ -116,10 +120,16 @@ def _check_sections(doc: Any, profile: rules.PageProfile, problems: list[str]) -
         if abs(w - exp_w) > 1 or abs(h - exp_h) > 1:
             problems.append(f"section {i}: page {w:.0f}x{h:.0f} mm, expected "
                             f"{exp_w:.0f}x{exp_h:.0f} ({profile.name})")
-        if i == 0 and landscape:
+        all_landscape = all(_mm(x.page_width) > _mm(x.page_height) for x in doc.sections)
+        if i == 0 and landscape and not all_landscape:
+            # a register is landscape throughout; a document that mixes starts portrait
             problems.append("section 0 is landscape; the document must start portrait")
-        for side, rng in (("top", profile.top_range), ("bottom", profile.bottom_range),
-                          ("left", profile.left_range), ("right", profile.right_range)):
+        sides = (("top", profile.top_range), ("bottom", profile.bottom_range),
+                 ("left", profile.left_range), ("right", profile.right_range))
+        if landscape:  # bound by its top edge: the binding margin is at the top
+            sides = (("top", profile.left_range), ("bottom", profile.right_range),
+                     ("left", profile.top_range), ("right", profile.bottom_range))
+        for side, rng in sides:
             value = _mm(getattr(sec, f"{side}_margin"))
             if not rng[0] - 0.5 <= value <= rng[1] + 0.5:
                 problems.append(f"section {i}: {side} margin {value:.1f} mm outside {rng}")
@@ -161,8 +171,21 @@ def _check_fonts(doc: Any, problems: list[str]) -> None:
         problems.append("document defaults do not name the document font")
 
 
+def _check_small_runs(doc: Any, problems: list[str]) -> None:
+    """Nothing with text is set below MIN_RUN_PT, on any paper."""
+    default = _default_size(doc)
+    for para in _all_paragraphs(doc):
+        for run in para.runs:
+            if not run.text.strip():
+                continue
+            size = _eff_font(run, para, "size")
+            pt = float(size.pt) if size is not None else default
+            if pt < rules.MIN_RUN_PT - 0.01:
+                problems.append(f"run {run.text[:30]!r} at {pt} pt, below "
+                                f"{rules.MIN_RUN_PT} pt")
+
+
 def _check_components(doc: Any, profile: rules.PageProfile, problems: list[str]) -> None:
-    delta = 0.0 if profile is rules.A4 else rules.FORM_SIZE_DELTA
     found = components(doc)
     names = {f.style for f in found}
     for required in ("MC Issuer", "MC Nation", "MC Motto", "MC Date", "MC Type",
@@ -173,7 +196,9 @@ def _check_components(doc: Any, profile: rules.PageProfile, problems: list[str])
         look = rules.COMPONENTS.get(f.style)
         if look is None:
             continue
-        lo, hi = look.sizes[0] - delta, look.sizes[1] - delta
+        lo, hi = rules.sized(look.sizes[0], profile), rules.sized(look.sizes[1], profile)
+        if f.style in BODY_STYLES:  # running text stays readable on any paper
+            lo = max(lo, rules.MIN_BODY_PT)
         if f.style in HEADER_STYLES:
             lo = min(lo, profile.min_header_size)
         if not lo - 0.01 <= f.size <= hi + 0.01:
@@ -235,31 +260,81 @@ def _check_header_table(doc: Any, problems: list[str]) -> None:
     if borders is None or any(b.get(qn("w:val")) not in ("nil", "none") for b in borders):
         problems.append("header table has visible borders")
     widths = [int(g.get(qn("w:w")) or 0) / (1440 / 25.4) for g in grid]
+    ind = tbl.tblPr.find(qn("w:tblInd"))
+    indent = int(ind.get(qn("w:w")) or 0) / (1440 / 25.4) if ind is not None else 0.0
+    sec = doc.sections[0]
+    text_w = _mm(sec.page_width - sec.left_margin - sec.right_margin)
+    if indent < -0.1 or indent + sum(widths) > text_w + 0.1:
+        problems.append(f"header table runs outside the margins (indent {indent:.1f} mm, "
+                        f"width {sum(widths):.1f} mm, text area {text_w:.1f} mm)")
     mar = tbl.tblPr.find(qn("w:tblCellMar"))
     margin = 0.0
     if mar is not None and mar.find(qn("w:left")) is not None:
         margin = int(mar.find(qn("w:left")).get(qn("w:w"))) / (1440 / 25.4)
-    cells = doc.tables[0].rows[0].cells
-    for col, cell in enumerate(cells[:len(widths)]):
-        paras = list(cell.paragraphs)
-        for i, para in enumerate(paras):
-            name = para.style.name if para.style is not None else ""
-            if name in HEADER_STYLES and para.text.strip():
-                runs = [r for r in para.runs if r.text.strip()]
-                size = min(float((_eff_font(r, para, "size") or para.style.font.size).pt)
-                           for r in runs)
-                need = rules.text_width_mm(para.text, size, bool(_eff_font(runs[0], para,
-                                                                            "bold")),
-                                           bool(_eff_font(runs[0], para, "italic")))
-                if need > widths[col] - 2 * margin:
-                    problems.append(f"header item {para.text!r} ({need:.0f} mm) does not fit "
-                                    f"its column ({widths[col] - 2 * margin:.0f} mm) on one line")
-            if name in ("MC Issuer", "MC Motto"):
-                nxt = paras[i + 1] if i + 1 < len(paras) else None
-                has_rule = nxt is not None and nxt.style is not None and \
-                    nxt.style.name == "MC Rule" and nxt._p.find(f".//{qn('w:top')}") is not None
-                if not has_rule:
-                    problems.append(f"no rule under {name}")
+    rows = doc.tables[0].rows
+    placed: dict[str, tuple[int, int]] = {}  # style -> (row, position in its cell)
+    for r, row in enumerate(rows):
+        for col, cell in enumerate(row.cells[:len(widths)]):
+            paras = list(cell.paragraphs)
+            filled = [p for p in paras if p.text.strip()]
+            for i, para in enumerate(paras):
+                name = para.style.name if para.style is not None else ""
+                if name in ("MC Number", "MC Date") and para.text.strip():
+                    placed[name] = (r, filled.index(para))
+                if name in HEADER_STYLES and para.text.strip():
+                    runs = [r_ for r_ in para.runs if r_.text.strip()]
+                    size = min(float((_eff_font(r_, para, "size") or para.style.font.size).pt)
+                               for r_ in runs)
+                    bold = bool(_eff_font(runs[0], para, "bold"))
+                    italic = bool(_eff_font(runs[0], para, "italic"))
+                    for line in para.text.split("\n"):
+                        need = rules.text_width_mm(line, size, bold, italic)
+                        if need > widths[col] - 2 * margin:
+                            problems.append(
+                                f"header item {line!r} ({need:.0f} mm) does not fit its "
+                                f"column ({widths[col] - 2 * margin:.0f} mm) on one line")
+                if name in ("MC Issuer", "MC Motto"):
+                    nxt = paras[i + 1] if i + 1 < len(paras) else None
+                    has_rule = nxt is not None and nxt.style is not None and \
+                        nxt.style.name == "MC Rule" and \
+                        nxt._p.find(f".//{qn('w:top')}") is not None
+                    if not has_rule:
+                        problems.append(f"no rule under {name}")
+    if "MC Number" in placed and placed["MC Number"] != placed.get("MC Date"):
+        problems.append("`Số: …` and the date line are not level (not the first line of "
+                        "the same header row)")
+
+
+def _check_signature_kept(doc: Any, problems: list[str]) -> None:
+    """The signature block is tied to the body before it (keep-with-next on the body's
+    last lines), so a page break never leaves it alone on a page."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    body = doc.element.body
+    for el in body.iterchildren(qn("w:tbl")):
+        table = Table(el, doc)
+        styles = {p.style.name for r in table.rows for c in r.cells for p in c.paragraphs
+                  if p.style is not None}
+        if "MC Signer" not in styles or "MC Sign Authority" not in styles:
+            continue
+        prev = el.getprevious()
+        chain = 0
+        while prev is not None and prev.tag in (qn("w:p"), qn("w:tbl")):
+            if prev.tag == qn("w:tbl"):
+                last = Table(prev, doc).rows[-1].cells
+                if all(_eff_para(p, "keep_with_next") for c in last for p in c.paragraphs):
+                    chain += 1
+                break
+            para = Paragraph(prev, doc)
+            if not _eff_para(para, "keep_with_next"):
+                break
+            if para.text.strip():
+                chain += 1
+            prev = prev.getprevious()
+        if chain == 0:
+            problems.append("the signature block is not kept with the body before it "
+                            "(no keep-with-next): it may stand alone on a page")
 
 
 def profile_of(doc: Any) -> rules.PageProfile:
@@ -276,6 +351,8 @@ def layout_problems(docx: Path, profile: rules.PageProfile | None = None) -> lis
     _check_fonts(doc, problems)
     _check_header_table(doc, problems)
     _check_components(doc, profile, problems)
+    _check_small_runs(doc, problems)
+    _check_signature_kept(doc, problems)
     return problems
 
 

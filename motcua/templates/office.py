@@ -65,11 +65,44 @@ def uno_python() -> str | None:
     return None
 
 
+SYSTEM_FONTCONFIG = Path("/etc/fonts/fonts.conf")
+# The documents name Times New Roman; where it is not installed, Liberation Serif (same
+# advance widths, full Vietnamese coverage) stands in. Most distributions alias the two
+# already; this makes it explicit for LibreOffice whatever the machine's own settings.
+FONT_ALIAS_CONF = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <include ignore_missing="yes">{system}</include>
+  <alias binding="same">
+    <family>Times New Roman</family>
+    <accept><family>Liberation Serif</family></accept>
+  </alias>
+</fontconfig>
+"""
+
+
+def fontconfig_file() -> Path | None:
+    """A fontconfig file = the system's + the Times New Roman alias (written once per
+    user under the temp directory); None when the system has no fontconfig."""
+    if not SYSTEM_FONTCONFIG.is_file():
+        return None
+    path = Path(tempfile.gettempdir()) / f"motcua-fonts-{os.getuid()}.conf"
+    text = FONT_ALIAS_CONF.format(system=SYSTEM_FONTCONFIG)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return path
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("DISPLAY", None)
     env.setdefault("HOME", tempfile.gettempdir())
     env["SAL_USE_VCLPLUGIN"] = "svp"
+    conf = fontconfig_file()
+    if conf is not None and "FONTCONFIG_FILE" not in os.environ:
+        env["FONTCONFIG_FILE"] = str(conf)
     return env
 
 

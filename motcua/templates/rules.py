@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-FONT_NAME = "Liberation Serif"
+# The DOCX names Times New Roman (what Nghị định 30/2020 asks for and what Word on the
+# clerks' Windows machines has). Where it is absent (this server), fontconfig and
+# LibreOffice's replacement table substitute Liberation Serif, whose advance widths are
+# identical, so lines break in the same places; the PDF embeds that twin. Widths for
+# fitting the header are measured with the twin's files.
+FONT_NAME = "Times New Roman"
+PDF_FONT_FAMILY = "LiberationSerif"  # the metric-compatible twin embedded in the PDF
 FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")
 FONT_FILES = {
     (False, False): "LiberationSerif-Regular.ttf",
@@ -51,7 +57,7 @@ class PageProfile:
 A4 = PageProfile("A4", 210, 297, 20, 20, 30, 15, (20, 25), (20, 25), (30, 35), (15, 20), 12)
 # The one-stop forms are A5 (Thông tư 03/2025/TT-VPCP); the decree gives no A5 margins,
 # so they are scaled down and checked against their own (configurable) ranges.
-A5 = PageProfile("A5", 148, 210, 15, 15, 20, 10, (10, 20), (10, 20), (15, 25), (8, 15), 9)
+A5 = PageProfile("A5", 148, 210, 15, 15, 20, 10, (10, 20), (10, 20), (15, 25), (8, 15), 10)
 
 PROFILES = {"A4": A4, "A5": A5}
 
@@ -91,6 +97,16 @@ COMPONENTS: dict[str, Look] = {
     "MC Appendix Note": Look((13, 14), bold=False, italic=True),
 }
 FORM_SIZE_DELTA = 3.0  # A5 forms (A4 scaled by 0.7): every size is this much smaller
+MIN_RUN_PT = 10.0  # nothing on any paper is set smaller than this
+MIN_BODY_PT = 11.0  # running text (body, bases, items) on any paper
+
+
+def sized(a4_size: float, profile: PageProfile) -> float:
+    """The size of a component on `profile`: A4 as the decree gives it; A5 forms a step
+    smaller but never below MIN_RUN_PT (body text stays at 11 pt)."""
+    if profile.name == "A4":
+        return a4_size
+    return max(a4_size - FORM_SIZE_DELTA, MIN_RUN_PT)
 
 TYPE_ABBREVIATIONS = {
     "QĐ": "QUYẾT ĐỊNH",
@@ -158,8 +174,10 @@ def date_line_ok(text: str) -> bool:
 
 
 def short_date(day: dt.date) -> str:
-    """`07/01/2025` as used inside running text ("ngày 07/01/2025")."""
-    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+    """A date inside running text as the references write it: `09/6/2025`, `07/01/2025`
+    (day two digits; months 1 and 2 padded as on the date line, the others not)."""
+    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    return f"{day.day:02d}/{month}/{day.year}"
 
 
 ROMAN = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),

@@ -20,7 +20,9 @@ tiep-nhan  form 01: dossier_code, applicant: {name, address, phone, id_number}, 
            documents: [{name, form, copies}], sets, processing_days, received_at,
            appointment_at, return_place, receiver
 xin-loi    form 04: addressee, dossier_code, applicant_name, procedure, field, received_on,
-           original_due, reason, new_due
+           original_due, reason, new_due (after original_due)
+bo-sung, tu-choi, dung-giai-quyet, kiem-soat, so-theo-doi: forms 02, 03, 05, 06, 07
+           (SCHEMAS below; motcua/templates/SPEC.md in Vietnamese)
 
 Errors are `UserError`s in Vietnamese naming the field by its path (`sections[1].title`).
 """
@@ -31,6 +33,7 @@ import datetime as dt
 import difflib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,8 +42,14 @@ import yaml
 
 from motcua.errors import UserError
 
-KINDS = ("quyet-dinh", "ke-hoach", "quyet-dinh-ke-hoach", "bao-cao", "tiep-nhan", "xin-loi")
-SIGN_FORMS = ("TM", "KT", "TL", "TUQ", "Q", "none")
+KINDS = ("quyet-dinh", "ke-hoach", "quyet-dinh-ke-hoach", "bao-cao", "tiep-nhan", "bo-sung",
+         "tu-choi", "xin-loi", "dung-giai-quyet", "kiem-soat", "so-theo-doi")
+PAPERS = ("A4", "A5")
+SIGN_FORMS = ("TM", "KT", "TM-KT", "TL", "TUQ", "Q", "none")
+# Numbers restart at 01 every year (Nghị định 30/2020 Điều 15); a commune issues a few
+# hundred documents a year, so anything above four digits is a typing slip.
+MAX_NUMBER = 9999
+MAX_NUMBER_VI = f"một năm cấp không quá {MAX_NUMBER} số cho một loại văn bản"
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,8 @@ class F:
     item: Any = None  # for list: a type name or a schema dict; for obj: a schema dict
     choices: tuple[str, ...] = ()
     default: Any = None
+    maximum: int | None = None  # int fields: the largest sensible value
+    why_max: str = ""  # the reason, said in the message
 
 
 Schema = dict[str, F]
@@ -109,7 +120,8 @@ AGENCY: Schema = {
     "place_name": F("str", False, "địa danh"),
 }
 SIGNATURE: Schema = {
-    "form": F("str", False, "thẩm quyền ký (TM, KT, TL, TUQ, Q, none)", choices=SIGN_FORMS,
+    "form": F("str", False, "thẩm quyền ký (TM, KT, TM-KT, TL, TUQ, Q, none)",
+              choices=SIGN_FORMS,
               default="TM"),
     "authority": F("str", False, "tên tập thể hoặc người đứng đầu", default=""),
     "title": F("str", False, "chức vụ người ký", default=""),
@@ -125,6 +137,8 @@ COMMON: Schema = {
     "signature": F("obj", False, "chữ ký", item=SIGNATURE, default={}),
     "recipients": F("list", False, "nơi nhận", item="str", default=[]),
     "archive": F("str", False, "nơi lưu (Lưu: VT, …)", default="VT"),
+    "recipients_list": F("str", False, "nơi nhận in thành danh sách kèm theo (auto, yes, no)",
+                         choices=("auto", "yes", "no"), default="auto"),
 }
 PLAN_BODY: Schema = {
     "bases": F("list", False, "các căn cứ", item="str", default=[]),
@@ -158,8 +172,38 @@ APPLICANT: Schema = {
 }
 RECEIVED_DOC: Schema = {
     "name": F("str", True, "tên giấy tờ"),
+    "type_code": F("str", False, "mã loại giấy tờ", default=""),
     "form": F("str", False, "hình thức (bản chính, bản sao, …)", default="Bản chính"),
-    "copies": F("int", False, "số lượng", default=1),
+    "copies": F("int", False, "số lượng", default=1, maximum=99,
+                why_max="số bản của một giấy tờ trong một bộ hồ sơ"),
+}
+
+STEP: Schema = {
+    "step": F("str", True, "bước xử lý"),
+    "at": F("datetime", True, "thời gian"),
+    "officer": F("str", False, "người thực hiện", default=""),
+    "result": F("str", False, "kết quả", default=""),
+    "note": F("str", False, "ghi chú", default=""),
+}
+REGISTER_ENTRY: Schema = {
+    "dossier_code": F("str", True, "mã hồ sơ"),
+    "procedure": F("str", True, "tên thủ tục hành chính"),
+    "applicant": F("str", True, "người nộp hồ sơ"),
+    "contact": F("str", False, "địa chỉ, số điện thoại", default=""),
+    "sets": F("int", False, "số bộ hồ sơ", default=1, maximum=99,
+              why_max="số bộ của một hồ sơ"),
+    "received_at": F("datetime", True, "thời gian nhận hồ sơ"),
+    "due": F("date", False, "ngày hẹn trả"),
+    "resolved_on": F("date", False, "ngày có kết quả"),
+    "result": F("str", False, "kết quả (trước hạn, đúng hạn, quá hạn)", default=""),
+    "note": F("str", False, "ghi chú", default=""),
+}
+# The one-stop forms without a number of their own: no trích yếu, no Nơi nhận needed.
+FORM_COMMON: Schema = {
+    **{k: v for k, v in COMMON.items() if k not in ("summary", "recipients", "archive")},
+    "recipients": F("list", False, "nơi nhận", item="str", default=[]),
+    "archive": F("str", False, "nơi lưu (Lưu: VT, …)", default=""),
+    "paper": F("str", False, "khổ giấy (A5 hoặc A4)", choices=PAPERS),
 }
 
 SCHEMAS: dict[str, Schema] = {
@@ -170,20 +214,77 @@ SCHEMAS: dict[str, Schema] = {
                             "plan": F("obj", True, "kế hoạch ban hành kèm theo", item=PLAN)},
     "bao-cao": {**COMMON, **PLAN_BODY},
     "tiep-nhan": {
-        **{k: v for k, v in COMMON.items() if k not in ("summary", "recipients", "archive")},
+        **FORM_COMMON,
         "dossier_code": F("str", True, "mã hồ sơ"),
         "applicant": F("obj", True, "người nộp hồ sơ", item=APPLICANT),
         "request": F("str", True, "nội dung yêu cầu giải quyết"),
-        "documents": F("list", True, "thành phần hồ sơ", item=RECEIVED_DOC),
-        "sets": F("int", False, "số bộ hồ sơ", default=1),
-        "processing_days": F("int", True, "thời gian giải quyết (ngày làm việc)"),
+        "documents": F("list", True, "thành phần hồ sơ đã nhận", item=RECEIVED_DOC),
+        "missing": F("list", False, "thành phần hồ sơ còn thiếu", item="str", default=[]),
+        "copies": F("int", False, "số liên (bản lưu, bản giao người nộp)", default=2,
+                    maximum=3, why_max="một liên lưu, một liên giao người nộp hồ sơ"),
+        "sets": F("int", False, "số bộ hồ sơ", default=1, maximum=99,
+                  why_max="số bộ của một hồ sơ"),
+        "processing_days": F("int", True, "thời gian giải quyết (ngày làm việc)",
+                             maximum=250, why_max="một năm có khoảng 250 ngày làm việc"),
         "received_at": F("datetime", True, "thời gian nhận hồ sơ"),
         "appointment_at": F("datetime", True, "thời gian hẹn trả kết quả"),
         "return_place": F("str", False, "nơi trả kết quả", default=""),
         "receiver": F("str", True, "họ tên người tiếp nhận"),
     },
+    "bo-sung": {
+        **FORM_COMMON,
+        "dossier_code": F("str", True, "mã hồ sơ"),
+        "applicant": F("obj", True, "người nộp hồ sơ", item=APPLICANT),
+        "request": F("str", True, "nội dung yêu cầu giải quyết"),
+        "received_at": F("datetime", True, "thời gian nhận hồ sơ"),
+        "requirements": F("list", True, "nội dung cần bổ sung, hoàn thiện", item="str"),
+        "reason": F("str", False, "lý do", default=""),
+        "contact": F("str", False, "nơi liên hệ, số điện thoại để được hướng dẫn",
+                     default=""),
+        "officer": F("str", True, "họ tên người hướng dẫn"),
+    },
+    "tu-choi": {
+        **FORM_COMMON,
+        "dossier_code": F("str", False, "mã hồ sơ", default=""),
+        "applicant": F("obj", True, "người nộp hồ sơ", item=APPLICANT),
+        "request": F("str", True, "nội dung yêu cầu giải quyết"),
+        "received_at": F("datetime", True, "thời gian nhận hồ sơ"),
+        "reason": F("str", True, "lý do từ chối"),
+        "officer": F("str", True, "họ tên người tiếp nhận"),
+    },
+    "dung-giai-quyet": {
+        **{k: v for k, v in COMMON.items() if k != "summary"},
+        "summary": F("str", False, "trích yếu",
+                     default="Về việc dừng giải quyết hồ sơ thủ tục hành chính"),
+        "paper": F("str", False, "khổ giấy (A5 hoặc A4)", choices=PAPERS),
+        "addressee": F("str", True, "người nhận (Kính gửi)"),
+        "dossier_code": F("str", True, "mã hồ sơ"),
+        "applicant_name": F("str", True, "họ tên người nộp"),
+        "procedure": F("str", True, "tên thủ tục hành chính"),
+        "received_on": F("date", True, "ngày tiếp nhận"),
+        "reason": F("str", True, "lý do dừng giải quyết"),
+    },
+    "kiem-soat": {
+        **FORM_COMMON,
+        "dossier_code": F("str", True, "mã hồ sơ"),
+        "applicant": F("obj", True, "người nộp hồ sơ", item=APPLICANT),
+        "procedure": F("str", True, "tên thủ tục hành chính"),
+        "handled_by": F("str", False, "cơ quan, bộ phận giải quyết", default=""),
+        "received_at": F("datetime", True, "thời gian nhận hồ sơ"),
+        "due": F("date", False, "ngày hẹn trả kết quả"),
+        "steps": F("list", True, "các bước xử lý", item=STEP),
+        "officer": F("str", True, "họ tên người lập phiếu"),
+    },
+    "so-theo-doi": {
+        **FORM_COMMON,
+        "period_from": F("date", True, "từ ngày"),
+        "period_to": F("date", True, "đến ngày"),
+        "entries": F("list", False, "các hồ sơ trong kỳ", item=REGISTER_ENTRY, default=[]),
+        "officer": F("str", True, "họ tên người lập sổ"),
+    },
     "xin-loi": {
         **{k: v for k, v in COMMON.items() if k != "summary"},
+        "paper": F("str", False, "khổ giấy (A5 hoặc A4)", choices=PAPERS),
         "summary": F("str", False, "trích yếu",
                      default="Về việc chậm trả kết quả giải quyết hồ sơ"),
         "unit": F("str", False, "đơn vị soạn thảo (ký hiệu sau số)", default="TTPVHCC"),
@@ -214,39 +315,74 @@ def _err(path: str, message: str, source: str) -> UserError:
 
 
 _DATE_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DT_HM_DMY = re.compile(r"^(\d{1,2}):(\d{2}),? (\d{1,2})/(\d{1,2})/(\d{4})$")
+_DT_DMY_HM = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})[ ,T]+(\d{1,2}):(\d{2})$")
+_DT_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::\d{2})?)?$")
+
+# A date that is well formed but not in the calendar (29/02/2025, 31/04/2025).
+NO_SUCH_DAY = "no such day"
 
 
-def _as_date(value: Any) -> dt.date | None:
+def _ymd(year: int, month: int, day: int) -> dt.date | str:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return NO_SUCH_DAY
+
+
+def _as_date(value: Any) -> dt.date | str | None:
+    """A date, NO_SUCH_DAY for a well-formed date the calendar lacks, None otherwise."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
-        m = _DATE_DMY.match(value.strip())
-        try:
-            if m:
-                return dt.date(int(m[3]), int(m[2]), int(m[1]))
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
+        text = value.strip()
+        m = _DATE_DMY.match(text)
+        if m:
+            return _ymd(int(m[3]), int(m[2]), int(m[1]))
+        m = _DATE_ISO.match(text)
+        if m:
+            return _ymd(int(m[1]), int(m[2]), int(m[3]))
     return None
 
 
-def _as_datetime(value: Any) -> dt.datetime | None:
+def _as_datetime(value: Any) -> dt.datetime | str | None:
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    parts: tuple[int, int, int, int, int] | None = None
+    if m := _DT_HM_DMY.match(text):
+        parts = (int(m[5]), int(m[4]), int(m[3]), int(m[1]), int(m[2]))
+    elif m := _DT_DMY_HM.match(text):
+        parts = (int(m[3]), int(m[2]), int(m[1]), int(m[4]), int(m[5]))
+    elif m := _DT_ISO.match(text):
+        parts = (int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0), int(m[5] or 0))
+    if parts is None:
+        return None
+    day = _ymd(*parts[:3])
+    if isinstance(day, str):
+        return day
+    if not (0 <= parts[3] <= 23 and 0 <= parts[4] <= 59):
+        return NO_SUCH_DAY
+    return dt.datetime(parts[0], parts[1], parts[2], parts[3], parts[4])
+
+
+def nfc(value: Any) -> Any:
+    """Every string of a spec in NFC: text typed on some keyboards (or pasted from PDFs)
+    arrives decomposed, and a decomposed letter is two glyphs in the document."""
     if isinstance(value, str):
-        text = value.strip()
-        m = re.match(r"^(\d{1,2}):(\d{2}),? (\d{1,2})/(\d{1,2})/(\d{4})$", text)
-        try:
-            if m:
-                return dt.datetime(int(m[5]), int(m[4]), int(m[3]), int(m[1]), int(m[2]))
-            return dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    return None
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [nfc(v) for v in value]
+    if isinstance(value, dict):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    return value
 
 
 def _check_value(f: F, value: Any, path: str, source: str) -> Any:
@@ -267,6 +403,9 @@ def _check_value(f: F, value: Any, path: str, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise _err(path, f"({f.vi}) phải là số nguyên không âm, nhận được “{value}”.",
                        source)
+        if f.maximum is not None and value > f.maximum:
+            raise _err(path, f"({f.vi}) là {value}, quá lớn: tối đa {f.maximum} "
+                             f"({f.why_max}).", source)
         return value
     if t == "number":
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -280,16 +419,23 @@ def _check_value(f: F, value: Any, path: str, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise _err(path, f"({f.vi}) phải là số nguyên dương, “auto” hoặc để trống "
                              f"(bản dự thảo); nhận được “{value}”.", source)
+        if value > MAX_NUMBER:
+            raise _err(path, f"({f.vi}) là {value}, quá lớn: {MAX_NUMBER_VI}.", source)
         return value
     if t == "date":
         d = _as_date(value)
-        if d is None:
+        if d == NO_SUCH_DAY:
+            raise _err(path, f"({f.vi}) là ngày không tồn tại: “{value}”.", source)
+        if not isinstance(d, dt.date):
             raise _err(path, f"({f.vi}) phải là ngày dạng 2025-07-16 hoặc 16/07/2025, "
                              f"nhận được “{value}”.", source)
         return d
     if t == "datetime":
         d2 = _as_datetime(value)
-        if d2 is None:
+        if d2 == NO_SUCH_DAY:
+            raise _err(path, f"({f.vi}) là ngày (hoặc giờ) không tồn tại: “{value}”.",
+                       source)
+        if not isinstance(d2, dt.datetime):
             raise _err(path, f"({f.vi}) phải là thời điểm dạng 2025-07-16 08:30, "
                              f"nhận được “{value}”.", source)
         return d2
@@ -344,9 +490,10 @@ def validate(kind: str, data: Any, source: str = "") -> Spec:
     if not isinstance(data, dict):
         raise UserError(f"Tệp nội dung {source} phải là một nhóm trường (YAML/JSON dạng "
                         "từ điển).", "spec is not a mapping")
-    clean = _check_obj(SCHEMAS[kind], data, "", source)
+    clean = _check_obj(SCHEMAS[kind], nfc(data), "", source)
     if clean.get("kind") and clean["kind"] != kind:
         raise _err("kind", f"ghi “{clean['kind']}” nhưng lệnh yêu cầu “{kind}”.", source)
+    _check_order(kind, clean, source)
     for i, sec in enumerate(_all_sections(clean)):
         for j, item in enumerate(sec.get("items", [])):
             if not item["title"] and not item["text"]:
@@ -367,6 +514,36 @@ def validate(kind: str, data: Any, source: str = "") -> Spec:
     return Spec(kind=kind, data=clean, source=source)
 
 
+def _vi_when(moment: dt.date) -> str:
+    if isinstance(moment, dt.datetime):
+        return f"{moment:%H:%M} ngày {moment:%d/%m/%Y}"
+    return f"{moment:%d/%m/%Y}"
+
+
+# (kind, earlier field, later field, Vietnamese message): the later one must be strictly
+# after the earlier one, or the paper contradicts itself.
+ORDER_RULES: tuple[tuple[str, str, str, str], ...] = (
+    ("tiep-nhan", "received_at", "appointment_at",
+     "thời gian hẹn trả kết quả phải sau thời gian nhận hồ sơ"),
+    ("xin-loi", "original_due", "new_due",
+     "ngày hẹn trả mới phải sau ngày hẹn trả ban đầu"),
+    ("xin-loi", "received_on", "original_due",
+     "ngày hẹn trả ban đầu không được trước ngày tiếp nhận"),
+    ("so-theo-doi", "period_from", "period_to",
+     "ngày cuối kỳ không được trước ngày đầu kỳ"),
+)
+
+
+def _check_order(kind: str, clean: dict[str, Any], source: str) -> None:
+    for rule_kind, first, later, message in ORDER_RULES:
+        if rule_kind != kind or clean.get(first) is None or clean.get(later) is None:
+            continue
+        a, b = clean[first], clean[later]
+        bad = b < a if first in ("received_on", "period_from") else b <= a
+        if bad:
+            raise _err(later, f"là {_vi_when(b)}, nhưng {message} ({_vi_when(a)}).", source)
+
+
 def _all_sections(clean: dict[str, Any]) -> list[dict[str, Any]]:
     sections = list(clean.get("sections") or [])
     plan = clean.get("plan") or {}
@@ -378,8 +555,17 @@ def load_spec(kind: str, path: Path) -> Spec:
     """Read a YAML or JSON file and validate it."""
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise UserError(f"Không có tệp nội dung {path}.", str(exc)) from exc
+    except IsADirectoryError as exc:
+        raise UserError(f"{path} là một thư mục, không phải tệp nội dung YAML/JSON.",
+                        str(exc)) from exc
+    except PermissionError as exc:
+        raise UserError(f"Không có quyền đọc tệp nội dung {path}.", str(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"Tệp nội dung {path} không phải văn bản UTF-8.", str(exc)) from exc
     except OSError as exc:
-        raise UserError(f"Không đọc được tệp nội dung {path}: {exc.strerror}.", str(exc)) from exc
+        raise UserError(f"Không đọc được tệp nội dung {path}.", str(exc)) from exc
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:

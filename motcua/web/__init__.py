@@ -1,7 +1,8 @@
-"""The staff web page: search, documents, dossiers and the intake status, read from the archive.
+"""The staff web page: login, search, documents, dossiers, the intake status and the
+officers' accounts, read from the archive and checked per route against the role table.
 
-Server-rendered HTML with no login: bind it to 127.0.0.1 (the default of `motcua serve`)
-or put it behind the centre's own network.
+Server-rendered HTML behind a login; bind it to 127.0.0.1 (the default of `motcua serve`)
+or serve it over TLS (`--certfile/--keyfile`, or a reverse proxy) on the centre's network.
 """
 
 from motcua.web.app import DEFAULT_ALLOWED_HOSTS, allowed_hosts_for, create_app, is_loopback

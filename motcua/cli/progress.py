@@ -1,23 +1,35 @@
-"""Progress of batch work: a bar in a terminal, plain lines when the output is a file or pipe."""
+"""Progress of batch work: a bar in a terminal, plain lines when the output is a file or
+pipe. Presentation only, so it lives with the command line."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import click
 
-from motcua.ingest.pipeline import Outcome
-from motcua.ingest.status import STATE_VI
+from motcua import labels
+
+
+class Outcome(Protocol):
+    """What the pipeline reports for one file (`services.intake` passes it through)."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
 
 _COLOUR = {"done": "green", "duplicate": "yellow", "quarantined": "red", "refused": "red",
            "retry": "yellow", "vanished": "yellow"}
 
 
 def outcome_lines(outcome: Outcome) -> tuple[str, str]:
-    return (f"[{STATE_VI.get(outcome.state, outcome.state)}] {outcome.source}",
+    return (f"[{labels.label(labels.INTAKE_STATES, outcome.state)}] {outcome.source}",
             f"    {outcome.message}")
 
 

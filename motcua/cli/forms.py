@@ -1,0 +1,137 @@
+"""The one-stop forms of a dossier (Thông tư 03/2025): `dossier receipt | supplement |
+refuse | stop | control-sheet | register`, and `owner contact` (address and phone
+printed on them). The commands join the `dossier` and `owner` groups of `counter`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from motcua.cli._base import Context, json_option, print_json, with_context
+from motcua.cli.counter import dossier, owner
+
+_NO_PDF = click.option("--no-pdf", is_flag=True, help="Chỉ tạo DOCX, không tạo PDF/A.")
+
+
+def _print(made: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(made)
+        return
+    what = f" cho hồ sơ {made.dossier_code}" if made.dossier_code else ""
+    click.echo(f"Đã lập {made.title}{what}.")
+    click.echo(f"  {'PDF/A' if made.pdf else 'DOCX'}: {made.pdf or made.docx}"
+               + (" (sẵn sàng ký số)" if made.pdf else ""))
+
+
+@dossier.command("receipt")
+@click.argument("code")
+@click.option("--paper", "papers", multiple=True, metavar="LOẠI[:HÌNH THỨC[:SỐ LƯỢNG]]",
+              help="Giấy tờ đã nhận, ví dụ “giay_chung_sinh:Bản sao:2” (lặp lại cho mỗi "
+                   "loại). Không ghi: các giấy tờ hồ sơ đang có.")
+@_NO_PDF
+@json_option
+@with_context
+def dossier_receipt(sc: Context, code: str, papers: tuple[str, ...], no_pdf: bool,
+                    as_json: bool) -> None:
+    """Lập lại Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01, hai liên)."""
+    from motcua.services import forms
+
+    _print(forms.receipt(sc, code, list(papers), pdf=not no_pdf), as_json)
+
+
+@dossier.command("supplement")
+@click.argument("code")
+@click.option("--require", "requirements", multiple=True, metavar="NỘI DUNG",
+              help="Nội dung cần bổ sung, hoàn thiện (lặp lại cho mỗi nội dung). Không "
+                   "ghi: các thành phần hồ sơ còn thiếu theo danh mục.")
+@click.option("--reason", default="", help="Lý do.")
+@_NO_PDF
+@json_option
+@with_context
+def dossier_supplement(sc: Context, code: str, requirements: tuple[str, ...], reason: str,
+                       no_pdf: bool, as_json: bool) -> None:
+    """Lập Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02)."""
+    from motcua.services import forms
+
+    _print(forms.supplement(sc, code, requirements=list(requirements), reason=reason,
+                            pdf=not no_pdf), as_json)
+
+
+@dossier.command("refuse")
+@click.argument("code")
+@click.option("--reason", required=True, help="Lý do từ chối tiếp nhận, giải quyết.")
+@_NO_PDF
+@json_option
+@with_context
+def dossier_refuse(sc: Context, code: str, reason: str, no_pdf: bool, as_json: bool) -> None:
+    """Lập Phiếu từ chối tiếp nhận, giải quyết hồ sơ (Mẫu 03)."""
+    from motcua.services import forms
+
+    _print(forms.refuse(sc, code, reason=reason, pdf=not no_pdf), as_json)
+
+
+@dossier.command("stop")
+@click.argument("code")
+@click.option("--reason", required=True, help="Lý do dừng giải quyết.")
+@click.option("--number", default=None,
+              help="Số thông báo, hoặc “auto” lấy từ sổ đăng ký; bỏ trống là bản dự thảo.")
+@_NO_PDF
+@json_option
+@with_context
+def dossier_stop(sc: Context, code: str, reason: str, number: str | None, no_pdf: bool,
+                 as_json: bool) -> None:
+    """Lập Thông báo dừng giải quyết hồ sơ (Mẫu 05)."""
+    from motcua.services import forms
+
+    _print(forms.stop(sc, code, reason=reason, number=number, pdf=not no_pdf), as_json)
+
+
+@dossier.command("control-sheet")
+@click.argument("code")
+@_NO_PDF
+@json_option
+@with_context
+def dossier_control_sheet(sc: Context, code: str, no_pdf: bool, as_json: bool) -> None:
+    """Lập Phiếu kiểm soát quá trình giải quyết hồ sơ (Mẫu 06): các bước, thời gian,
+    người thực hiện."""
+    from motcua.services import forms
+
+    _print(forms.control_sheet(sc, code, pdf=not no_pdf), as_json)
+
+
+@dossier.command("register")
+@click.option("--from", "date_from", required=True,
+              help="Từ ngày (DD/MM/YYYY hoặc YYYY-MM-DD).")
+@click.option("--to", "date_to", required=True, help="Đến ngày (DD/MM/YYYY hoặc YYYY-MM-DD).")
+@_NO_PDF
+@json_option
+@with_context
+def dossier_register(sc: Context, date_from: str, date_to: str, no_pdf: bool,
+                     as_json: bool) -> None:
+    """Lập Sổ theo dõi hồ sơ (Mẫu 07, A4 ngang) cho các hồ sơ tiếp nhận trong kỳ."""
+    from motcua.services import forms
+
+    _print(forms.register(sc, date_from, date_to, pdf=not no_pdf), as_json)
+
+
+@owner.command("contact")
+@click.argument("owner_id")
+@click.option("--address", default=None, help="Địa chỉ (in trên các mẫu một cửa).")
+@click.option("--phone", default=None, help="Số điện thoại.")
+@json_option
+@with_context
+def owner_contact(sc: Context, owner_id: str, address: str | None, phone: str | None,
+                  as_json: bool) -> None:
+    """Ghi địa chỉ, số điện thoại của chủ sở hữu."""
+    from motcua.services import forms
+
+    got = forms.set_owner_contact(sc, owner_id, address=address, phone=phone)
+    if as_json:
+        print_json(got)
+        return
+    click.echo(f"Chủ sở hữu {got.owner_id}: địa chỉ {got.address or '—'}; "
+               f"điện thoại {got.phone or '—'}")
+
+
+COMMANDS: list[Any] = []  # the commands above live in the dossier and owner groups

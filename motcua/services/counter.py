@@ -1,0 +1,519 @@
+"""The counter (Bộ phận Một cửa): owners, dossiers received and resolved, reuse of
+documents already in the warehouse, overdue dossiers and their apology letters.
+
+"Where is receive?" — `receive` here: the code, automatic reuse, the due date in working
+days, form 01 naming the receiving officer. The due dates of dossiers made without one
+(`dossier new`, an interrupted receipt) are completed by `sync_lifecycle` before any
+reading that depends on them (`overdue`, the reports), once per call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from motcua import labels
+from motcua.archive import audit
+from motcua.errors import UserError
+from motcua.services import Context, Result, plain
+from motcua.services.access import Permission, require
+from motcua.services.documents import StampOutcome, reindex_one, restamp
+
+log = logging.getLogger(__name__)
+
+CHANNELS = tuple(labels.CHANNELS)
+
+
+# ---- owners --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnerAdded(Result):
+    id: str
+    kind: str
+    kind_label: str
+    name: str
+
+
+def add_owner(ctx: Context, owner_id: str, name: str) -> OwnerAdded:
+    """A citizen (personal ID, checked) or an organisation (tax code, checked)."""
+    from motcua.archive.owners import add_owner as write_owner
+    from motcua.archive.settings import warehouse_settings
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    o = write_owner(ctx.conn, owner_id, name, ctx.audit_name,
+                    warehouse_settings(ctx.ws).mst_check_digit)
+    return OwnerAdded(o.id, o.kind, labels.label(labels.OWNER_KINDS, o.kind), o.name)
+
+
+def _refresh_dossiers(ctx: Context, codes: tuple[str, ...] | list[str]) -> None:
+    """The dossiers' documents (own and reused) carry their owner, procedure and codes in
+    the search index: bring those entries up to date in the same operation."""
+    from motcua.archive.indexing import documents_of_dossier, refresh_documents
+
+    refresh_documents(ctx.ws, ctx.conn,
+                      [d for code in codes for d in documents_of_dossier(ctx.conn, code)])
+
+
+def rename_owner(ctx: Context, owner_id: str, name: str) -> OwnerAdded:
+    """Correct an owner's misspelt name (audited); their documents are found by the new
+    name at once."""
+    from motcua.archive.indexing import documents_of_owner, refresh_documents
+    from motcua.archive.owners import rename_owner as write_name
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    o = write_name(ctx.conn, owner_id, name, ctx.audit_name)
+    refresh_documents(ctx.ws, ctx.conn, documents_of_owner(ctx.conn, o.id))
+    return OwnerAdded(o.id, o.kind, labels.label(labels.OWNER_KINDS, o.kind), o.name)
+
+
+@dataclass(frozen=True)
+class OwnerView(Result):
+    owner: dict[str, Any]
+    dossiers: tuple[dict[str, Any], ...]
+    documents: tuple[dict[str, Any], ...]
+
+
+def owner_view(ctx: Context, owner_id: str) -> OwnerView:
+    """An owner, their dossiers and their documents; viewing is audited (personal data)."""
+    from motcua.archive.owners import owner_record
+
+    require(ctx.actor.roles, Permission.VIEW)
+    rec = owner_record(ctx.conn, owner_id)
+    audit.record(ctx.conn, "view", f"owner:{rec['owner']['id']}", ctx.audit_name, {})
+    owner = rec["owner"] | {"kind_label": labels.label(labels.OWNER_KINDS,
+                                                       rec["owner"]["kind"])}
+    dossiers = tuple(d | {"received_at_local": labels.vi_datetime(d["received_at"], ctx.zone)}
+                     for d in rec["dossiers"])
+    return OwnerView(owner, dossiers, tuple(rec["documents"]))
+
+
+# ---- dossiers: view and list -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DossierView(Result):
+    """One dossier for `dossier show` and the web's dossier page. `dossier` is None for a
+    code that only documents carry (seen in a folder name or in OCR text)."""
+
+    code: str
+    dossier: dict[str, Any] | None
+    documents: tuple[dict[str, Any], ...]
+    reused: tuple[dict[str, Any], ...]
+    missing_types: tuple[str, ...]
+    missing_names: tuple[str, ...]
+
+
+def _dossier_dict(ctx: Context, code: str) -> dict[str, Any] | None:
+    from motcua.archive.lifecycle import get_record
+
+    row = ctx.conn.execute("SELECT d.created_at, o.kind AS owner_kind FROM dossiers d"
+                           " LEFT JOIN owners o ON o.id = d.owner_id WHERE d.code = ?",
+                           (code,)).fetchone()
+    if row is None:
+        return None
+    rec = get_record(ctx.conn, code)
+    zone = ctx.zone
+    return rec.as_dict() | {
+        "created_at": row["created_at"], "owner_kind": row["owner_kind"],
+        "channel_label": labels.label(labels.CHANNELS, rec.channel),
+        "status_label": labels.label(labels.DOSSIER_STATUS, rec.status),
+        "outcome_label": labels.label(labels.OUTCOMES, rec.outcome),
+        "received_at_local": labels.vi_datetime(rec.received_at, zone),
+        "resolved_at_local": labels.vi_datetime(rec.resolved_at, zone),
+        "due_date_local": labels.vi_date(rec.due_date),
+    }
+
+
+def dossier_view(ctx: Context, code: str, *, record_view: bool = True) -> DossierView:
+    """A dossier: its lifecycle, documents, reused documents and missing components."""
+    from motcua.archive.reuse import missing_types
+
+    require(ctx.actor.roles, Permission.VIEW)
+    code = code.strip()
+    dossier = _dossier_dict(ctx, code)
+    documents = tuple(dict(r) | {"state_label": labels.label(labels.DOCUMENT_STATES,
+                                                            r["state"]),
+                                 "ingested_at_local": labels.vi_datetime(r["ingested_at"],
+                                                                         ctx.zone)}
+                      for r in ctx.conn.execute(
+        "SELECT d.id, d.original_name, d.state, d.page_count, d.ingested_at, d.dossier_source,"
+        " m.role, m.type_code, m.name, m.valid_to, m.result_code,"
+        " (SELECT COUNT(*) FROM pages p WHERE p.document_id = d.id AND p.needs_rescan = 1)"
+        " AS rescan FROM documents d LEFT JOIN document_meta m ON m.document_id = d.id"
+        " WHERE d.dossier_code = ? ORDER BY d.id", (code,)))
+    if dossier is None and not documents:
+        raise UserError(f"Không có hồ sơ mã {code}.", f"no dossier {code}")
+    reused = tuple(dict(r) | {"status_label": labels.label(labels.REUSE_STATUS, r["status"])}
+                   for r in ctx.conn.execute(
+        "SELECT r.document_id, r.type_code, r.status, r.mode, r.actor, r.created_at,"
+        " r.attached_at, m.name, m.valid_to, d.original_name, d.dossier_code AS origin"
+        " FROM reuses r JOIN documents d ON d.id = r.document_id"
+        " LEFT JOIN document_meta m ON m.document_id = r.document_id"
+        " WHERE r.dossier_code = ? ORDER BY r.id", (code,)))
+    missing: tuple[str, ...] = ()
+    if dossier and dossier["procedure_code"]:
+        try:
+            missing = tuple(missing_types(ctx.conn, code,
+                                          ctx.catalogue.get(dossier["procedure_code"])))
+        except UserError:
+            missing = ()
+    if record_view:
+        audit.record(ctx.conn, "view", f"dossier:{code}", ctx.audit_name, {})
+    return DossierView(code, dossier, documents, reused, missing,
+                       tuple(ctx.catalogue.type_name(t) for t in missing))
+
+
+@dataclass(frozen=True)
+class DossierRow(Result):
+    code: str
+    procedure_code: str | None
+    procedure_name: str | None
+    field: str | None
+    channel: str | None
+    channel_label: str
+    owner_id: str | None
+    owner_name: str | None
+    received_at: str | None
+    received_at_local: str
+    created_at: str
+    due_date: str | None
+    status: str
+    status_label: str
+    documents: int
+    rescan: int
+
+
+@dataclass(frozen=True)
+class DossierList(Result):
+    dossiers: tuple[DossierRow, ...]
+    unassigned: tuple[dict[str, Any], ...]  # documents in no dossier (newest first)
+
+
+def dossier_list(ctx: Context, *, owner_id: str | None = None,
+                 procedure_code: str | None = None, newest_first: bool = False,
+                 limit: int | None = None, unassigned: int = 0) -> DossierList:
+    """Dossiers, oldest receipt first (newest first for the web page), with their
+    document counts; times are UTC in the database, so one sort orders them."""
+    require(ctx.actor.roles, Permission.VIEW)
+    sql = ("SELECT s.code, s.procedure_code, s.procedure_name, s.field, s.channel,"
+           " s.owner_id, o.name AS owner_name, s.received_at, s.created_at, s.due_date,"
+           " s.resolved_at,"
+           " (SELECT COUNT(*) FROM documents d WHERE d.dossier_code = s.code) AS documents,"
+           " (SELECT COUNT(*) FROM pages p JOIN documents d ON d.id = p.document_id"
+           "  WHERE d.dossier_code = s.code AND p.needs_rescan = 1) AS rescan"
+           " FROM dossiers s LEFT JOIN owners o ON o.id = s.owner_id WHERE 1 = 1")
+    args: list[Any] = []
+    if owner_id:
+        sql += " AND s.owner_id = ?"
+        args.append(owner_id.strip())
+    if procedure_code:
+        sql += " AND s.procedure_code = ?"
+        args.append(procedure_code.strip())
+    order = "DESC" if newest_first else ""
+    sql += f" ORDER BY COALESCE(s.received_at, s.created_at) {order}, s.code {order}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    rows = tuple(DossierRow(
+        r["code"], r["procedure_code"], r["procedure_name"], r["field"], r["channel"],
+        labels.label(labels.CHANNELS, r["channel"]), r["owner_id"], r["owner_name"],
+        r["received_at"], labels.vi_datetime(r["received_at"], ctx.zone), r["created_at"],
+        r["due_date"], "resolved" if r["resolved_at"] else "pending",
+        labels.DOSSIER_STATUS["resolved" if r["resolved_at"] else "pending"],
+        r["documents"], r["rescan"]) for r in ctx.conn.execute(sql, args))
+    loose: tuple[dict[str, Any], ...] = ()
+    if unassigned:
+        loose = tuple(dict(r) | {"ingested_at_local": labels.vi_datetime(r["ingested_at"],
+                                                                         ctx.zone)}
+                      for r in ctx.conn.execute(
+            "SELECT id, original_name, page_count, ingested_at FROM documents"
+            " WHERE dossier_code IS NULL ORDER BY id DESC LIMIT ?", (unassigned,)))
+    return DossierList(rows, loose)
+
+
+# ---- dossiers: new, receive, resolve, import -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReuseSummary(Result):
+    mode: str
+    attached: tuple[dict[str, Any], ...]
+    proposed: tuple[dict[str, Any], ...]
+    missing: tuple[str, ...]
+    missing_names: tuple[str, ...]
+
+
+def _reuse_summary(ctx: Context, outcome: Any) -> ReuseSummary:
+    def named(c: Any) -> dict[str, Any]:
+        return plain(c.as_dict()) | {"type_name": ctx.catalogue.type_name(c.type_code)}
+
+    return ReuseSummary(outcome.mode, tuple(named(c) for c in outcome.attached),
+                        tuple(named(c) for c in outcome.proposed), tuple(outcome.missing),
+                        tuple(ctx.catalogue.type_name(t) for t in outcome.missing))
+
+
+def _channel(channel: str) -> str:
+    if channel not in labels.CHANNELS:
+        raise UserError(
+            f"Kênh tiếp nhận “{channel}” không hợp lệ; chọn online (trực tuyến), "
+            "direct (trực tiếp) hoặc post (bưu chính).", f"bad channel {channel!r}")
+    return channel
+
+
+@dataclass(frozen=True)
+class DossierCreated(Result):
+    dossier: dict[str, Any]
+    reuse: ReuseSummary
+
+
+def new_dossier(ctx: Context, procedure_code: str, owner_id: str, channel: str = "direct",
+                code: str | None = None) -> DossierCreated:
+    """A dossier without a receipt (no due date until one is known); reuse runs."""
+    from motcua.archive.dossiers import new_dossier as make
+    from motcua.archive.settings import warehouse_settings
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    made = make(ctx.ws, ctx.conn, ctx.catalogue, procedure_code=procedure_code,
+                owner_id=owner_id, channel=_channel(channel), actor=ctx.audit_name,
+                auto_reuse_mode=warehouse_settings(ctx.ws).auto_reuse, code=code)
+    _refresh_dossiers(ctx, [made.dossier.code])
+    return DossierCreated(made.dossier.as_dict(), _reuse_summary(ctx, made.reuse))
+
+
+@dataclass(frozen=True)
+class Receipt(Result):
+    docx: str
+    pdf: str | None
+
+
+@dataclass(frozen=True)
+class ReceiveOutcome(Result):
+    record: dict[str, Any]
+    reuse: ReuseSummary
+    receipt: Receipt | None
+    return_time: str          # the time of day printed with the appointment date
+    received_at_local: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record's fields at the top, as `dossier receive --json` always printed."""
+        return plain(self.record) | {"reuse": self.reuse.as_dict(),
+                                     "receipt": self.receipt.as_dict() if self.receipt
+                                     else None}
+
+
+def _moment(ctx: Context, at: str | datetime | None, label: str) -> datetime | None:
+    """A moment typed by a person: the centre's wall clock unless it carries an offset."""
+    if at is None or (isinstance(at, str) and not at.strip()):
+        return None
+    if isinstance(at, datetime):
+        return at
+    return labels.parse_datetime(at, label)
+
+
+def receive(ctx: Context, procedure_code: str, owner_id: str, channel: str, *,
+            at: str | datetime | None = None, code: str | None = None,
+            print_receipt: bool = True, pdf: bool = True) -> ReceiveOutcome:
+    """Receive a dossier at the counter (or back-fill a paper one with `at`): its code,
+    automatic reuse, the due date, and form 01 naming the acting officer as receiver."""
+    from motcua.archive import lifecycle as lc
+    from motcua.archive.settings import warehouse_settings
+    from motcua.reports.forms import print_receipt as print_form
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    moment = _moment(ctx, at, "thời điểm tiếp nhận (--at)")
+    got = lc.receive(ctx.ws, ctx.conn, ctx.catalogue, ctx.calendar,
+                     procedure_code=procedure_code, owner_id=owner_id,
+                     channel=_channel(channel), actor=ctx.audit_name, at=moment, code=code,
+                     auto_reuse_mode=warehouse_settings(ctx.ws).auto_reuse)
+    _refresh_dossiers(ctx, [got.record.code])
+    receipt = None
+    if print_receipt:
+        made = print_form(ctx.ws, ctx.conn, ctx.catalogue, got.record.code, pdf=pdf,
+                          receiver=ctx.operator if ctx.actor.kind == "user" else None)
+        receipt = Receipt(str(made.docx), str(made.pdf) if made.pdf else None)
+    return ReceiveOutcome(got.record.as_dict(), _reuse_summary(ctx, got.reuse), receipt,
+                          lc.lifecycle_settings(ctx.ws).return_time,
+                          labels.vi_datetime(got.record.received_at, ctx.zone))
+
+
+@dataclass(frozen=True)
+class ResolveOutcome(Result):
+    record: dict[str, Any]
+    result_code: str
+    document_id: int
+    outcome: str
+    outcome_label: str
+    stamp: StampOutcome | None
+    indexed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return plain(self.record) | {"result_code": self.result_code,
+                                     "document_id": self.document_id,
+                                     "stamp": self.stamp.as_dict() if self.stamp else None}
+
+
+def resolve(ctx: Context, code: str, result_file: Path, *, at: str | datetime | None = None,
+            stamp: bool = True) -> ResolveOutcome:
+    """Record a dossier's result (stored byte for byte) and when it came: early, on time
+    or late. The "KẾT QUẢ ĐIỆN TỬ" stamp follows the one policy of `documents.restamp`:
+    a failure is a warning, the result stands."""
+    from motcua.archive import lifecycle as lc
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    moment = _moment(ctx, at, "thời điểm có kết quả (--at)")
+    done = lc.resolve(ctx.ws, ctx.conn, code, result_file, ctx.audit_name, moment)
+    stamped = restamp(ctx, done.document_id, strict=False) \
+        if stamp and result_file.suffix.lower() == ".pdf" else None
+    indexed = reindex_one(ctx, done.document_id)
+    return ResolveOutcome(done.record.as_dict(), done.result_code, done.document_id,
+                          done.outcome, labels.OUTCOMES[done.outcome], stamped, indexed)
+
+
+@dataclass(frozen=True)
+class ImportOutcome(Result):
+    inserted: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    bad: tuple[dict[str, Any], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Counts and the bad rows, as `dossier import --json` always printed."""
+        return {"inserted": len(self.inserted), "updated": len(self.updated),
+                "unchanged": len(self.unchanged), "bad": list(self.bad)}
+
+
+def import_dossiers(ctx: Context, csv_file: Path, mapping_file: Path) -> ImportOutcome:
+    """Dossiers from the province's system (CSV with a column mapping)."""
+    from motcua.archive.dossier_import import import_csv, load_mapping
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    mapping = load_mapping(mapping_file)
+    rep = import_csv(ctx.conn, csv_file, mapping, ctx.catalogue, ctx.calendar,
+                     ctx.audit_name)
+    _refresh_dossiers(ctx, [*rep.inserted, *rep.updated])
+    return ImportOutcome(tuple(rep.inserted), tuple(rep.updated), tuple(rep.unchanged),
+                         tuple(b.as_dict() for b in rep.bad))
+
+
+# ---- procedures and reuse ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Procedures(Result):
+    procedures: tuple[dict[str, Any], ...]
+    document_types: dict[str, str]
+
+
+def procedures(ctx: Context) -> Procedures:
+    """The procedure catalogue of the workspace."""
+    require(ctx.actor.roles, Permission.VIEW)
+    cat = ctx.catalogue
+    return Procedures(tuple(p.as_dict() for p in cat.procedures), dict(cat.document_types))
+
+
+@dataclass(frozen=True)
+class ReusableDocuments(Result):
+    owner_id: str
+    documents: tuple[dict[str, Any], ...]
+
+
+def reusable(ctx: Context, owner_id: str, type_code: str | None = None,
+             on: str | date | None = None) -> ReusableDocuments:
+    """An owner's documents still valid (today, or on the day given)."""
+    from motcua.archive.owners import get_owner
+    from motcua.archive.reuse import find_valid
+
+    require(ctx.actor.roles, Permission.VIEW)
+    owner = get_owner(ctx.conn, owner_id)
+    day = on if isinstance(on, date) else labels.parse_optional_day(on, "ngày xét")
+    found = find_valid(ctx.conn, owner.id, type_code, day or today(ctx))
+    return ReusableDocuments(owner.id, tuple(
+        c.as_dict() | {"type_name": ctx.catalogue.type_name(c.type_code)} for c in found))
+
+
+@dataclass(frozen=True)
+class ReuseAttached(Result):
+    document_id: int
+    dossier_code: str
+    status: str
+
+
+def attach_reuse(ctx: Context, doc_ref: str, dossier_code: str) -> ReuseAttached:
+    """Attach a document already in the warehouse to a dossier, without rescanning."""
+    from motcua.archive.documents import resolve_document
+    from motcua.archive.indexing import refresh_documents
+    from motcua.archive.reuse import attach
+
+    require(ctx.actor.roles, Permission.REUSE)
+    r = attach(ctx.conn, resolve_document(ctx.conn, doc_ref), dossier_code.strip(),
+               ctx.audit_name)
+    refresh_documents(ctx.ws, ctx.conn, [r.document_id])  # found under the new dossier
+    return ReuseAttached(r.document_id, r.dossier_code, r.status)
+
+
+# ---- overdue ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverdueDossier(Result):
+    record: dict[str, Any]
+    days_late: int
+    apology: dict[str, Any] | None
+    apology_done: bool
+
+
+@dataclass(frozen=True)
+class OverdueReport(Result):
+    on: date
+    overdue: tuple[OverdueDossier, ...]
+    letters: tuple[dict[str, Any], ...]
+    already_had: tuple[str, ...]
+    letters_asked: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """As `overdue --json` always printed: each dossier's fields at the top."""
+        return {"on": self.on.isoformat(),
+                "overdue": [plain(o.record) | {"days_late": o.days_late,
+                                               "apology": o.apology}
+                            for o in self.overdue],
+                "letters": list(self.letters), "already_had": list(self.already_had)}
+
+
+def today(ctx: Context) -> date:
+    """Today on the centre's wall clock, not the machine's."""
+    return datetime.now(ctx.zone).date()
+
+
+def overdue(ctx: Context, on: str | date | None = None, *, letters: bool = False,
+            reason: str | None = None, extension_days: int | None = None,
+            pdf: bool = True) -> OverdueReport:
+    """Pending dossiers past their due date; with `letters`, form 04 for each that has
+    none yet (a dossier that already had one is never given a second)."""
+    from motcua.archive import lifecycle as lc
+    from motcua.reports.forms import issue_apology_letters
+
+    require(ctx.actor.roles, Permission.VIEW)
+    if letters:
+        require(ctx.actor.roles, Permission.RECEIVE)
+    day = on if isinstance(on, date) else \
+        labels.parse_optional_day(on, "ngày xét (--on)") or today(ctx)
+    lc.sync_lifecycle(ctx.conn, ctx.catalogue, ctx.calendar)
+    late = lc.overdue(ctx.conn, day)
+    made: list[Any] = []
+    skipped: list[str] = []
+    if letters:
+        made, skipped = issue_apology_letters(
+            ctx.ws, ctx.conn, ctx.calendar, day, ctx.audit_name, reason=reason,
+            extension_days=extension_days, pdf=pdf)
+    rows = []
+    for r in late:
+        apology = lc.get_apology(ctx.conn, r.code)
+        rows.append(OverdueDossier(r.as_dict(), r.days_late(day),
+                                   apology.as_dict() if apology else None,
+                                   bool(apology and apology.done)))
+    return OverdueReport(day, tuple(rows), tuple(dict(x.__dict__) for x in made),
+                         tuple(skipped), letters)

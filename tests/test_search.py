@@ -300,3 +300,38 @@ def test_owner_rename_and_reuse_update_the_index(live: tuple[Workspace, Warehous
     _cli(ws, "reuse", "attach", str(other.cccd_document), "--dossier", target)
     after = json.loads(_cli(ws, "search", "", "--dossier", target, "--json"))["documents"]
     assert other.cccd_document in {d["document_id"] for d in after}
+
+
+def test_a_dossier_given_its_owner_brings_its_scans_to_the_owner(
+        live: tuple[Workspace, Warehouse]) -> None:
+    """A scan filed by its folder under a dossier the counter has not yet registered:
+    when `dossier new` completes that dossier, the scan is found by the owner's name."""
+    from motcua.archive.indexing import index_documents
+
+    ws, wh = live
+    code = "000.00.07.H47-250801-0099"
+    conn = db.connect(ws.db_path)
+    try:
+        with db.transaction(conn):
+            conn.execute("INSERT INTO dossiers (code, created_at) VALUES (?, ?)",
+                         (code, db.now()))
+            conn.execute(
+                "INSERT INTO documents (id, sha256, original_name, media_type, size,"
+                " original_path, page_count, dossier_code, dossier_source, state,"
+                " ingested_at, updated_at) VALUES (9999, ?, 'don.pdf', 'application/pdf',"
+                " 1, 'store/x.pdf', 1, ?, 'folder', 'archived', ?, ?)",
+                ("f" * 64, code, db.now(), db.now()))
+            conn.execute("INSERT INTO pages (document_id, page_no, text, confidence,"
+                         " ocr_done) VALUES (9999, 1, 'Đơn đề nghị cấp bản sao', 90, 1)")
+        assert index_documents(ws, conn, [9999]) == 1
+    finally:
+        conn.close()
+    owner = wh.owners[7]
+
+    def found() -> list[int]:
+        data = json.loads(_cli(ws, "search", owner.name, "--limit", "50", "--json"))
+        return [d["document_id"] for d in data["documents"]]
+
+    assert 9999 not in found()
+    _cli(ws, "dossier", "new", "--procedure", "1.001193", "--owner", owner.id, "--code", code)
+    assert 9999 in found()[:len(owner.documents) + 1]

@@ -194,13 +194,13 @@ def test_scans_become_searchable_pdfa(ws: Workspace) -> None:
     for query in ("Đa Lộc", "da loc", "DA LOC", "một cửa"):
         result = runner.invoke(main, ["-w", str(ws.root), "search", query, "--json"])
         assert result.exit_code == 0, result.output
-        assert {h["file"] for h in json.loads(result.output)} == set(originals)
+        assert {h["file"] for h in json.loads(result.output)["documents"]} == set(originals)
     result = runner.invoke(main, ["-w", str(ws.root), "search", "da loc", "--json",
                                   "--dossier", DOSSIER])
-    assert {h["file"] for h in json.loads(result.output)} == {"don-de-nghi.pdf"}
+    assert {h["file"] for h in json.loads(result.output)["documents"]} == {"don-de-nghi.pdf"}
     result = runner.invoke(main, ["-w", str(ws.root), "search", "da loc", "--json",
                                   "--owner", CITIZEN_ID])
-    assert {h["file"] for h in json.loads(result.output)} == {"don-de-nghi.pdf"}
+    assert {h["file"] for h in json.loads(result.output)["documents"]} == {"don-de-nghi.pdf"}
     result = runner.invoke(main, ["-w", str(ws.root), "show", DOSSIER])
     assert result.exit_code == 0 and "don-de-nghi.pdf" in result.output
     assert CITIZEN_ID in result.output and "SHA-256" in result.output
@@ -295,7 +295,7 @@ def test_killed_between_steps_resumes_without_duplicates(ws: Workspace, step: st
         assert final[-1] == "done" and "duplicate" not in final
     assert not (ws.inbox / "quet.jpg").exists()
     assert_consistent(ws)
-    hits = json.loads(run_cli(ws, "search", "Gia Lộc", "--json").stdout)
+    hits = json.loads(run_cli(ws, "search", "Gia Lộc", "--json").stdout)["documents"]
     assert len({h["document_id"] for h in hits}) == 1
 
 

@@ -65,7 +65,7 @@ def test_scan_to_stamped_reused_exported(tmp_path: Path) -> None:
         w = init_workspace(root)
         engine = open_engine(w.index_dir, w.config.index.engine)
         try:
-            return [(h.page_no, h.dossier_code, h.snippet_text())
+            return [(h.best_page, h.dossier_code, h.snippet_text())
                     for h in engine.search("giay khai sinh")]
         finally:
             engine.close()

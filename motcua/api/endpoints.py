@@ -17,6 +17,7 @@ from motcua.archive import records
 from motcua.archive.ids import classify_owner_id, validate_dossier_code
 from motcua.errors import UserError
 from motcua.services import counter, documents, reports
+from motcua.services import search as search_service
 from motcua.services.access import Permission, Scope, mask_id
 
 MAX_ID = 9223372036854775807
@@ -127,14 +128,15 @@ def search(call: ApiCall) -> m.SearchResults:
     p = call.params
     owner = _owner_id(call, p["owner"]) if p["owner"] else None
     dossier_code = _dossier_code(p["dossier"]) if p["dossier"] else None
-    found = documents.search(call.ctx, p["q"] or "", limit=p["limit"] or 20,
-                             offset=p["offset"] or 0, dossier=dossier_code, owner=owner,
-                             doc_type=p["type"], date_from=p["from"], date_to=p["to"])
-    return m.SearchResults(found.query, tuple(
-        m.SearchHit(h.document_id, h.page, float(h.score), h.dossier_code, h.file,
-                    "".join(text for text, _ in h.segments),
-                    tuple(m.SearchSegment(text, bool(hit)) for text, hit in h.segments),
-                    iso_local(call, h.ingested_at)) for h in found.hits),
+    found = search_service.search(call.ctx, p["q"] or "", limit=p["limit"] or 20,
+                                  offset=p["offset"] or 0, dossier=dossier_code, owner=owner,
+                                  doc_type=p["type"], date_from=p["from"], date_to=p["to"])
+    return m.SearchResults(found.query, found.kind, tuple(
+        m.SearchHit(h.document_id, h.title, h.best_page, h.matching_pages, float(h.score),
+                    h.dossier_code, h.original_name, h.matched_fields,
+                    "".join(text for text, _ in h.snippet),
+                    tuple(m.SearchSegment(text, bool(hit)) for text, hit in h.snippet),
+                    iso_local(call, h.ingested_at)) for h in found.documents),
                            found.has_more, found.total_documents)
 
 

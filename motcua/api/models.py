@@ -111,13 +111,17 @@ class SearchSegment:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """Một trang khớp với truy vấn."""
+    """Một tài liệu khớp với truy vấn (mỗi tài liệu một lần)."""
 
     document_id: int = described("Số tài liệu trong kho.", minimum=1)
-    page: int = described("Số trang.")
+    title: str = described("Tên và số của tài liệu (hoặc tên tệp).")
+    page: int = described("Trang khớp nhất (0: tài liệu chưa có chữ).")
+    matching_pages: int = described("Số trang chứa mọi từ của truy vấn.")
     score: float = described("Điểm xếp hạng (cao hơn: khớp hơn).")
     dossier_code: str | None = described("Mã hồ sơ.")
     file: str = described("Tên tệp.")
+    matched_fields: tuple[str, ...] = described(
+        "Các trường khớp (owner_name, owner_id, number, dossier_code, text…).")
     snippet: str = described("Trích dẫn đoạn văn khớp (văn bản thuần).")
     segments: tuple[SearchSegment, ...] = described("Trích dẫn, tách từng đoạn khớp.")
     ingested_at: str | None = described("Thời điểm nhận vào kho.", format="date-time")
@@ -125,10 +129,12 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResults:
-    """Kết quả tìm kiếm toàn văn (cùng dịch vụ với trang tìm kiếm)."""
+    """Kết quả tìm kiếm (cùng dịch vụ với trang tìm kiếm): tài liệu, khớp nhất trước."""
 
     query: str = described("Truy vấn đã tìm.")
-    hits: tuple[SearchHit, ...] = described("Các trang khớp, khớp nhất trước.")
+    kind: str = described("Truy vấn được hiểu là gì (personal_id, tax_code, dossier_code, "
+                          "result_code, number, name, text).")
+    hits: tuple[SearchHit, ...] = described("Các tài liệu khớp, khớp nhất trước.")
     has_more: bool = described("Còn kết quả sau trang này (tăng offset).")
     total_documents: int = described("Tổng số tài liệu trong kho.")
 

@@ -47,6 +47,22 @@ def owner_add(sc: Context, owner_id: str, name: str, address: str | None, phone:
     click.echo(f"Đã ghi chủ sở hữu {o.id} ({o.kind_label}): {o.name}")
 
 
+@owner.command("rename")
+@click.argument("owner_id")
+@click.option("--name", "-n", required=True, help="Họ tên đúng của công dân / tên tổ chức.")
+@json_option
+@with_context
+def owner_rename(sc: Context, owner_id: str, name: str, as_json: bool) -> None:
+    """Sửa họ tên chủ sở hữu (ghi nhật ký); tìm kiếm theo tên mới ngay."""
+    from motcua.services import counter
+
+    o = counter.rename_owner(sc, owner_id, name)
+    if as_json:
+        print_json(o)
+        return
+    click.echo(f"Đã sửa tên chủ sở hữu {o.id}: {o.name}")
+
+
 @owner.command("show")
 @click.argument("owner_id", metavar="MÃ_ĐỊNH_DANH")
 @json_option

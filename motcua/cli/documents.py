@@ -30,26 +30,34 @@ if TYPE_CHECKING:
 def search(sc: Context, query: str, dossier: str | None, owner: str | None,
            procedure: str | None, doc_type: str | None, date_from: str | None,
            date_to: str | None, limit: int, as_json: bool) -> None:
-    """Tìm kiếm toàn văn (không phân biệt dấu; khớp đúng dấu được xếp trước)."""
-    from motcua.services import documents
+    """Tìm công dân, giấy tờ, hồ sơ: họ tên, số định danh, mã số thuế, mã hồ sơ, mã kết quả,
+    số ký hiệu văn bản hoặc từ khóa (không phân biệt dấu; khớp đúng dấu được xếp trước)."""
+    from motcua.services.search import search as find
 
-    found = documents.search(sc, query, limit=limit, dossier=dossier, owner=owner,
-                             procedure=procedure, doc_type=doc_type, date_from=date_from,
-                             date_to=date_to)
+    found = find(sc, query, limit=limit, dossier=dossier, owner=owner, procedure=procedure,
+                 doc_type=doc_type, date_from=date_from, date_to=date_to)
     if as_json:
-        print_json([{"document_id": h.document_id, "page": h.page, "score": h.score,
-                     "dossier_code": h.dossier_code, "file": h.file, "snippet": h.snippet}
-                    for h in found.hits])
+        print_json(found)
         return
-    if not found.hits:
+    if not found.documents:
         click.echo("Không tìm thấy kết quả nào.")
         return
-    for n, hit in enumerate(found.hits, start=1):
-        click.secho(f"{n}. {hit.file} — trang {hit.page} (tài liệu {hit.document_id}"
-                    f", hồ sơ {hit.dossier_code or 'chưa gán'})", bold=True)
+    click.echo(f"Tìm theo: {found.kind_label}")
+    for n, doc in enumerate(found.documents, start=1):
+        click.secho(f"{n}. {doc.title} (tài liệu {doc.document_id}, "
+                    f"hồ sơ {doc.dossier_code or 'chưa gán'})", bold=True)
+        owners = ", ".join(f"{o.name or ''} ({o.id})".strip() for o in doc.owners)
+        if owners:
+            click.echo(f"   Chủ sở hữu: {owners}")
+        where = f"   Khớp: {', '.join(doc.matched_labels)}"
+        if doc.best_page:
+            where += (f" — trang {doc.best_page}/{doc.page_count}"
+                      f", {doc.matching_pages} trang khớp")
+        click.echo(where)
         styled = "".join(click.style(text, fg="yellow", bold=True) if matched else text
-                         for text, matched in hit.segments)
-        click.echo(f"   {styled}")
+                         for text, matched in doc.snippet)
+        if styled:
+            click.echo(f"   {styled}")
 
 
 def _print_document(doc: DocumentView) -> None:

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 import subprocess
 import threading
 from collections.abc import Callable
@@ -250,30 +249,6 @@ def file_of(ctx: Context, document_id: int, kind: str, *, record_view: bool = Tr
 # ---- search ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SearchHit(Result):
-    document_id: int
-    page: int
-    score: float
-    dossier_code: str | None
-    file: str
-    snippet: str                          # matched terms in <b>…</b>
-    segments: tuple[tuple[str, bool], ...]  # (text, is a matched term), for terminals
-    ingested_at: str | None
-    ingested_at_local: str
-    page_count: int | None
-    has_archival: bool
-
-
-@dataclass(frozen=True)
-class SearchResult(Result):
-    query: str
-    filters: dict[str, Any]
-    hits: tuple[SearchHit, ...]
-    has_more: bool
-    total_documents: int
-
-
 def parse_filters(*, dossier: str | None = None, owner: str | None = None,
                   procedure: str | None = None, doc_type: str | None = None,
                   date_from: str | date | None = None, date_to: str | date | None = None
@@ -299,42 +274,7 @@ def parse_filters(*, dossier: str | None = None, owner: str | None = None,
                          date_from=day_from, date_to=day_to)
 
 
-def search(ctx: Context, query: str, *, limit: int = 20, offset: int = 0,
-           **filters: str | date | None) -> SearchResult:
-    """Full-text search (accents optional; exact accents rank first). `filters` are
-    `parse_filters`' keywords."""
-    from motcua.index import open_engine
-
-    require(ctx.actor.roles, Permission.VIEW)
-    parsed = parse_filters(**filters)  # type: ignore[arg-type]
-    engine = open_engine(ctx.ws.index_dir, ctx.ws.config.index.engine)
-    try:
-        found = engine.search(query, parsed, limit=offset + limit + 1)
-    finally:
-        engine.close()
-    page = found[offset:offset + limit]
-    known: dict[int, sqlite3.Row] = {}
-    if page:
-        ids = sorted({h.document_id for h in page})
-        marks = ",".join("?" * len(ids))
-        known = {r["id"]: r for r in ctx.conn.execute(
-            f"SELECT id, ingested_at, page_count, archival_path FROM documents"
-            f" WHERE id IN ({marks})", ids)}
-    hits = []
-    for h in page:
-        row = known.get(h.document_id)
-        hits.append(SearchHit(
-            document_id=h.document_id, page=h.page_no, score=h.score,
-            dossier_code=h.dossier_code, file=h.original_name,
-            snippet=h.snippet_text("<b>", "</b>"), segments=h.snippet,
-            ingested_at=row["ingested_at"] if row else None,
-            ingested_at_local=labels.vi_datetime(row["ingested_at"], ctx.zone) if row else "",
-            page_count=row["page_count"] if row else None,
-            has_archival=bool(row and row["archival_path"])))
-    total = ctx.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-    used = {k: v.isoformat() if isinstance(v, date) else v
-            for k, v in vars(parsed).items() if v is not None}
-    return SearchResult(query, used, tuple(hits), len(found) > offset + limit, total)
+# The search itself is services.search.search (documents found by what staff type).
 
 
 @dataclass(frozen=True)
@@ -413,8 +353,7 @@ def assign(ctx: Context, document_id: int, dossier_code: str) -> Assigned:
     """Put a document in a dossier: recorded, audited, restamped (the stamp and its QR
     print the dossier code) and reindexed (the dossier filter must find it)."""
     from motcua.archive.extract import is_dossier_code
-    from motcua.archive.indexing import index_document
-    from motcua.index import open_engine
+    from motcua.archive.indexing import refresh_documents
 
     require(ctx.actor.roles, Permission.RECEIVE)
     dossier_code = dossier_code.strip()
@@ -430,11 +369,7 @@ def assign(ctx: Context, document_id: int, dossier_code: str) -> Assigned:
         audit.record(conn, "assign", f"document:{document_id}", ctx.audit_name,
                      {"dossier_code": dossier_code})
     stamped = restamp(ctx, document_id)
-    engine = open_engine(ctx.ws.index_dir, ctx.ws.config.index.engine)
-    try:
-        index_document(conn, engine, document_id)
-    finally:
-        engine.close()
+    refresh_documents(ctx.ws, conn, [document_id])
     return Assigned(document_id, dossier_code, stamped)
 
 
@@ -469,7 +404,7 @@ class Reindexed(Result):
 
 def reindex(ctx: Context, progress: Callable[[int, int], None] | None = None) -> Reindexed:
     """Rebuild the search index from the database."""
-    from motcua.archive.indexing import rebuild
+    from motcua.archive.indexing import rebuild, type_names
     from motcua.index import open_engine
 
     require(ctx.actor.roles, Permission.ADMIN_DATA)
@@ -478,7 +413,7 @@ def reindex(ctx: Context, progress: Callable[[int, int], None] | None = None) ->
     # rebuild=True: a damaged index cannot be opened to be cleared, so start afresh.
     engine = open_engine(ctx.ws.index_dir, ctx.ws.config.index.engine, rebuild=True)
     try:
-        pages = rebuild(ctx.conn, engine, progress=progress)
+        pages = rebuild(ctx.conn, engine, progress=progress, type_names=type_names(ctx.ws))
     finally:
         engine.close()
     clear_thumbnails(ctx)
@@ -511,6 +446,7 @@ def set_meta(ctx: Context, ref: str, changes: dict[str, str | None]) -> Metadata
     """Change some metadata fields (None leaves one as it is, "" clears it); each change
     is audited, and a stamped document is restamped (its QR carries the fields)."""
     from motcua.archive.documents import set_meta as write_meta
+    from motcua.archive.indexing import refresh_documents
     from motcua.archive.stamp import get_stamp
 
     require(ctx.actor.roles, Permission.EDIT_METADATA)
@@ -525,6 +461,7 @@ def set_meta(ctx: Context, ref: str, changes: dict[str, str | None]) -> Metadata
     write_meta(ctx.conn, document_id, ctx.audit_name, wanted,
                ctx.catalogue.document_types)
     stamped = restamp(ctx, document_id) if get_stamp(ctx.conn, document_id) else None
+    refresh_documents(ctx.ws, ctx.conn, [document_id])  # found by its new fields at once
     return _metadata(ctx, document_id, True, stamped)
 
 

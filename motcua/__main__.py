@@ -1,3 +1,3 @@
 from motcua.cli import main
 
-main()
+main(prog_name="motcua")  # `python -m motcua` shows the same name as the installed command

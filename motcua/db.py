@@ -329,6 +329,27 @@ ALTER TABLE owners ADD COLUMN address TEXT;
 ALTER TABLE owners ADD COLUMN phone TEXT;
 """
 
+
+API_TOKENS_0001 = """
+-- Tokens of other systems calling /api/v1 (issue 16). Only the SHA-256 of a token is
+-- kept; `prefix` (its first characters) lets an administrator tell tokens apart.
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    allow_ips TEXT NOT NULL DEFAULT '',
+    rate_per_minute INTEGER NOT NULL CHECK (rate_per_minute > 0),
+    expires_at TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT,
+    last_used_at TEXT
+);
+"""
+
 # Notes officers write on a dossier (the counter's dossier page): who, when, what.
 DOSSIER_NOTES_0001 = """
 CREATE TABLE dossier_notes (
@@ -358,6 +379,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("accounts_0001", ACCOUNTS_0001),
     ("intake_hostile_0001", INTAKE_HOSTILE_0001),
     ("owners_contact_0001", OWNERS_CONTACT_0001),
+    ("api_tokens_0001", API_TOKENS_0001),
     ("dossier_notes_0001", DOSSIER_NOTES_0001),
     ("dossier_cancel_0001", DOSSIER_CANCEL_0001),
 ]
@@ -429,3 +451,16 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+def schema_sql(conn: sqlite3.Connection) -> str:
+    """The schema as SQL, tables first, then indexes and triggers, each by name: what
+    `docs/schema.sql` holds, so the schema is readable without replaying migrations."""
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+        " AND name NOT LIKE 'sqlite_%' ORDER BY CASE type WHEN 'table' THEN 0"
+        " WHEN 'index' THEN 1 WHEN 'trigger' THEN 2 ELSE 3 END, tbl_name, name").fetchall()
+    head = ["-- The motcua database schema, generated from a fresh database by",
+            "-- scripts/write_schema.py; do not edit by hand (tests/test_layers.py checks it).",
+            "-- Migrations applied: " + ", ".join(name for name, _sql in MIGRATIONS), ""]
+    return "\n".join(head + [f"{row['sql'].strip()};\n" for row in rows])

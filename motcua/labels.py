@@ -104,7 +104,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "stamp": "đóng dấu số hóa",
     "view": "xem",
     "download": "tải tệp",
-    "meta.update": "sửa siêu dữ liệu",
+    "meta.update": "sửa thông tin tài liệu",
     "issued.add": "lưu văn bản ban hành",
     "result.add": "lưu kết quả giải quyết",
     "owner.add": "thêm chủ sở hữu",
@@ -122,6 +122,25 @@ AUDIT_ACTIONS: dict[str, str] = {
     "export": "xuất gói dữ liệu",
     "import": "nhập gói dữ liệu",
     "verify": "kiểm tra toàn vẹn kho",
+    "owner.rename": "sửa thông tin chủ sở hữu",
+    "quarantine_retry": "xử lý lại tệp bị cách ly",
+    "quarantine_dismiss": "bỏ qua tệp bị cách ly",
+    # the JSON API for other systems
+    "api.call": "hệ thống khác gọi API",
+    "token.add": "cấp mã truy cập API",
+    "token.revoke": "thu hồi mã truy cập API",
+    # accounts and web sessions
+    "user_add": "thêm tài khoản",
+    "user_disable": "khóa tài khoản",
+    "user_roles": "đổi vai trò",
+    "user_passwd": "đổi mật khẩu",
+    "user_passwd_failed": "đổi mật khẩu không thành công",
+    "login_ok": "đăng nhập",
+    "login_failed": "đăng nhập sai",
+    "login_locked": "tạm khóa đăng nhập",
+    "login_refused": "từ chối đăng nhập",
+    "session_start": "mở phiên làm việc",
+    "logout": "đăng xuất",
 }
 
 
@@ -142,6 +161,10 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 class BadDate(UserError):
     """A date or time a person typed that cannot be read or does not exist."""
+
+
+class NoSuchDate(BadDate):
+    """Well formed, but not in the calendar (31/02/2025, 25:00)."""
 
 
 def _day_parts(text: str) -> tuple[int, int, int] | None:
@@ -166,7 +189,7 @@ def parse_day(text: str, label: str = "ngày") -> date:
     try:
         return date(*parts)
     except ValueError as exc:
-        raise BadDate(f"{_cap(label)} “{text}”: ngày không tồn tại.",
+        raise NoSuchDate(f"{_cap(label)} “{text}”: ngày không tồn tại.",
                       f"no such date {text!r}: {exc}") from exc
 
 
@@ -200,7 +223,7 @@ def parse_datetime(text: str, label: str = "thời điểm", tz: tzinfo | None =
                 parsed = datetime(*parts, int(tm[1]) if tm else 0, int(tm[2]) if tm else 0,
                                   int(tm[3] or 0) if tm else 0)
             except ValueError as exc:
-                raise BadDate(f"{_cap(label)} “{text}”: ngày hoặc giờ không tồn tại.",
+                raise NoSuchDate(f"{_cap(label)} “{text}”: ngày hoặc giờ không tồn tại.",
                               f"no such moment {text!r}: {exc}") from exc
     else:
         parsed = _iso_moment(value)

@@ -117,6 +117,17 @@ ignore_patterns = []
 # "tantivy" (default, fast) or "whoosh" (pure Python).
 engine = "tantivy"
 
+[limits]
+# A file past one of these is quarantined at once with a reason, never retried.
+# Declared image size of one page (A3 at 600 dpi is 70 million).
+max_pixels_per_page = 150000000
+# Page content streams of one PDF, inflated chunk by chunk.
+max_decompressed_mb = 256
+# Longer files: split them (the reason says how).
+max_pages = 1000
+# Address-space limit of each OCR worker (Tesseract and Ghostscript included).
+worker_memory_mb = 2048
+
 [web]
 # A login session ends after this many minutes without a request...
 idle_minutes = 30

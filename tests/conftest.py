@@ -39,6 +39,11 @@ class CliResult:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    @property
+    def returncode(self) -> int:
+        """As `subprocess.CompletedProcess` calls it."""
+        return self.exit_code
+
     def json(self) -> Any:
         return json.loads(self.stdout)
 
@@ -71,16 +76,19 @@ def run_cli(ws: Workspace | None, *args: str, env: dict[str, str] | None = None,
     return result
 
 
+def add_officer(ws: Workspace, login: str, full_name: str,
+                roles: tuple[str, ...] = ("tiep_nhan", "chuyen_vien")) -> str:
+    """An active staff account (added by the OS account); returns its password."""
+    from motcua.services import accounts, open_context, os_actor
+
+    password = accounts.generate_password()
+    with open_context(ws, os_actor()) as ctx:
+        accounts.add_user(ctx, login, full_name, "", list(roles), password)
+    return password
+
+
 @pytest.fixture
 def cli() -> RunCli:
     """The one CLI runner: `cli(ws, "show", "1", "--json")`."""
     return run_cli
 
-
-def add_officer(ws: Workspace, login: str, full_name: str,
-                roles: tuple[str, ...] = ("tiep_nhan",)) -> None:
-    """A staff account for `--as LOGIN` (the CLI refuses a login that is no account)."""
-    from motcua.services import accounts, open_context, os_actor
-
-    with open_context(ws, os_actor()) as ctx:
-        accounts.add_user(ctx, login, full_name, "", list(roles), "Mưa-phùn-tháng-ba-2025")

@@ -12,6 +12,7 @@ from pathlib import Path
 from docx import Document
 
 from motcua.archive.settings import local_now
+from motcua.errors import ExitCode
 from motcua.workspace import Workspace
 from tests.conftest import RunCli
 
@@ -147,18 +148,19 @@ def test_render_usage_errors_are_vietnamese(workspace: Workspace, cli: RunCli,
 
 def test_click_usage_errors_are_vietnamese(workspace: Workspace, cli: RunCli) -> None:
     cases = [
-        (["render", "--numbr", "3"], "Không có tùy chọn “--numbr”. Có phải ý bạn là "
-                                     "“--number”?", "motcua render --help"),
-        (["render"], "Thiếu đối số KIND.", "motcua render --help"),
+        (["render", "--numbr", "3"], "Không có tùy chọn '--numbr'. Có phải là '--number'?",
+         "motcua render --help"),
+        (["render"], "Thiếu đối số 'LOẠI'.", "motcua render --help"),
         (["report", "quarterly", "--sign-as", "XX"],
-         "Giá trị “XX” của --sign-as không hợp lệ", "motcua report quarterly --help"),
+         "Giá trị không hợp lệ cho '--sign-as': 'XX' không thuộc các giá trị",
+         "motcua report quarterly --help"),
         (["dossier", "register", "--to", "1"], "Thiếu tùy chọn '--from'.",
          "motcua dossier register --help"),
-        (["--bogus"], "Không có tùy chọn “--bogus”.", "motcua --help"),
+        (["--bogus"], "Không có tùy chọn '--bogus'.", "motcua --help"),
     ]
     for args, message, hint in cases:
         res = cli(workspace, *args, check=False)
-        assert res.exit_code == 2, (args, res.output)
+        assert res.exit_code == ExitCode.USAGE, (args, res.output)
         # the program is "main" under click's test runner, "motcua" on a terminal
         where = hint.removeprefix("motcua ")
         assert f"Lỗi: {message}" in res.stderr and f" {where}\n" in res.stderr

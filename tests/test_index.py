@@ -1,4 +1,8 @@
-"""The search index: one suite run against both engines (tantivy and whoosh)."""
+"""The search index: one suite run against both engines (tantivy and whoosh).
+
+The unit is a document (page texts + warehouse fields); see tests/test_search.py for
+the relevance test over a generated warehouse.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,17 @@ import pytest
 
 from motcua.errors import TransientError, UserError
 from motcua.index import (
+    DocEntry,
     Hit,
-    PageDoc,
+    OwnerRef,
     SearchEngine,
     SearchFilters,
     fold_diacritics,
     normalize_text,
     open_engine,
 )
-from motcua.index.query import EXACT_TIER
+from motcua.index.normalize import code_key, name_keys, tone_variants
+from motcua.index.query import EXACT_TIER, VARIANT_TIER, plan_query
 
 KINDS = ("tantivy", "whoosh")
 DAY = datetime.date(2025, 7, 16)
@@ -32,27 +38,26 @@ MST = "0101234567"
 MST_BRANCH = "0101234567-001"
 
 
-def page(
+def doc(
     document_id: int,
-    text: str,
-    page_no: int = 1,
-    *,
+    *texts: str,
     date: datetime.date = DAY,
     dossier: str | None = None,
     owners: tuple[str, ...] = (),
     procedure: str | None = None,
     doc_type: str | None = None,
-) -> PageDoc:
-    return PageDoc(
+    **fields: str,
+) -> DocEntry:
+    return DocEntry(
         document_id=document_id,
-        page_no=page_no,
-        text=text,
         original_name=f"scan-{document_id}.pdf",
         date=date,
+        pages=tuple(enumerate(texts, start=1)),
         dossier_code=dossier,
-        owner_ids=owners,
-        procedure_code=procedure,
-        doc_type=doc_type,
+        owners=tuple(OwnerRef(o) for o in owners),
+        procedure_codes=(procedure,) if procedure else (),
+        type_code=doc_type,
+        **fields,  # type: ignore[arg-type]
     )
 
 
@@ -61,7 +66,7 @@ def nfd(text: str) -> str:
 
 
 CORPUS = [
-    page(
+    doc(
         1,
         "ỦY BAN NHÂN DÂN XÃ ĐA LỘC\nQuyết định số 118⁄2025⁄NĐ-CP về việc số hóa hồ sơ điện tử.",
         dossier=DOSSIER_A,
@@ -70,7 +75,7 @@ CORPUS = [
         doc_type="QĐ",
         date=datetime.date(2025, 7, 1),
     ),
-    page(
+    doc(
         2,
         "Biên bản: quyết dinh tiếp nhận hồ sơ; hồ sơ giấy, điện thoại và tử sách lưu.",
         dossier=DOSSIER_B,
@@ -79,16 +84,16 @@ CORPUS = [
         doc_type="BB",
         date=datetime.date(2025, 7, 15),
     ),
-    page(
+    doc(
         3,
         "quyet dinh cap giay chung nhan cho ho kinh doanh, MST " + MST,
         owners=(MST,),
         date=datetime.date(2025, 7, 31),
     ),
     # Decomposed marks, as Tesseract and some PDFs emit them.
-    page(4, nfd("Thôn Tân Lộc, xã Hoà Bình: công trình thuỷ lợi, sức khoẻ cộng đồng.")),
-    page(5, "Ông Nguyễn Văn Hòa, Thủy sản, khỏe mạnh. Số định danh cá nhân " + CCCD),
-    page(6, "Đề nghị của Tổ chức có mã số thuế " + MST_BRANCH + " về bộ phận một cửa."),
+    doc(4, nfd("Thôn Tân Lộc, xã Hoà Bình: công trình thuỷ lợi, sức khoẻ cộng đồng.")),
+    doc(5, "Ông Nguyễn Văn Hòa, Thủy sản, khỏe mạnh. Số định danh cá nhân " + CCCD),
+    doc(6, "Đề nghị của Tổ chức có mã số thuế " + MST_BRANCH + " về bộ phận một cửa."),
 ]
 
 
@@ -100,8 +105,8 @@ def kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def engine(kind: str, tmp_path: Path) -> Iterator[SearchEngine]:
     eng = open_engine(tmp_path / "index", kind)
-    for p in CORPUS:
-        eng.replace_document(p.document_id, [p])
+    for entry in CORPUS:
+        eng.replace_document(entry)
     eng.commit()
     yield eng
     eng.close()
@@ -138,6 +143,40 @@ def test_fold_diacritics() -> None:
     assert fold_diacritics("Đa Lộc, hồ sơ điện tử") == "Da Loc, ho so dien tu"
     assert fold_diacritics(nfd("Ứng Hoà")) == "Ung Hoa"
     assert fold_diacritics("café ångström") == "cafe angstrom"
+
+
+def test_tone_variants_codes_and_name_keys() -> None:
+    assert tone_variants("hòa") == {"hòa", "hoà"} == tone_variants("hoà")
+    assert tone_variants("thuỷ") == {"thủy", "thuỷ"}
+    assert {normalize_text(v) for v in tone_variants("hoàng")} == {"hoàng"}
+    assert tone_variants("quý") == {"quý"}
+    assert code_key("07/KH-UBND") == code_key("7/kh-ubnd") == code_key("07 / KH - UBND")
+    assert code_key("118/2025/NĐ-CP") == code_key("118⁄2025⁄nd-cp")
+    assert code_key("0101234567-001") != code_key("0101234567")
+    literal, canonical, folded = name_keys("Nguyễn  Thị Hoà")
+    assert literal == "nguyễn_thị_hoà" and folded == "nguyen_thi_hoa"
+    assert name_keys("Nguyễn Thị Hòa")[1] == canonical != literal
+
+
+@pytest.mark.parametrize(
+    ("query", "kind"),
+    [
+        ("030185001234", "citizen_id"),
+        ("0101234567", "tax_code"),
+        ("0101234567-001", "tax_code"),
+        (DOSSIER_A, "dossier_code"),
+        (DOSSIER_A + "-KQ2", "result_code"),
+        ("118/2025/NĐ-CP", "document_number"),
+        ("Số 07/KH-UBND", "document_number"),
+        ("12/UBND-VX", "document_number"),
+        ("Nguyễn Thị Hoa", "text"),
+        ("hồ sơ 2025", "text"),
+    ],
+)
+def test_query_kinds(query: str, kind: str) -> None:
+    plan = plan_query(query)
+    assert plan.kind == kind
+    assert (plan.key is not None) == (kind != "text")
 
 
 # -- searching ---------------------------------------------------------------
@@ -178,7 +217,7 @@ def test_tone_placement_variants_match_exactly(
     engine: SearchEngine, query: str, expected: list[int]
 ) -> None:
     hits = engine.search(query)
-    exact = [h for h in hits if h.score >= EXACT_TIER]
+    exact = [h for h in hits if h.score >= VARIANT_TIER]
     assert sorted(ids(exact)) == expected
     assert hits[: len(exact)] == exact  # ahead of folded-only pages ("số hóa" for "hòa")
 
@@ -199,16 +238,20 @@ def test_phrase_query(engine: SearchEngine) -> None:
 
 
 def test_id_queries(engine: SearchEngine) -> None:
-    assert sorted(ids(engine.search(CCCD))) == [5]
-    assert ids(engine.search(MST_BRANCH)) == [6]
-    assert sorted(ids(engine.search(MST))) == [3, 6]
+    # Linked to the owner by the warehouse first, then found in the text.
+    hits = ids(engine.search(CCCD))
+    assert sorted(hits[:2]) == [1, 2] and hits[2:] == [5]
+    assert ids(engine.search(MST_BRANCH)) == [2, 6]
+    # The organisation itself first, then its branch (same first ten digits).
+    hits = ids(engine.search(MST))
+    assert hits[0] == 3 and sorted(hits) == [2, 3, 6]
     assert ids(engine.search("0101234567-002")) == []
 
 
 def test_dossier_code_query(kind: str, tmp_path: Path) -> None:
     eng = open_engine(tmp_path / "ix", kind)
-    eng.replace_document(1, [page(1, f"Mã hồ sơ: {DOSSIER_A}. Ngày nhận 16/7/2025.")])
-    eng.replace_document(2, [page(2, f"Mã hồ sơ: {DOSSIER_B}.")])
+    eng.replace_document(doc(1, f"Mã hồ sơ: {DOSSIER_A}. Ngày nhận 16/7/2025."))
+    eng.replace_document(doc(2, f"Mã hồ sơ: {DOSSIER_B}."))
     eng.commit()
     assert ids(eng.search(DOSSIER_A)) == [1]
     assert ids(eng.search(DOSSIER_A.lower())) == [1]
@@ -247,7 +290,8 @@ def test_filters_without_query_words(engine: SearchEngine) -> None:
 
 def test_hit_fields_and_snippet(engine: SearchEngine) -> None:
     (hit,) = engine.search("quyết định", SearchFilters(dossier_code=DOSSIER_A))
-    assert (hit.document_id, hit.page_no) == (1, 1)
+    assert (hit.document_id, hit.best_page, hit.matching_pages) == (1, 1, 1)
+    assert hit.matched_fields == ("text",)
     assert hit.dossier_code == DOSSIER_A
     assert hit.original_name == "scan-1.pdf"
     assert [s for s, matched in hit.snippet if matched] == ["Quyết", "định"]
@@ -266,7 +310,7 @@ def test_snippet_marks_folded_matches_and_whole_phrases(engine: SearchEngine) ->
 def test_snippet_is_centred_on_the_match(kind: str, tmp_path: Path) -> None:
     eng = open_engine(tmp_path / "ix", kind)
     text = "mở đầu " * 200 + "giấy chứng nhận quyền sử dụng đất" + " kết thúc" * 200
-    eng.replace_document(1, [page(1, text)])
+    eng.replace_document(doc(1, text))
     eng.commit()
     (hit,) = eng.search("quyền sử dụng")
     snippet = hit.snippet_text()
@@ -280,14 +324,17 @@ def test_snippet_is_centred_on_the_match(kind: str, tmp_path: Path) -> None:
 
 def test_replace_and_delete(kind: str, tmp_path: Path) -> None:
     eng = open_engine(tmp_path / "ix", kind)
-    eng.replace_document(7, [page(7, "bản cũ", 1), page(7, "bản cũ trang hai", 2)])
+    eng.replace_document(doc(7, "bản cũ", "bản cũ trang hai"))
     eng.commit()
-    assert eng.count() == 2
-    eng.replace_document(7, [page(7, "bản mới", 1)])
+    assert eng.count() == 1
+    (hit,) = eng.search("cũ")
+    assert (hit.best_page, hit.matching_pages, hit.page_count) == (1, 2, 2)
+    assert eng.search('"trang hai"')[0].best_page == 2
+    eng.replace_document(doc(7, "bản mới"))
     eng.commit()
     assert eng.count() == 1
     assert eng.search("cũ") == []
-    assert [(h.document_id, h.page_no) for h in eng.search("mới")] == [(7, 1)]
+    assert [(h.document_id, h.best_page) for h in eng.search("mới")] == [(7, 1)]
     eng.delete_document(7)
     eng.commit()
     assert eng.count() == 0
@@ -296,19 +343,20 @@ def test_replace_and_delete(kind: str, tmp_path: Path) -> None:
 
 def test_replace_twice_before_commit_keeps_the_last(kind: str, tmp_path: Path) -> None:
     eng = open_engine(tmp_path / "ix", kind)
-    eng.replace_document(1, [page(1, "lần một")])
-    eng.replace_document(1, [page(1, "lần hai", 1), page(1, "lần hai tiếp", 2)])
+    eng.replace_document(doc(1, "lần một"))
+    eng.replace_document(doc(1, "lần hai", "lần hai tiếp"))
     eng.commit()
-    assert eng.count() == 2
+    assert eng.count() == 1
     assert eng.search("một") == []
-    assert sorted(h.page_no for h in eng.search("hai")) == [1, 2]
+    (hit,) = eng.search("hai")
+    assert (hit.matching_pages, hit.page_count) == (2, 2)
 
 
 def test_changes_visible_to_another_instance_only_after_commit(kind: str, tmp_path: Path) -> None:
     writer = open_engine(tmp_path / "ix", kind)
     reader = open_engine(tmp_path / "ix", kind)  # opened before the write, like a web page
     assert reader.count() == 0
-    writer.replace_document(1, [page(1, "hồ sơ mới")])
+    writer.replace_document(doc(1, "hồ sơ mới"))
     assert reader.count() == 0
     assert reader.search("ho so") == []
     writer.commit()
@@ -326,9 +374,9 @@ def test_visible_to_another_process(kind: str, tmp_path: Path) -> None:
     assert reader.count() == 0
     script = (
         "import datetime, sys; from pathlib import Path;"
-        "from motcua.index import PageDoc, open_engine;"
+        "from motcua.index import DocEntry, open_engine;"
         "e = open_engine(Path(sys.argv[1]), sys.argv[2]);"
-        "e.replace_document(9, [PageDoc(9, 1, 'Đa Lộc', 'x.pdf', datetime.date(2025, 1, 2))]);"
+        "e.replace_document(DocEntry(9, 'x.pdf', datetime.date(2025, 1, 2), ((1, 'Đa Lộc'),)));"
         "e.commit(); e.close()"
     )
     subprocess.run([sys.executable, "-c", script, str(tmp_path / "ix"), kind], check=True)
@@ -337,7 +385,7 @@ def test_visible_to_another_process(kind: str, tmp_path: Path) -> None:
 
 def test_reader_not_blocked_by_an_open_writer(kind: str, tmp_path: Path) -> None:
     writer = open_engine(tmp_path / "ix", kind)
-    writer.replace_document(1, [page(1, "đang ghi")])
+    writer.replace_document(doc(1, "đang ghi"))
     reader = open_engine(tmp_path / "ix", kind)
     assert reader.search("dang ghi") == []
     assert reader.count() == 0
@@ -352,13 +400,13 @@ def test_second_writer_waits_then_fails_clearly(
 
     monkeypatch.setattr(tantivy_engine, "LOCK_WAIT_S", 0.3)
     first = open_engine(tmp_path / "ix", "tantivy")
-    first.replace_document(1, [page(1, "một")])  # holds the writer lock
+    first.replace_document(doc(1, "một"))  # holds the writer lock
     second = open_engine(tmp_path / "ix", "tantivy")
     with pytest.raises(TransientError) as err:
-        second.replace_document(2, [page(2, "hai")])
+        second.replace_document(doc(2, "hai"))
     assert "tiến trình khác" in err.value.message
     first.commit()  # releases the lock
-    second.replace_document(2, [page(2, "hai")])
+    second.replace_document(doc(2, "hai"))
     second.commit()
     assert first.count() == 2
 
@@ -367,7 +415,7 @@ def test_clear_and_count(engine: SearchEngine) -> None:
     assert engine.count() == len(CORPUS)
     engine.clear()
     assert engine.count() == len(CORPUS)  # staged until commit
-    engine.replace_document(1, [page(1, "sau khi xóa")])
+    engine.replace_document(doc(1, "sau khi xóa"))
     engine.commit()
     assert engine.count() == 1
     assert engine.search("ho so") == []
@@ -376,11 +424,11 @@ def test_clear_and_count(engine: SearchEngine) -> None:
 
 def test_close_discards_uncommitted(kind: str, tmp_path: Path) -> None:
     eng = open_engine(tmp_path / "ix", kind)
-    eng.replace_document(1, [page(1, "chưa lưu")])
+    eng.replace_document(doc(1, "chưa lưu"))
     eng.close()
     again = open_engine(tmp_path / "ix", kind)
     assert again.count() == 0
-    again.replace_document(1, [page(1, "đã lưu")])  # the lock was released
+    again.replace_document(doc(1, "đã lưu"))  # the lock was released
     again.commit()
     assert again.count() == 1
 
@@ -391,7 +439,7 @@ def test_close_discards_uncommitted(kind: str, tmp_path: Path) -> None:
 def test_damaged_index_points_at_reindex(kind: str, tmp_path: Path) -> None:
     path = tmp_path / "ix"
     eng = open_engine(path, kind)
-    eng.replace_document(1, [page(1, "hồ sơ")])
+    eng.replace_document(doc(1, "hồ sơ"))
     eng.commit()
     eng.close()
     for f in path.iterdir():

@@ -121,3 +121,40 @@ def test_every_error_carries_its_exit_code() -> None:
 
     assert AccessDenied("x").exit_code == ExitCode.ACCESS_DENIED
     assert len({int(c) for c in ExitCode}) == len(ExitCode)  # one meaning per number
+
+
+def test_specs_read_dates_through_the_one_parser() -> None:
+    from motcua.templates.spec import validate
+
+    base = {"date": "16/07/2025", "dossier_code": "000.00.07.H47-250716-0001",
+            "applicant": {"name": "Nguyễn Văn An", "id_number": "001085012345"},
+            "request": "Cấp giấy", "documents": [{"name": "Tờ khai", "form": "Bản chính",
+                                                  "copies": 1}],
+            "sets": 1, "processing_days": 3, "received_at": "16.7.2025 08:30",
+            "appointment_at": "08:30, 21/07/2025", "return_place": "Bộ phận Một cửa",
+            "receiver": "Nguyễn Thị Lan"}
+    spec = validate("tiep-nhan", base)
+    assert spec.data["date"] == date(2025, 7, 16)
+    assert spec.data["received_at"] == datetime(2025, 7, 16, 8, 30)
+    assert spec.data["appointment_at"] == datetime(2025, 7, 21, 8, 30)
+    with pytest.raises(UserError, match="là ngày không tồn tại: “31/02/2025”"):
+        validate("tiep-nhan", base | {"date": "31/02/2025"})
+    with pytest.raises(UserError, match=r"là ngày \(hoặc giờ\) không tồn tại"):
+        validate("tiep-nhan", base | {"received_at": "16/07/2025 24:10"})
+    with pytest.raises(UserError, match="phải là ngày dạng"):
+        validate("tiep-nhan", base | {"date": "hôm qua"})
+
+
+def test_every_audit_action_written_has_a_label() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "motcua"
+    written: set[str] = set()
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        written |= set(re.findall(r'audit\.record\(\s*[\w.]+,\s*"([\w.]+)"', text))
+        written |= set(re.findall(r'\baction = "([\w.]+)"', text))
+        written |= set(re.findall(r'"(reuse\.(?:attach|propose))"', text))
+    assert {"ingest", "assign", "user_add", "apology.reclaim"} <= written
+    assert sorted(written - set(labels.AUDIT_ACTIONS)) == []

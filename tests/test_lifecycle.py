@@ -7,7 +7,6 @@ LibreOffice (the other letters here are rendered as DOCX only)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -38,6 +37,8 @@ from motcua.reports.numbers import quarter_numbers
 from motcua.reports.periods import explicit_period
 from motcua.templates import layout_check
 from motcua.workspace import Workspace, init_workspace
+from tests import conftest
+from tests.conftest import CliResult
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNER = "001085012345"
@@ -76,11 +77,9 @@ def machine_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-def run_cli(ws: Workspace, *args: str, tz: str = "UTC") -> subprocess.CompletedProcess[str]:
+def run_cli(ws: Workspace, *args: str, tz: str = "UTC") -> CliResult:
     """The real `motcua` command in its own process, with TZ set for it."""
-    env = os.environ | {"TZ": tz}
-    return subprocess.run([sys.executable, "-m", "motcua", "-w", str(ws.root), *args],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    return conftest.run_cli(ws, *args, tz=tz, subprocess_=True, check=False)
 
 
 def result_pdf(path: Path) -> Path:

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +24,8 @@ from motcua.cli import main
 from motcua.ingest import Outcome, ingest_paths, process_pending
 from motcua.ingest.pipeline import MAX_ATTEMPTS, process_token, recover, register
 from motcua.workspace import Workspace, init_workspace
-from tests import scans
+from tests import conftest, scans
+from tests.conftest import CliResult
 
 DOSSIER = "000.00.07.H47-250716-0001"
 CITIZEN_ID = "001090012345"
@@ -90,10 +90,10 @@ def ws(tmp_path: Path) -> Workspace:
 
 
 def run_cli(ws: Workspace, *args: str, env: dict[str, str] | None = None,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run([sys.executable, "-m", "motcua", "-w", str(ws.root), *args],
-                          capture_output=True, text=True, env=full_env, timeout=300)
+            check: bool = True) -> CliResult:
+    """The real command in its own process (crash points kill it); with `check`, any exit
+    but 0 or 2 (some files not archived) fails the test."""
+    proc = conftest.run_cli(ws, *args, env=env, check=False, subprocess_=True)
     if check and proc.returncode not in (0, 2):
         raise AssertionError(f"motcua {args} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
@@ -194,13 +194,13 @@ def test_scans_become_searchable_pdfa(ws: Workspace) -> None:
     for query in ("Đa Lộc", "da loc", "DA LOC", "một cửa"):
         result = runner.invoke(main, ["-w", str(ws.root), "search", query, "--json"])
         assert result.exit_code == 0, result.output
-        assert {h["file"] for h in json.loads(result.output)} == set(originals)
+        assert {h["file"] for h in json.loads(result.output)["documents"]} == set(originals)
     result = runner.invoke(main, ["-w", str(ws.root), "search", "da loc", "--json",
                                   "--dossier", DOSSIER])
-    assert {h["file"] for h in json.loads(result.output)} == {"don-de-nghi.pdf"}
+    assert {h["file"] for h in json.loads(result.output)["documents"]} == {"don-de-nghi.pdf"}
     result = runner.invoke(main, ["-w", str(ws.root), "search", "da loc", "--json",
                                   "--owner", CITIZEN_ID])
-    assert {h["file"] for h in json.loads(result.output)} == {"don-de-nghi.pdf"}
+    assert {h["file"] for h in json.loads(result.output)["documents"]} == {"don-de-nghi.pdf"}
     result = runner.invoke(main, ["-w", str(ws.root), "show", DOSSIER])
     assert result.exit_code == 0 and "don-de-nghi.pdf" in result.output
     assert CITIZEN_ID in result.output and "SHA-256" in result.output
@@ -295,7 +295,7 @@ def test_killed_between_steps_resumes_without_duplicates(ws: Workspace, step: st
         assert final[-1] == "done" and "duplicate" not in final
     assert not (ws.inbox / "quet.jpg").exists()
     assert_consistent(ws)
-    hits = json.loads(run_cli(ws, "search", "Gia Lộc", "--json").stdout)
+    hits = json.loads(run_cli(ws, "search", "Gia Lộc", "--json").stdout)["documents"]
     assert len({h["document_id"] for h in hits}) == 1
 
 

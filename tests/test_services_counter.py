@@ -153,7 +153,7 @@ def test_roles_are_checked(ws: Workspace) -> None:
 
 def test_cli_receive_prints_centre_time_and_json_keeps_its_shape(ws: Workspace,
                                                                 cli: RunCli) -> None:
-    add_officer(ws, "lan.nguyen", "Nguyễn Thị Lan")
+    add_officer(ws, "lan.nguyen", "Nguyễn Thị Lan", ("tiep_nhan",))
     out = cli(ws, "--as", "lan.nguyen", "dossier", "receive", "-p", PROCEDURE, "-o", OWNER,
               "-c", "direct", "--at", "13/02/2026 06:00", "--no-print", tz="UTC").stdout
     assert "Thời điểm tiếp nhận: 13/02/2026 06:00" in out and "25/02/2026" in out

@@ -29,9 +29,9 @@ ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 def test_ingest_names_the_officer_and_every_line_is_local(workspace: Workspace,
                                                          cli: RunCli) -> None:
     ws = workspace
+    add_officer(ws, "lan.nguyen", "Nguyễn Thị Lan", ("tiep_nhan",))
     page = scans.render_page("clean", seed=11, header=False, max_lines=3)
     scan = scans.write_jpeg(page, ws.root / "to-khai.jpg")
-    add_officer(ws, "lan.nguyen", "Nguyễn Thị Lan")
     out = cli(ws, "--as", "lan.nguyen", "ingest", str(scan), tz="UTC").stdout
     assert "Tổng cộng 1 tệp: 1 đã lưu trữ" in out
     conn = db.connect(ws.db_path)
@@ -71,7 +71,7 @@ def test_status_service_feeds_the_web_lists(workspace: Workspace) -> None:
     bad = ws.inbox / "rong.pdf"
     bad.write_bytes(b"")
     with open_context(ws, os_actor()) as ctx:
-        done = intake.ingest(ctx, [bad])
+        done = intake.ingest(ctx, [bad], incomplete_grace=0)  # not waiting for more bytes
         assert not done.all_archived and done.outcomes[0].state_label == "đã cách ly"
         st = intake.status(ctx, details=True)
         assert st.counts["quarantined"] == 1 and st.counts["done"] == 0

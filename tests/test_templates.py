@@ -699,7 +699,8 @@ def test_cli_render_with_auto_number(tmp_path: Path) -> None:
         [sys.executable, "-m", "motcua", "-w", str(ws.root), "search", "muc dich yeu cau",
          "--json"], capture_output=True, text=True, timeout=120)
     assert found.returncode == 0, found.stderr
-    assert meta["document_id"] in {h["document_id"] for h in json.loads(found.stdout)}
+    assert meta["document_id"] in {h["document_id"]
+                                   for h in json.loads(found.stdout)["documents"]}
     proc = subprocess.run(
         [sys.executable, "-m", "motcua", "-w", str(ws.root), "render", "ke-hoach",
          str(EXAMPLES / "quyet-dinh.yaml"), "-o", str(out)],

@@ -28,6 +28,7 @@ from motcua.archive.stamp import stamp_document
 from motcua.cli import main
 from motcua.errors import UserError
 from motcua.workspace import Workspace, init_workspace
+from tests.conftest import run_cli
 from tests.test_warehouse_helpers import copy_variant, insert_archived, make_pdfa
 
 ALICE = "001190012345"  # born 1990, female
@@ -405,10 +406,9 @@ def test_cli_owner_result_list_verify_export(wh: tuple[Workspace, sqlite3.Connec
     import bagit
 
     ws, conn = wh
-    runner = CliRunner()
 
     def cli(*args: str, code: int = 0) -> str:
-        res = runner.invoke(main, ["-w", str(ws.root), *args])
+        res = run_cli(ws, *args, check=False)
         assert res.exit_code == code, res.output
         return res.output
 

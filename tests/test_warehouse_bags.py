@@ -64,7 +64,7 @@ def _hits(ws: Workspace, conn: sqlite3.Connection, query: str) -> list[tuple[obj
     finally:
         engine.close()
     sha = {r[0]: r[1] for r in conn.execute("SELECT id, sha256 FROM documents")}
-    return [(sha[h.document_id], h.page_no, h.dossier_code, h.original_name, h.snippet_text())
+    return [(sha[h.document_id], h.best_page, h.dossier_code, h.original_name, h.snippet_text())
             for h in hits]
 
 

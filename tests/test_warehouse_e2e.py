@@ -7,16 +7,15 @@ import shutil
 from pathlib import Path
 
 import pikepdf.pdfa
-from click.testing import CliRunner
 
 from motcua import db
 from motcua.archive import audit
 from motcua.archive.fixity import verify_store
 from motcua.archive.stamp import KIND_SCAN, read_xmp_fields, stamp_document
-from motcua.cli import main
 from motcua.index import open_engine
 from motcua.ingest import ingest_paths
 from motcua.workspace import init_workspace
+from tests.conftest import run_cli
 from tests.test_warehouse_helpers import make_scan_png
 
 CODE = "000.00.07.H47-250716-0001"
@@ -31,12 +30,8 @@ def test_scan_to_stamped_reused_exported(tmp_path: Path) -> None:
     [outcome] = ingest_paths(ws, [folder])
     assert outcome.state == "done" and outcome.document_id is not None
     doc_id = outcome.document_id
-    run = CliRunner()
-
     def cli(*args: str) -> str:
-        res = run.invoke(main, ["-w", str(ws.root), *args])
-        assert res.exit_code == 0, res.output
-        return res.output
+        return run_cli(ws, *args).output
 
     cli("owner", "add", CHILD_MOTHER, "--name", "Trần Thị Mai")
     # The pipeline made the dossier from the folder name; the counter completes it.
@@ -63,14 +58,14 @@ def test_scan_to_stamped_reused_exported(tmp_path: Path) -> None:
     bag = tmp_path / "bag"
     cli("export", "--dossier", later, str(bag))
     other = init_workspace(tmp_path / "other")
-    res = run.invoke(main, ["-w", str(other.root), "import", str(bag)])
+    res = run_cli(other, "import", str(bag))
     assert res.exit_code == 0, res.output
 
     def hits(root: Path) -> list[tuple[int, str | None, str]]:
         w = init_workspace(root)
         engine = open_engine(w.index_dir, w.config.index.engine)
         try:
-            return [(h.page_no, h.dossier_code, h.snippet_text())
+            return [(h.best_page, h.dossier_code, h.snippet_text())
                     for h in engine.search("giay khai sinh")]
         finally:
             engine.close()

@@ -16,6 +16,7 @@ import pytest
 from motcua import db
 from motcua.ingest import register
 from motcua.workspace import Workspace, init_workspace
+from tests.conftest import CliResult, run_cli
 from tests.intake_kit import (
     ROOT,
     WatchProcess,
@@ -36,9 +37,8 @@ def ws(tmp_path: Path) -> Workspace:
     return init_workspace(tmp_path / "ws")
 
 
-def motcua(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "motcua", "-w", str(ws.root), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+def motcua(ws: Workspace, *args: str) -> CliResult:
+    return run_cli(ws, *args, subprocess_=True, check=False)
 
 
 def started(watcher: WatchProcess) -> None:

@@ -165,7 +165,7 @@ def test_search_place_name_and_filters(client: TestClient, archive: Archive) -> 
     within = client.get("/", params={"q": "khuyen hoc", "from": (today - timedelta(days=2))
                                      .isoformat(), "to": tomorrow.strftime("%d/%m/%Y")})
     assert MINUTES_NAME in within.text
-    assert "Tìm thấy 1 trang phù hợp" in within.text
+    assert "Tìm thấy 1 tài liệu phù hợp" in within.text
     assert f'name="to" value="{tomorrow.isoformat()}"' in within.text
 
 

@@ -56,6 +56,22 @@ def add_owner(conn: sqlite3.Connection, raw_id: str, name: str, actor: str,
     return Owner(oid.value, oid.kind, name, created)
 
 
+def rename_owner(conn: sqlite3.Connection, owner_id: str, name: str, actor: str) -> Owner:
+    """Correct an owner's name (a typing error at the counter); the old and new names go
+    into the audit log. The caller refreshes the search index of the owner's documents."""
+    name = " ".join(name.split())
+    if not name:
+        raise UserError("Tên chủ sở hữu đang để trống.", "empty owner name")
+    with db.transaction(conn):
+        owner = get_owner(conn, owner_id)
+        if owner.name == name:
+            return owner
+        conn.execute("UPDATE owners SET name = ? WHERE id = ?", (name, owner.id))
+        audit.record(conn, "owner.rename", f"owner:{owner.id}", actor,
+                     {"old": owner.name, "new": name})
+    return Owner(owner.id, owner.kind, name, owner.created_at)
+
+
 def find_owner(conn: sqlite3.Connection, owner_id: str) -> Owner | None:
     row = conn.execute("SELECT * FROM owners WHERE id = ?",
                        (owner_id.strip().replace(" ", ""),)).fetchone()

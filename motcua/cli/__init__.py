@@ -10,8 +10,10 @@ Context (workspace, connection, acting officer) and prints the result in Vietnam
     forms      dossier receipt/supplement/refuse/stop/control-sheet/register, owner contact
     issued     render, templates, number
     reports    report quarterly / indicators
+    users      user add / list / passwd / set-roles / disable
     integrity  verify, audit, export, import
-    serve      the staff web page
+    serve      the staff web page (and /api/v1)
+    tokens     API tokens for other systems
 
 Exit codes are `motcua.errors.ExitCode`.
 """
@@ -23,10 +25,19 @@ from pathlib import Path
 
 import click
 
-from motcua.cli import counter, documents, intake, integrity, issued, reports, serve
+from motcua.cli import (
+    counter,
+    documents,
+    intake,
+    integrity,
+    issued,
+    reports,
+    serve,
+    tokens,
+    users,
+)
 from motcua.cli import forms as _forms  # noqa: F401 - adds the forms to dossier/owner
-from motcua.cli._base import Group, command, handle_errors
-from motcua.cli.users import user
+from motcua.cli._base import Group, command
 from motcua.workspace import init_workspace
 
 
@@ -39,7 +50,7 @@ from motcua.workspace import init_workspace
     default=None,
     help="Thư mục kho làm việc (mặc định: $MOTCUA_WORKSPACE, rồi thư mục hiện tại).",
 )
-@click.option("--as", "login", envvar="MOTCUA_USER", default=None, metavar="LOGIN",
+@click.option("--as", "login", envvar="MOTCUA_USER", default=None, metavar="TÊN_ĐĂNG_NHẬP",
               help="Cán bộ thực hiện (tên đăng nhập; hoặc biến môi trường MOTCUA_USER). "
                    "Mặc định: tài khoản hệ điều hành đang chạy lệnh.")
 @click.option("--verbose", "-v", is_flag=True, help="In thêm nhật ký kỹ thuật (tiếng Anh).")
@@ -48,19 +59,27 @@ from motcua.workspace import init_workspace
 def main(ctx: click.Context, workspace_path: Path | None, login: str | None,
          verbose: bool) -> None:
     """motcua: số hóa, lưu trữ và tra cứu hồ sơ thủ tục hành chính của Bộ phận Một cửa."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    root = logging.getLogger()
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    elif not root.handlers:
+        # No console handler: technical lines (English) go to the workspace's log file
+        # once the workspace is known; the NullHandler keeps Python's last-resort
+        # handler from printing warnings on the clerk's screen.
+        root.addHandler(logging.NullHandler())
+        root.setLevel(logging.WARNING)
     obj = ctx.ensure_object(dict)
     obj["workspace_path"] = workspace_path
     obj["login"] = login
+    obj["verbose"] = verbose
 
 
 @command()
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.argument("directory", metavar="THƯ_MỤC",
+                type=click.Path(path_type=Path, file_okay=False), default=".")
 def init(directory: Path) -> None:
-    """Tạo kho làm việc mới trong DIRECTORY."""
+    """Tạo kho làm việc mới trong THƯ_MỤC (mặc định: thư mục hiện tại)."""
     ws = init_workspace(directory)
     click.echo(f"Đã tạo kho làm việc tại {ws.root}")
     click.echo(f"  Thư mục nhận tệp quét: {ws.inbox}")
@@ -68,9 +87,8 @@ def init(directory: Path) -> None:
 
 
 main.add_command(init)
-for _module in (intake, documents, counter, issued, reports, integrity, serve):
+for _module in (intake, documents, counter, issued, reports, integrity, users, serve, tokens):
     for _cmd in _module.COMMANDS:
         main.add_command(_cmd)
-main.add_command(user)
 
-__all__ = ["handle_errors", "main"]
+__all__ = ["main"]

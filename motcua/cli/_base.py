@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
 import click
 
-from motcua.errors import MotcuaError, WorkspaceNotFound
+from motcua.cli import vi
+from motcua.errors import ExitCode, MotcuaError, WorkspaceNotFound
 from motcua.services import Actor, Context, Result, open_context, plain, resolve_cli_actor
 from motcua.workspace import Workspace, find_workspace
 
@@ -26,11 +26,42 @@ log = logging.getLogger("motcua")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Command(click.Command):
-    """A `motcua` command (the Vietnamese help is set up in `motcua.cli.vi`)."""
+vi.install()
 
 
-class Group(click.Group):
+class _Vietnamese(click.Command):
+    """Usage and help lines with Vietnamese placeholders; a usage error exits with
+    ExitCode.USAGE (click's own 2 would read as "problems found")."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [vi.METAVARS.get(p) or vi.metavar(p) for p in super().collect_usage_pieces(ctx)]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        opts = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None and not isinstance(param, click.Argument):
+                opts.append((vi.metavar(record[0]), record[1]))
+        if opts:
+            with formatter.section(vi.gettext("Options")):
+                formatter.write_dl(opts)
+        if isinstance(self, click.Group):
+            self.format_commands(ctx, formatter)
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            exc.exit_code = int(ExitCode.USAGE)  # type: ignore[misc]
+            raise
+
+
+class Command(_Vietnamese, click.Command):
+    """A `motcua` command: Vietnamese help and usage errors (`motcua.cli.vi`)."""
+
+
+class Group(_Vietnamese, click.Group):
     """A `motcua` command group; its commands and subgroups are of these classes too.
 
     The root group turns our errors into a Vietnamese line and the error's exit code,
@@ -40,66 +71,16 @@ class Group(click.Group):
     group_class = type  # a subgroup is of the same class as its parent
 
     def invoke(self, ctx: click.Context) -> Any:
-        if ctx.parent is not None:
-            return super().invoke(ctx)
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # an unknown or missing subcommand
+            exc.exit_code = int(ExitCode.USAGE)  # type: ignore[misc]
+            raise
         except MotcuaError as exc:
+            if ctx.parent is not None:
+                raise
             report_error(exc)
             ctx.exit(int(exc.exit_code))
-        except click.UsageError as exc:  # click's own checks speak English
-            _usage_error(exc, ctx)
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if ctx.parent is not None:
-            return super().parse_args(ctx, args)
-        try:  # the root's own options (`motcua --bogus`)
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            _usage_error(exc, ctx)
-            raise  # not reached: ctx.exit raises
-
-
-def _usage_error(exc: click.UsageError, ctx: click.Context) -> None:
-    where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
-    click.secho(f"Lỗi: {vi_usage(exc.format_message())}", fg="red", err=True)
-    click.echo(f"Xem cách dùng: {where} --help", err=True)
-    ctx.exit(exc.exit_code)
-
-
-# click's usage messages (click 8) and their Vietnamese; what is not matched is shown as is
-_USAGE_VI: tuple[tuple[str, str], ...] = (
-    (r"No such option '([^']+)'\. Did you mean '([^']+)'\?",
-     r"Không có tùy chọn “\1”. Có phải ý bạn là “\2”?"),
-    (r"No such option:? '?([^' ]+)'?\.?", r"Không có tùy chọn “\1”."),
-    (r"No such command '([^']+)'\. \(Did you mean one of: (.*)\?\)",
-     r"Không có lệnh “\1”. Có phải ý bạn là một trong: \2?"),
-    (r"No such command '([^']+)'\.", r"Không có lệnh “\1”."),
-    (r"Missing argument '([^']+)'\.", r"Thiếu đối số \1."),
-    (r"Missing option (.+)\.", r"Thiếu tùy chọn \1."),
-    (r"Option '([^']+)' requires an argument\.", r"Tùy chọn “\1” cần một giá trị."),
-    (r"Got unexpected extra arguments? \((.*)\)", r"Thừa đối số: \1."),
-    (r"Invalid value for '([^']+)': '(.*)' is not one of (.*)\.",
-     r"Giá trị “\2” của \1 không hợp lệ; chọn một trong: \3."),
-    (r"Invalid value for '([^']+)': '(.*)' is not a valid integer\.",
-     r"Giá trị “\2” của \1 phải là số nguyên."),
-    (r"Invalid value for '([^']+)': '(.*)' is not a valid float\.",
-     r"Giá trị “\2” của \1 phải là số."),
-    (r"Invalid value for '([^']+)': (?:File|Path|Directory) '(.*)' does not exist\.",
-     r"\1: không có “\2”."),
-    (r"Invalid value for '([^']+)': (.*)", r"Giá trị của \1 không hợp lệ: \2"),
-)
-
-
-def vi_usage(message: str) -> str:
-    """A click usage message in Vietnamese (the clerk reads it)."""
-    import re
-
-    for pattern, vi in _USAGE_VI:
-        got = re.fullmatch(pattern, message.strip(), flags=re.S)
-        if got:
-            return got.expand(vi)
-    return message
 
 
 def command(name: str | None = None, **kwargs: Any) -> Callable[[F], Command]:
@@ -117,21 +98,6 @@ def report_error(exc: MotcuaError) -> None:
     if exc.detail:
         log.info("error detail: %s", exc.detail)
     click.secho(f"Lỗi: {exc.message}", fg="red", err=True)
-
-
-def handle_errors(func: F) -> F:
-    """Our errors become a Vietnamese message on stderr and the error's exit code (for a
-    function run outside the root group, such as a callback of the watcher)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MotcuaError as exc:
-            report_error(exc)
-            sys.exit(int(exc.exit_code))
-
-    return wrapper  # type: ignore[return-value]
 
 
 def json_option(func: F) -> F:
@@ -152,7 +118,10 @@ def get_workspace(ctx: click.Context | None = None) -> Workspace:
     ctx = ctx or click.get_current_context()
     obj = ctx.find_root().ensure_object(dict)
     if "workspace" not in obj:
+        from motcua.services.intake import log_to_workspace
+
         obj["workspace"] = find_workspace(obj.get("workspace_path"))
+        log_to_workspace(obj["workspace"], verbose=bool(obj.get("verbose")))
     ws: Workspace = obj["workspace"]
     return ws
 
@@ -199,7 +168,6 @@ __all__ = [
     "command",
     "get_workspace",
     "group",
-    "handle_errors",
     "json_option",
     "optional_workspace",
     "print_json",

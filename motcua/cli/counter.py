@@ -27,7 +27,7 @@ def owner() -> None:
 
 
 @owner.command("add")
-@click.argument("owner_id")
+@click.argument("owner_id", metavar="MÃ_ĐỊNH_DANH")
 @click.option("--name", "-n", required=True, help="Họ tên công dân hoặc tên tổ chức.")
 @click.option("--address", default=None, help="Địa chỉ (in trên các mẫu một cửa).")
 @click.option("--phone", default=None, help="Số điện thoại.")
@@ -47,8 +47,24 @@ def owner_add(sc: Context, owner_id: str, name: str, address: str | None, phone:
     click.echo(f"Đã ghi chủ sở hữu {o.id} ({o.kind_label}): {o.name}")
 
 
-@owner.command("show")
+@owner.command("rename")
 @click.argument("owner_id")
+@click.option("--name", "-n", required=True, help="Họ tên đúng của công dân / tên tổ chức.")
+@json_option
+@with_context
+def owner_rename(sc: Context, owner_id: str, name: str, as_json: bool) -> None:
+    """Sửa họ tên chủ sở hữu (ghi nhật ký); tìm kiếm theo tên mới ngay."""
+    from motcua.services import counter
+
+    o = counter.rename_owner(sc, owner_id, name)
+    if as_json:
+        print_json(o)
+        return
+    click.echo(f"Đã sửa tên chủ sở hữu {o.id}: {o.name}")
+
+
+@owner.command("show")
+@click.argument("owner_id", metavar="MÃ_ĐỊNH_DANH")
 @json_option
 @with_context
 def owner_show(sc: Context, owner_id: str, as_json: bool) -> None:
@@ -114,7 +130,7 @@ def dossier_new(sc: Context, procedure_code: str, owner_id: str, channel: str,
 
 
 @dossier.command("show")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @json_option
 @with_context
 def dossier_show(sc: Context, code: str, as_json: bool) -> None:
@@ -262,7 +278,7 @@ def dossier_receive(sc: Context, procedure_code: str, owner_id: str, channel: st
 
 
 @dossier.command("resolve")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @click.option("--result", "result_file", required=True,
               type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Tệp kết quả giải quyết (thường là PDF đã ký số).")
@@ -292,7 +308,8 @@ def dossier_resolve(sc: Context, code: str, result_file: Path, at_text: str | No
 
 
 @dossier.command("import")
-@click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("csv_file", metavar="TỆP_CSV",
+                type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--mapping", "-m", "mapping_file", required=True,
               type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Tệp ánh xạ cột (TOML), xem examples/import-mapping.toml.")
@@ -370,7 +387,7 @@ def reuse_find(sc: Context, owner_id: str, type_code: str | None, on_text: str |
 
 
 @reuse.command("attach")
-@click.argument("doc_ref")
+@click.argument("doc_ref", metavar="TÀI_LIỆU")
 @click.option("--dossier", "-d", "dossier_code", required=True, help="Mã hồ sơ mới.")
 @json_option
 @with_context

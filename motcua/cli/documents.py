@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 @command()
-@click.argument("query")
+@click.argument("query", metavar="TỪ_KHÓA")
 @click.option("--dossier", help="Chỉ tìm trong hồ sơ có mã này.")
 @click.option("--owner", help="Chỉ tìm tài liệu của chủ sở hữu (số định danh / mã số thuế).")
 @click.option("--procedure", help="Mã thủ tục hành chính.")
@@ -30,26 +30,34 @@ if TYPE_CHECKING:
 def search(sc: Context, query: str, dossier: str | None, owner: str | None,
            procedure: str | None, doc_type: str | None, date_from: str | None,
            date_to: str | None, limit: int, as_json: bool) -> None:
-    """Tìm kiếm toàn văn (không phân biệt dấu; khớp đúng dấu được xếp trước)."""
-    from motcua.services import documents
+    """Tìm công dân, giấy tờ, hồ sơ: họ tên, số định danh, mã số thuế, mã hồ sơ, mã kết quả,
+    số ký hiệu văn bản hoặc từ khóa (không phân biệt dấu; khớp đúng dấu được xếp trước)."""
+    from motcua.services.search import search as find
 
-    found = documents.search(sc, query, limit=limit, dossier=dossier, owner=owner,
-                             procedure=procedure, doc_type=doc_type, date_from=date_from,
-                             date_to=date_to)
+    found = find(sc, query, limit=limit, dossier=dossier, owner=owner, procedure=procedure,
+                 doc_type=doc_type, date_from=date_from, date_to=date_to)
     if as_json:
-        print_json([{"document_id": h.document_id, "page": h.page, "score": h.score,
-                     "dossier_code": h.dossier_code, "file": h.file, "snippet": h.snippet}
-                    for h in found.hits])
+        print_json(found)
         return
-    if not found.hits:
+    if not found.documents:
         click.echo("Không tìm thấy kết quả nào.")
         return
-    for n, hit in enumerate(found.hits, start=1):
-        click.secho(f"{n}. {hit.file} — trang {hit.page} (tài liệu {hit.document_id}"
-                    f", hồ sơ {hit.dossier_code or 'chưa gán'})", bold=True)
+    click.echo(f"Tìm theo: {found.kind_label}")
+    for n, doc in enumerate(found.documents, start=1):
+        click.secho(f"{n}. {doc.title} (tài liệu {doc.document_id}, "
+                    f"hồ sơ {doc.dossier_code or 'chưa gán'})", bold=True)
+        owners = ", ".join(f"{o.name or ''} ({o.id})".strip() for o in doc.owners)
+        if owners:
+            click.echo(f"   Chủ sở hữu: {owners}")
+        where = f"   Khớp: {', '.join(doc.matched_labels)}"
+        if doc.best_page:
+            where += (f" — trang {doc.best_page}/{doc.page_count}"
+                      f", {doc.matching_pages} trang khớp")
+        click.echo(where)
         styled = "".join(click.style(text, fg="yellow", bold=True) if matched else text
-                         for text, matched in hit.segments)
-        click.echo(f"   {styled}")
+                         for text, matched in doc.snippet)
+        if styled:
+            click.echo(f"   {styled}")
 
 
 def _print_document(doc: DocumentView) -> None:
@@ -74,7 +82,7 @@ def _print_document(doc: DocumentView) -> None:
 
 
 @command()
-@click.argument("target")
+@click.argument("target", metavar="SỐ_HOẶC_MÃ")
 @json_option
 @with_context
 def show(sc: Context, target: str, as_json: bool) -> None:
@@ -99,16 +107,16 @@ def _stamp_line(outcome: StampOutcome) -> None:
 
 
 @command()
-@click.argument("document_id", type=int)
-@click.argument("dossier")
+@click.argument("document_id", metavar="SỐ_TÀI_LIỆU", type=int)
+@click.argument("dossier", metavar="MÃ_HỒ_SƠ")
 @click.option("--move", is_flag=True,
-              help="Xác nhận chuyển tài liệu đang thuộc hồ sơ khác sang hồ sơ DOSSIER.")
+              help="Xác nhận chuyển tài liệu đang thuộc hồ sơ khác sang hồ sơ MÃ_HỒ_SƠ.")
 @json_option
 @with_context
 def assign(sc: Context, document_id: int, dossier: str, move: bool, as_json: bool) -> None:
-    """Gán tài liệu DOCUMENT_ID vào hồ sơ DOSSIER (đóng dấu lại, lập chỉ mục lại).
+    """Gán tài liệu SỐ_TÀI_LIỆU vào hồ sơ MÃ_HỒ_SƠ (đóng dấu lại, lập chỉ mục lại).
 
-    DOSSIER phải là mã hồ sơ đã cấp; tài liệu đang thuộc hồ sơ khác chỉ được chuyển
+    MÃ_HỒ_SƠ phải là mã hồ sơ đã cấp; tài liệu đang thuộc hồ sơ khác chỉ được chuyển
     khi có --move."""
     from motcua.services import documents
 
@@ -120,12 +128,12 @@ def assign(sc: Context, document_id: int, dossier: str, move: bool, as_json: boo
 
 
 @command()
-@click.argument("documents", nargs=-1)
+@click.argument("documents", metavar="TÀI_LIỆU...", nargs=-1)
 @click.option("--missing", is_flag=True, help="Đóng dấu mọi tài liệu chưa có dấu số hóa.")
 @json_option
 @with_context
 def stamp(sc: Context, documents: tuple[str, ...], missing: bool, as_json: bool) -> None:
-    """Đóng (lại) dấu số hóa cho tài liệu DOCUMENTS (số tài liệu, mã kết quả, SHA-256 hoặc tệp)."""
+    """Đóng (lại) dấu số hóa cho TÀI_LIỆU (số tài liệu, mã kết quả, SHA-256 hoặc tệp)."""
     from motcua.services import documents as svc
 
     done = svc.stamp(sc, documents, missing=missing)
@@ -166,7 +174,7 @@ def doc() -> None:
 
 
 @doc.command("meta")
-@click.argument("file_id")
+@click.argument("file_id", metavar="TÀI_LIỆU")
 @click.option("--type", "type_code", default=None, help="Mã loại giấy tờ (xem procedures list).")
 @click.option("--owner", "owner_id", default=None, help="Mã định danh chủ sở hữu.")
 @click.option("--name", default=None, help="Tên giấy tờ.")
@@ -203,7 +211,7 @@ def result() -> None:
 
 
 @result.command("add")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("file", metavar="TỆP", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--dossier", "-d", "dossier_code", required=True, help="Mã hồ sơ.")
 @click.option("--type", "type_code", default=None, help="Mã loại giấy tờ.")
 @click.option("--name", default=None, help="Tên giấy tờ kết quả.")

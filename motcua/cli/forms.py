@@ -25,7 +25,7 @@ def _print(made: Any, as_json: bool) -> None:
 
 
 @dossier.command("receipt")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @click.option("--paper", "papers", multiple=True, metavar="LOẠI[:HÌNH THỨC[:SỐ LƯỢNG]]",
               help="Giấy tờ đã nhận, ví dụ “giay_chung_sinh:Bản sao:2” (lặp lại cho mỗi "
                    "loại). Không ghi: các giấy tờ hồ sơ đang có.")
@@ -41,7 +41,7 @@ def dossier_receipt(sc: Context, code: str, papers: tuple[str, ...], no_pdf: boo
 
 
 @dossier.command("supplement")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @click.option("--require", "requirements", multiple=True, metavar="NỘI DUNG",
               help="Nội dung cần bổ sung, hoàn thiện (lặp lại cho mỗi nội dung). Không "
                    "ghi: các thành phần hồ sơ còn thiếu theo danh mục.")
@@ -59,7 +59,7 @@ def dossier_supplement(sc: Context, code: str, requirements: tuple[str, ...], re
 
 
 @dossier.command("refuse")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @click.option("--reason", required=True, help="Lý do từ chối tiếp nhận, giải quyết.")
 @_NO_PDF
 @json_option
@@ -72,7 +72,7 @@ def dossier_refuse(sc: Context, code: str, reason: str, no_pdf: bool, as_json: b
 
 
 @dossier.command("stop")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @click.option("--reason", required=True, help="Lý do dừng giải quyết.")
 @click.option("--number", default=None,
               help="Số thông báo, hoặc “auto” lấy từ sổ đăng ký; bỏ trống là bản dự thảo.")
@@ -88,7 +88,7 @@ def dossier_stop(sc: Context, code: str, reason: str, number: str | None, no_pdf
 
 
 @dossier.command("control-sheet")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @_NO_PDF
 @json_option
 @with_context
@@ -116,7 +116,7 @@ def dossier_register(sc: Context, date_from: str, date_to: str, no_pdf: bool,
 
 
 @owner.command("contact")
-@click.argument("owner_id")
+@click.argument("owner_id", metavar="MÃ_ĐỊNH_DANH")
 @click.option("--address", default=None, help="Địa chỉ (in trên các mẫu một cửa).")
 @click.option("--phone", default=None, help="Số điện thoại.")
 @json_option

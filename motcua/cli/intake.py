@@ -34,7 +34,7 @@ def print_outcome(outcome: FileOutcome) -> None:
 
 
 @command()
-@click.argument("paths", nargs=-1, required=True,
+@click.argument("paths", metavar="ĐƯỜNG_DẪN...", nargs=-1, required=True,
                 # An unreadable file is the pipeline's to refuse, with a recorded reason.
                 type=click.Path(path_type=Path, exists=True, readable=False))
 @click.option("--incomplete-grace", type=float, default=120.0, show_default=True,
@@ -44,14 +44,13 @@ def print_outcome(outcome: FileOutcome) -> None:
 @with_context
 def ingest(sc: Context, paths: tuple[Path, ...], incomplete_grace: float,
            as_json: bool) -> None:
-    """Số hóa các tệp hoặc thư mục PATHS (mỗi tệp một lần).
+    """Số hóa các tệp hoặc thư mục ĐƯỜNG_DẪN (mỗi tệp một lần).
 
     Tệp trong thư mục nhận (inbox) được lấy đi sau khi lưu trữ xong; tệp ở nơi khác
     được giữ nguyên tại chỗ.
     """
     from motcua.services import intake
 
-    intake.log_to_workspace(sc.ws, verbose=_verbose())
     if as_json:
         done = intake.ingest(sc, list(paths), incomplete_grace=incomplete_grace)
         print_json([o.as_dict() for o in done.outcomes])

@@ -90,7 +90,7 @@ def audit_log_cmd(sc: Context, subject: str | None, as_json: bool) -> None:
 
 
 @command("export")
-@click.argument("out", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("out", metavar="THƯ_MỤC", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--owner", "owner_id", default=None, help="Xuất dữ liệu của một chủ sở hữu.")
 @click.option("--dossier", "dossier_code", default=None, help="Xuất một hồ sơ.")
 @click.option("--all", "everything", is_flag=True, help="Xuất toàn bộ kho.")
@@ -98,7 +98,7 @@ def audit_log_cmd(sc: Context, subject: str | None, as_json: bool) -> None:
 @with_context
 def export_cmd(sc: Context, out: Path, owner_id: str | None, dossier_code: str | None,
                everything: bool, as_json: bool) -> None:
-    """Xuất gói BagIt (tệp + metadata.json) vào thư mục OUT."""
+    """Xuất gói BagIt (tệp + metadata.json) vào THƯ_MỤC."""
     from motcua.services import integrity
 
     done = integrity.export_bag(sc, out, owner_id=owner_id, dossier_code=dossier_code,
@@ -111,11 +111,11 @@ def export_cmd(sc: Context, out: Path, owner_id: str | None, dossier_code: str |
 
 
 @command("import")
-@click.argument("bag", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("bag", metavar="GÓI", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @json_option
 @with_context
 def import_cmd(sc: Context, bag: Path, as_json: bool) -> None:
-    """Nhập gói BagIt (kiểm tra mọi mã SHA-256 trước khi nhận)."""
+    """Nhập GÓI BagIt (kiểm tra mọi mã SHA-256 trước khi nhận)."""
     from motcua.services import integrity
 
     done = integrity.import_bag(sc, bag)

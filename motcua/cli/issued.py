@@ -24,10 +24,10 @@ if TYPE_CHECKING:
 
 
 @command("render")
-# KIND and SPEC are checked by the service, so a wrong kind or a missing file is told in
-# Vietnamese (click's own checks speak English)
-@click.argument("kind", metavar="KIND")
-@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+# LOẠI and NỘI_DUNG are checked by the service, so a wrong kind or a missing file is told
+# in the service's own words
+@click.argument("kind", metavar="LOẠI")
+@click.argument("spec_path", metavar="NỘI_DUNG", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=None,
               help="Tên tệp ra (không cần đuôi): ghi OUT.docx và OUT.pdf; mặc định tên tệp "
                    "nội dung trong thư mục hiện tại.")
@@ -44,9 +44,9 @@ if TYPE_CHECKING:
 def render_cmd(kind: str, spec_path: Path, output: Path | None, number: str | None,
                sign_p12: Path | None, password: str | None, archive: bool,
                as_json: bool) -> None:
-    """Soạn văn bản KIND từ tệp nội dung SPEC (YAML/JSON): DOCX và PDF/A có ô ký số.
+    """Soạn văn bản LOẠI từ tệp NỘI_DUNG (YAML/JSON): DOCX và PDF/A có ô ký số.
 
-    KIND: quyet-dinh, ke-hoach, quyet-dinh-ke-hoach, bao-cao, tiep-nhan (Mẫu 01), bo-sung
+    LOẠI: quyet-dinh, ke-hoach, quyet-dinh-ke-hoach, bao-cao, tiep-nhan (Mẫu 01), bo-sung
     (02), tu-choi (03), xin-loi (04), dung-giai-quyet (05), kiem-soat (06), so-theo-doi
     (07). Văn bản đã có số được lưu vào kho (nguyên bản PDF) và chỉ mục tìm kiếm; bản dự
     thảo (chưa có số) thì không."""
@@ -99,11 +99,11 @@ def templates_list(as_json: bool) -> None:
 
 
 @templates_group.command("export")
-@click.argument("name")
+@click.argument("name", metavar="TÊN_MẪU")
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=None,
               help="Tệp hoặc thư mục đích (mặc định: thư mục templates/ của kho làm việc).")
 def templates_export(name: str, output: Path | None) -> None:
-    """Xuất mẫu có sẵn NAME ra để sửa; đặt vào <kho>/templates/ để dùng thay mẫu gốc."""
+    """Xuất mẫu có sẵn TÊN_MẪU ra để sửa; đặt vào <kho>/templates/ để dùng thay mẫu gốc."""
     from motcua.services import issued
 
     target = issued.export_template(optional_workspace(required=output is None), name,

@@ -11,6 +11,7 @@ OS account running the command, recorded as such in the audit log.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -132,3 +133,6 @@ def user_disable(ctx: Context, login: str) -> None:
     """Khóa tài khoản LOGIN (giữ lại cho nhật ký, không xóa)."""
     done = accounts.disable_user(ctx, login)
     click.echo(f"Đã khóa tài khoản {done.login}; các phiên đăng nhập đã kết thúc.")
+
+
+COMMANDS: list[Any] = [user]

@@ -1,16 +1,27 @@
-"""Full-text search over archived pages, Vietnamese-aware.
+"""Search over archived documents, Vietnamese-aware: one entry per document.
 
-Both engines index two fields per page: `exact` (NFC, one tone placement,
-lower case) and `folded` (without diacritics). A query must match folded;
-each word typed with diacritics that also matches exactly adds a fixed tier
-score, so exact-diacritic pages rank first.
+Both engines index a document's page text and its warehouse fields (owners, type,
+number, dossiers, result code ...) as written (lower case), without diacritics, and as
+pairs of folded words (for phrases), plus exact keys for IDs, codes and owners' full
+names. Each entry stores its pages and their folded twins, from which a hit's best page,
+matching pages and snippet are found without folding anything at query time. `query.py` turns what
+was typed into one ranking plan that both engines follow: an exact ID/code on top, then
+a linked owner's full name, then words in the fields, then words typed with their
+diacritics, then BM25 (see its docstring).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from motcua.index.model import NO_FILTERS, Hit, PageDoc, SearchEngine, SearchFilters
+from motcua.index.model import (
+    NO_FILTERS,
+    DocEntry,
+    Hit,
+    OwnerRef,
+    SearchEngine,
+    SearchFilters,
+)
 from motcua.index.normalize import fold_diacritics, normalize_text
 
 ENGINES = ("tantivy", "whoosh")
@@ -18,8 +29,9 @@ ENGINES = ("tantivy", "whoosh")
 __all__ = [
     "ENGINES",
     "NO_FILTERS",
+    "DocEntry",
     "Hit",
-    "PageDoc",
+    "OwnerRef",
     "SearchEngine",
     "SearchFilters",
     "fold_diacritics",

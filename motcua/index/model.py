@@ -1,34 +1,64 @@
-"""Value types and the engine protocol shared by both search engines."""
+"""Value types and the engine protocol shared by both search engines.
+
+The unit of the index is a document: its page texts and its fields from the warehouse
+(owners, type, number, dossiers, result code ...). A search returns documents, each
+with its best page, how many pages match, a snippet and the fields that matched.
+"""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
-class PageDoc:
-    """One indexed unit: one page of one archived document."""
+class OwnerRef:
+    """An owner linked to a document by the warehouse (metadata, dossier, reuse)."""
+
+    id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class DocEntry:
+    """What the index holds for one archived document."""
 
     document_id: int
-    page_no: int  # 1-based
-    text: str
     original_name: str
-    date: datetime.date  # used by the date filters
-    dossier_code: str | None = None
-    owner_ids: tuple[str, ...] = ()  # citizen IDs / tax codes
-    procedure_code: str | None = None
-    doc_type: str | None = None
+    date: datetime.date  # when it was digitized; the date filters use it
+    pages: tuple[tuple[int, str], ...] = ()  # (page number, text), in page order
+    dossier_code: str | None = None  # the dossier it was digitized in
+    reused_in: tuple[str, ...] = ()  # dossiers it is attached to by reuse
+    owners: tuple[OwnerRef, ...] = ()
+    text_ids: tuple[str, ...] = ()  # citizen IDs / tax codes found in its text
+    procedure_codes: tuple[str, ...] = ()
+    procedure_names: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()  # lĩnh vực of its dossiers' procedures
+    role: str | None = None  # "component" | "result"
+    type_code: str | None = None
+    type_name: str | None = None
+    name: str | None = None
+    number_symbol: str | None = None
+    issue_date: str | None = None  # YYYY-MM-DD
+    issuing_body: str | None = None
+    summary: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
+    validity_scope: str | None = None
+    result_code: str | None = None
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
 
 
 @dataclass(frozen=True)
 class SearchFilters:
     """Restrictions on a search; every given field must match. Dates are inclusive."""
 
-    dossier_code: str | None = None
-    owner_id: str | None = None
+    dossier_code: str | None = None  # own dossier or one it is reused in
+    owner_id: str | None = None  # linked owner or an ID found in its text
     procedure_code: str | None = None
     doc_type: str | None = None
     date_from: datetime.date | None = None
@@ -40,17 +70,23 @@ class SearchFilters:
 
 NO_FILTERS = SearchFilters()
 
+Snippet = tuple[tuple[str, bool], ...]  # (segment, is a matched term)
+
 
 @dataclass(frozen=True)
 class Hit:
-    """One matching page with a snippet of its text."""
+    """One matching document."""
 
     document_id: int
-    page_no: int
     score: float
-    dossier_code: str | None
     original_name: str
-    snippet: tuple[tuple[str, bool], ...]  # (segment, is a matched term)
+    dossier_code: str | None
+    best_page: int  # 0 when the document has no page text
+    matching_pages: int  # pages holding every query word
+    page_count: int
+    snippet: Snippet
+    matched_fields: tuple[str, ...]  # see query.FIELDS; "text" for the page text
+    fields: dict[str, Any] = field(default_factory=dict, compare=False)  # stored metadata
 
     def snippet_text(self, start: str = "«", end: str = "»") -> str:
         """The snippet as one string, matched terms wrapped in `start`/`end`."""
@@ -58,10 +94,10 @@ class Hit:
 
 
 class SearchEngine(Protocol):
-    """Full-text index of archived pages; writes are staged until `commit`."""
+    """Full-text index of archived documents; writes are staged until `commit`."""
 
-    def replace_document(self, document_id: int, pages: Sequence[PageDoc]) -> None:
-        """Delete that document's pages and add these."""
+    def replace_document(self, entry: DocEntry) -> None:
+        """Delete that document's entry and add this one."""
         ...
 
     def delete_document(self, document_id: int) -> None: ...
@@ -71,17 +107,24 @@ class SearchEngine(Protocol):
         ...
 
     def search(
-        self, query: str, filters: SearchFilters = NO_FILTERS, limit: int = 20
-    ) -> list[Hit]: ...
+        self,
+        query: str,
+        filters: SearchFilters = NO_FILTERS,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Hit]:
+        """Documents, best first, never one twice."""
+        ...
 
     def count(self) -> int:
-        """Number of committed, indexed pages."""
+        """Number of committed, indexed documents."""
         ...
 
     def clear(self) -> None:
-        """Stage the removal of every page (takes effect on commit)."""
+        """Stage the removal of every document (takes effect on commit)."""
         ...
 
     def close(self) -> None:
         """Discard uncommitted changes and release the writer lock."""
         ...
+

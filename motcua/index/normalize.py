@@ -20,6 +20,9 @@ _REPLACE = (
     ("\uff0f", "/"),
     ("\u00f0", "đ"),
     ("\u00d0", "Đ"),
+    # Separators of the stored blob (query.to_indexed): never part of a text.
+    ("\x1d", " "),
+    ("\x1e", " "),
 )
 
 _TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
@@ -82,13 +85,52 @@ def _place_tone(match: re.Match[str]) -> str:
     return _with_tone(b1, tone) + b2
 
 
-def normalize_text(text: str) -> str:
-    """NFC, slash look-alikes to "/", one tone placement for oa/oe/uy; keeps case."""
-    text = unicodedata.normalize("NFC", text)
+def clean_text(text: str) -> str:
+    """NFC and slash look-alikes to "/", nothing else: what the index stores and tokenises.
+
+    Tone placement is left as written (both engines index the literal word); a query
+    word matches its other placement through `tone_variants`, which is cheaper than
+    rewriting every page at index time.
+    """
+    if text.isascii() and "\x1d" not in text and "\x1e" not in text:
+        return text  # IDs, codes, most file names: nothing to compose or replace
+    if not unicodedata.is_normalized("NFC", text):  # a quick check; OCR text mostly is
+        text = unicodedata.normalize("NFC", text)
     for old, new in _REPLACE:
         if old in text:
             text = text.replace(old, new)
-    return _CLUSTER.sub(_place_tone, text)
+    return text
+
+
+def normalize_text(text: str) -> str:
+    """NFC, slash look-alikes to "/", one tone placement for oa/oe/uy; keeps case."""
+    return _CLUSTER.sub(_place_tone, clean_text(text))
+
+
+def _move_tone(match: re.Match[str]) -> str:
+    """The cluster with its tone mark on the other vowel (hòa <-> hoà)."""
+    first, second = match.group(1)[0], match.group(1)[1]
+    b1, t1 = _TONED[first]
+    b2, t2 = _TONED[second]
+    if bool(t1) == bool(t2):
+        return match.group(0)
+    tone = t1 or t2
+    if t1:
+        return b1 + _with_tone(b2, tone) + match.group(2)
+    return _with_tone(b1, tone) + b2 + match.group(2)
+
+
+def tone_variants(word: str) -> frozenset[str]:
+    """Every spelling of `word` that differs only in where an oa/oe/uy tone sits and
+    means the same (same `normalize_text`); `word` itself included."""
+    word = clean_text(word)
+    moved = _CLUSTER.sub(_move_tone, word)
+    spellings = {word}
+    if moved != word and normalize_text(moved) == normalize_text(word):
+        spellings.add(moved)
+    canonical = normalize_text(word)
+    spellings.add(canonical)
+    return frozenset(spellings)
 
 
 def _fold_table() -> dict[int, str]:
@@ -141,8 +183,19 @@ def token_spans(text: str) -> Iterator[re.Match[str]]:
     return _TOKEN.finditer(text)
 
 
-def index_fields(text: str) -> tuple[str, str, str]:
-    """Normalised text, and the exact and folded fields (space-separated tokens)."""
-    normalized = normalize_text(text)
-    exact = " ".join(tokens(normalized))
-    return normalized, exact, fold_diacritics(exact)
+_LEADING_ZEROS = re.compile(r"(?<![^\W_])0+(?=\d)")
+
+
+def code_key(value: str) -> str:
+    """How an ID, code or document number is compared: folded, lower-case tokens joined by
+    "-", leading zeros dropped, so "07/KH-UBND", "7/kh-ubnd" and "07 / KH - UBND" agree."""
+    low = fold_diacritics(clean_text(value)).lower()
+    return "-".join(tokens(_LEADING_ZEROS.sub("", low)))
+
+
+def name_keys(name: str) -> tuple[str, str, str]:
+    """A person's name as three keys: as written (NFC), with one tone placement, folded.
+    Tokens joined by "_", lower case; equal keys mean the same name at that strictness."""
+    literal = "_".join(tokens(clean_text(name)))
+    canonical = "_".join(tokens(normalize_text(name)))
+    return literal, canonical, fold_diacritics(canonical)

@@ -11,7 +11,7 @@ from motcua.errors import TransientError, UserError
 
 MARKER = "motcua-index.json"
 # Bump when the fields or the tokenisation change: older indexes must be rebuilt.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 3  # 3: one entry per document, its warehouse fields, word pairs
 
 REINDEX_HINT = "Hãy chạy `motcua reindex` để dựng lại chỉ mục từ kho lưu trữ."
 

@@ -3,45 +3,78 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import tantivy
 
 from motcua.index import storage
-from motcua.index.model import NO_FILTERS, Hit, PageDoc, SearchFilters
-from motcua.index.normalize import index_fields
+from motcua.index.model import NO_FILTERS, DocEntry, Hit, SearchFilters
 from motcua.index.query import (
-    EXACT_TIER,
-    Unit,
-    build_snippet,
-    day_number,
-    filter_terms,
-    page_codes,
-    parse_query,
+    KEY_FIELD,
+    MAX_TOKEN,
+    META_EXACT,
+    META_FOLDED,
+    META_PAIRS,
+    NAME_FIELDS,
+    TEXT_EXACT,
+    TEXT_FOLDED,
+    TEXT_PAIRS,
+    Indexed,
+    Match,
+    Ranking,
+    Tier,
+    date_bounds,
+    filter_keys,
+    make_hit,
+    plan_query,
+    ranking,
+    to_indexed,
 )
 
 KIND = "tantivy"
-# Tokens are made in Python (normalize.py) and joined by spaces, so tantivy
-# only splits on whitespace and both engines index identical terms.
-TOKENIZER = "motcua_ws"
-WRITER_HEAP = 128_000_000
+# Both analysers split on what is not a letter or digit (tantivy's simple tokenizer:
+# char::is_alphanumeric, the same runs as normalize.tokens' [^\W_]+, at half the cost of
+# its regex tokenizer) and lower-case; the folded one also drops diacritics (tantivy's
+# ASCII folding agrees with normalize.fold_diacritics on Vietnamese). Tokenising in Rust
+# keeps indexing fast.
+EXACT_ANALYZER = "motcua_exact"
+FOLDED_ANALYZER = "motcua_folded"
+PAIRS_ANALYZER = "motcua_pairs"  # word pairs made in Python (query.pairs)
+# A rebuild fills the index with every document: big segments, every core. Otherwise
+# (the pipeline, a metadata change) a few documents at a time: one thread and a small
+# heap start and stop faster.
+BULK_WRITER = (128_000_000, 0)  # heap bytes, threads (0: tantivy picks)
+SMALL_WRITER = (20_000_000, 1)
 LOCK_WAIT_S = 10.0
+
+
+def _analyzer(folded: bool) -> tantivy.TextAnalyzer:
+    builder = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        # OCR garbage can make huge tokens; tantivy rejects terms > 64 KiB.
+        .filter(tantivy.Filter.remove_long(MAX_TOKEN))
+        .filter(tantivy.Filter.lowercase())
+    )
+    if folded:
+        builder = builder.filter(tantivy.Filter.ascii_fold())
+    return builder.build()
 
 
 def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_integer_field("doc_id", stored=True, indexed=True, fast=True)
-    sb.add_integer_field("page_no", stored=True)
-    sb.add_text_field("exact", tokenizer_name=TOKENIZER, index_option="position")
-    sb.add_text_field("folded", tokenizer_name=TOKENIZER, index_option="position")
-    # Bytes: stored for snippets, never tokenised (a raw text field would
-    # index the whole page as one term).
-    sb.add_bytes_field("text", stored=True, indexed=False)
-    sb.add_text_field("name", stored=True, tokenizer_name="raw", index_option="basic")
-    for code in ("dossier", "owner", "procedure", "doctype"):
-        sb.add_text_field(code, stored=True, tokenizer_name="raw", index_option="basic")
-    sb.add_integer_field("day", stored=True, indexed=True, fast=True)
+    for exact, folded, pairs in ((TEXT_EXACT, TEXT_FOLDED, TEXT_PAIRS),
+                                 (META_EXACT, META_FOLDED, META_PAIRS)):
+        # Phrases are matched on the word pairs, the only fields with positions; the
+        # others answer single words (query.ranking).
+        sb.add_text_field(exact, tokenizer_name=EXACT_ANALYZER, index_option="freq")
+        sb.add_text_field(folded, tokenizer_name=FOLDED_ANALYZER, index_option="freq")
+        sb.add_text_field(pairs, tokenizer_name=PAIRS_ANALYZER, index_option="position")
+    for name in (*NAME_FIELDS, KEY_FIELD):
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
+    sb.add_integer_field("day", indexed=True, fast=True)
+    # Pages, fields and names for building hits: stored, never tokenised.
+    sb.add_bytes_field("blob", stored=True, indexed=False)
     return sb.build()
 
 
@@ -61,11 +94,12 @@ class TantivyEngine:
                     self.index = tantivy.Index.open(str(path))
             else:
                 self.index = tantivy.Index.open(str(path))
+            self.index.register_tokenizer(EXACT_ANALYZER, _analyzer(folded=False))
+            self.index.register_tokenizer(FOLDED_ANALYZER, _analyzer(folded=True))
             self.index.register_tokenizer(
-                TOKENIZER,
+                PAIRS_ANALYZER,
                 tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
-                # OCR garbage can make huge tokens; tantivy rejects terms > 64 KiB.
-                .filter(tantivy.Filter.remove_long(200))
+                .filter(tantivy.Filter.remove_long(2 * MAX_TOKEN + 1))
                 .build(),
             )
             # Reload explicitly before each search: another process's commit
@@ -74,6 +108,7 @@ class TantivyEngine:
         except (ValueError, OSError) as exc:
             raise storage.unreadable(path, KIND, exc) from exc
         self._writer: tantivy.IndexWriter | None = None
+        self._writer_size = BULK_WRITER if rebuild else SMALL_WRITER
 
     # -- writing -----------------------------------------------------------
 
@@ -82,7 +117,8 @@ class TantivyEngine:
             deadline = time.monotonic() + LOCK_WAIT_S
             while True:
                 try:
-                    self._writer = self.index.writer(heap_size=WRITER_HEAP)
+                    heap, threads = self._writer_size
+                    self._writer = self.index.writer(heap_size=heap, num_threads=threads)
                     break
                 except ValueError as exc:
                     if "lock" not in str(exc).lower():
@@ -92,28 +128,29 @@ class TantivyEngine:
                     time.sleep(0.1)
         return self._writer
 
-    def replace_document(self, document_id: int, pages: Sequence[PageDoc]) -> None:
+    def replace_document(self, entry: DocEntry) -> None:
         writer = self._get_writer()
-        # Deletes apply to documents added before them, so the new pages survive.
-        writer.delete_documents_by_term("doc_id", document_id)
-        for page in pages:
-            if page.document_id != document_id:
-                raise ValueError(f"page of document {page.document_id} given for {document_id}")
-            writer.add_document(self._to_doc(page))
+        # Deletes apply to documents added before them, so the new entry survives.
+        writer.delete_documents_by_term("doc_id", entry.document_id)
+        writer.add_document(self._to_doc(to_indexed(entry)))
 
-    def _to_doc(self, page: PageDoc) -> tantivy.Document:
-        normalized, exact, folded = index_fields(page.text)
+    @staticmethod
+    def _to_doc(ix: Indexed) -> tantivy.Document:
         doc = tantivy.Document()
-        doc.add_integer("doc_id", page.document_id)
-        doc.add_integer("page_no", page.page_no)
-        doc.add_text("exact", exact)
-        doc.add_text("folded", folded)
-        doc.add_bytes("text", normalized.encode("utf-8"))
-        doc.add_text("name", page.original_name)
-        for field, values in page_codes(page).items():
+        doc.add_integer("doc_id", ix.document_id)
+        doc.add_text(TEXT_EXACT, ix.text)
+        doc.add_text(TEXT_FOLDED, ix.text)
+        doc.add_text(META_EXACT, ix.meta)
+        doc.add_text(META_FOLDED, ix.meta)
+        doc.add_text(TEXT_PAIRS, ix.text_pairs)
+        doc.add_text(META_PAIRS, ix.meta_pairs)
+        for field, values in zip(NAME_FIELDS, ix.names, strict=True):
             for value in values:
                 doc.add_text(field, value)
-        doc.add_integer("day", day_number(page.date))
+        for key in ix.keys:
+            doc.add_text(KEY_FIELD, key)
+        doc.add_integer("day", ix.day)
+        doc.add_bytes("blob", ix.stored)
         return doc
 
     def delete_document(self, document_id: int) -> None:
@@ -151,57 +188,72 @@ class TantivyEngine:
     def count(self) -> int:
         return int(self._searcher().num_docs)
 
-    def search(self, query: str, filters: SearchFilters = NO_FILTERS, limit: int = 20) -> list[Hit]:
-        units = parse_query(query)
-        if (not units and filters.is_empty()) or limit <= 0:
+    def search(
+        self, query: str, filters: SearchFilters = NO_FILTERS, limit: int = 20, offset: int = 0
+    ) -> list[Hit]:
+        plan = plan_query(query)
+        rank = ranking(plan)
+        if (not rank.alternatives and filters.is_empty()) or limit <= 0:
             return []
         searcher = self._searcher()
-        q = self._query(units, filters)
         try:
-            result = searcher.search(q, limit, count=False)
+            result = searcher.search(self._query(rank, filters), limit, count=False,
+                                     offset=max(0, offset))
             docs = [(score, searcher.doc(addr)) for score, addr in result.hits]
         except ValueError as exc:
             raise storage.unreadable(self.path, KIND, exc) from exc
-        hits = []
-        for score, doc in docs:
-            text = bytes(doc.get_first("text") or b"").decode("utf-8")
-            hits.append(
-                Hit(
-                    document_id=int(doc.get_first("doc_id") or 0),
-                    page_no=int(doc.get_first("page_no") or 0),
-                    score=float(score),
-                    dossier_code=doc.get_first("dossier"),
-                    original_name=str(doc.get_first("name") or ""),
-                    snippet=build_snippet(text, units),
-                )
-            )
-        return hits
+        return [
+            make_hit(plan, int(doc.get_first("doc_id") or 0), float(score),
+                     bytes(doc.get_first("blob") or b"{}"))
+            for score, doc in docs
+        ]
 
-    def _unit_query(self, field: str, words: tuple[str, ...]) -> tantivy.Query:
-        if len(words) == 1:
-            return tantivy.Query.term_query(self.schema, field, words[0])
-        return tantivy.Query.phrase_query(self.schema, field, list(words))
+    def _match(self, match: Match) -> tantivy.Query:
+        def one(field: str) -> tantivy.Query:
+            if len(match.words) == 1:
+                return tantivy.Query.term_query(self.schema, field, match.words[0])
+            if not match.in_order:
+                return tantivy.Query.boolean_query(
+                    [(tantivy.Occur.Must, tantivy.Query.term_query(self.schema, field, w))
+                     for w in match.words])
+            return tantivy.Query.phrase_query(self.schema, field, list(match.words))
 
-    def _query(self, units: list[Unit], filters: SearchFilters) -> tantivy.Query:
+        if len(match.fields) == 1:
+            return one(match.fields[0])
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, one(f)) for f in match.fields])
+
+    def _tier(self, tier: Tier) -> tantivy.Query:
+        matches = [self._match(m) for m in tier.matches]
+        inner = (matches[0] if len(matches) == 1 else
+                 tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in matches]))
+        return tantivy.Query.const_score_query(inner, tier.score)
+
+    def _query(self, rank: Ranking, filters: SearchFilters) -> tantivy.Query:
         Occur = tantivy.Occur
+        alternatives = [
+            m[0] if len(m) == 1 else tantivy.Query.boolean_query([(Occur.Must, q) for q in m])
+            for m in ([self._match(x) for x in alt] for alt in rank.alternatives)
+        ]
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        for unit in units:
-            clauses.append((Occur.Must, self._unit_query("folded", unit.folded)))
-            if unit.has_marks:
-                exact = self._unit_query("exact", unit.exact)
-                clauses.append((Occur.Should, tantivy.Query.const_score_query(exact, EXACT_TIER)))
-        for field, value in filter_terms(filters).items():
-            term = tantivy.Query.term_query(self.schema, field, value)
-            clauses.append((Occur.Must, tantivy.Query.const_score_query(term, 0.0)))
-        if filters.date_from or filters.date_to:
-            days = tantivy.Query.range_query(
-                self.schema,
-                "day",
-                tantivy.FieldType.Integer,
-                day_number(filters.date_from) if filters.date_from else 0,
-                day_number(filters.date_to) if filters.date_to else 99991231,
-            )
-            clauses.append((Occur.Must, tantivy.Query.const_score_query(days, 0.0)))
-        if not units:
+        if not alternatives:
             clauses.append((Occur.Must, tantivy.Query.all_query()))
+        elif len(alternatives) == 1:
+            clauses.append((Occur.Must, alternatives[0]))
+        else:
+            clauses.append((Occur.Must, tantivy.Query.boolean_query(
+                [(Occur.Should, q) for q in alternatives])))
+        for group in rank.groups:
+            tiers = [self._tier(t) for t in group]
+            clauses.append((Occur.Should, tiers[0] if len(tiers) == 1 else
+                            tantivy.Query.disjunction_max_query(tiers)))
+        for keys in filter_keys(filters):
+            terms = [tantivy.Query.term_query(self.schema, KEY_FIELD, k) for k in keys]
+            either = terms[0] if len(terms) == 1 else tantivy.Query.boolean_query(
+                [(Occur.Should, t) for t in terms])
+            clauses.append((Occur.Must, tantivy.Query.const_score_query(either, 0.0)))
+        bounds = date_bounds(filters)
+        if bounds:
+            days = tantivy.Query.range_query(
+                self.schema, "day", tantivy.FieldType.Integer, bounds[0], bounds[1])
+            clauses.append((Occur.Must, tantivy.Query.const_score_query(days, 0.0)))
         return tantivy.Query.boolean_query(clauses)

@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import whoosh.index
 from whoosh import query as wq
-from whoosh.analysis import Analyzer, SpaceSeparatedTokenizer
+from whoosh.analysis import (
+    Analyzer,
+    Filter,
+    LowercaseFilter,
+    RegexTokenizer,
+    SpaceSeparatedTokenizer,
+    StopFilter,
+    Token,
+)
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.writing import CLEAR
 
 from motcua.index import storage
-from motcua.index.model import NO_FILTERS, Hit, PageDoc, SearchFilters
-from motcua.index.normalize import index_fields
+from motcua.index.model import NO_FILTERS, DocEntry, Hit, SearchFilters
+from motcua.index.normalize import fold_diacritics
 from motcua.index.query import (
-    EXACT_TIER,
-    Unit,
-    build_snippet,
-    day_number,
-    filter_terms,
-    page_codes,
-    parse_query,
+    KEY_FIELD,
+    MAX_TOKEN,
+    META_EXACT,
+    META_FOLDED,
+    META_PAIRS,
+    NAME_FIELDS,
+    TEXT_EXACT,
+    TEXT_FOLDED,
+    TEXT_PAIRS,
+    Match,
+    Ranking,
+    Tier,
+    date_bounds,
+    filter_keys,
+    make_hit,
+    plan_query,
+    ranking,
+    to_indexed,
 )
 
 KIND = "whoosh"
@@ -31,23 +50,43 @@ LOCK_WAIT_S = 10.0
 _READ_ERRORS = (OSError, EOFError, ValueError, KeyError, whoosh.index.IndexError)
 
 
+class _Fold(Filter):
+    """Drops diacritics with normalize.fold_diacritics, the same terms tantivy makes."""
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:  # type: ignore[override]
+        for token in tokens:
+            token.text = fold_diacritics(token.text)
+            yield token
+
+
+def _analyzer(folded: bool) -> Analyzer:
+    # Same tokens as normalize.tokens and the tantivy analysers: letters and digits.
+    chain = (RegexTokenizer(r"[^\W_]+") | LowercaseFilter()
+             | StopFilter(stoplist=None, minsize=1, maxsize=MAX_TOKEN))
+    if folded:
+        chain = chain | _Fold()
+    return cast(Analyzer, chain)
+
+
 def _schema() -> Schema:
-    # Tokens are made in Python (normalize.py) and joined by spaces, so both
-    # engines index identical terms.
-    tokens = cast(Analyzer, SpaceSeparatedTokenizer())
-    return Schema(
-        doc_key=ID(stored=True),
-        page_no=STORED(),
-        exact=TEXT(analyzer=tokens, phrase=True),
-        folded=TEXT(analyzer=tokens, phrase=True),
-        text=STORED(),
-        name=STORED(),
-        dossier=ID(stored=True),
-        owner=KEYWORD(commas=True),
-        procedure=ID(),
-        doctype=ID(),
-        day=NUMERIC(int, bits=32),
-    )
+    exact, folded = _analyzer(False), _analyzer(True)
+    pairs = cast(Analyzer, SpaceSeparatedTokenizer())
+    fields: dict[str, Any] = {
+        "doc_key": ID(stored=True),
+        # As in the tantivy engine: positions only in the word pairs (query.ranking).
+        TEXT_EXACT: TEXT(analyzer=exact, phrase=False),
+        TEXT_FOLDED: TEXT(analyzer=folded, phrase=False),
+        TEXT_PAIRS: TEXT(analyzer=pairs, phrase=True),
+        META_EXACT: TEXT(analyzer=exact, phrase=False),
+        META_FOLDED: TEXT(analyzer=folded, phrase=False),
+        META_PAIRS: TEXT(analyzer=pairs, phrase=True),
+        KEY_FIELD: KEYWORD(),
+        "day": NUMERIC(int, bits=32),
+        "blob": STORED(),
+    }
+    for name in NAME_FIELDS:
+        fields[name] = KEYWORD()
+    return Schema(**fields)
 
 
 class WhooshEngine:
@@ -68,19 +107,16 @@ class WhooshEngine:
                 self.ix = whoosh.index.open_dir(str(path))
         except Exception as exc:  # whoosh has no common base for a damaged index
             raise storage.unreadable(path, KIND, exc) from exc
-        self._pending: dict[int, Sequence[PageDoc]] = {}
+        self._pending: dict[int, DocEntry | None] = {}
         self._clear = False
 
     # -- writing -----------------------------------------------------------
 
-    def replace_document(self, document_id: int, pages: Sequence[PageDoc]) -> None:
-        for page in pages:
-            if page.document_id != document_id:
-                raise ValueError(f"page of document {page.document_id} given for {document_id}")
-        self._pending[document_id] = tuple(pages)
+    def replace_document(self, entry: DocEntry) -> None:
+        self._pending[entry.document_id] = entry
 
     def delete_document(self, document_id: int) -> None:
-        self._pending[document_id] = ()
+        self._pending[document_id] = None
 
     def clear(self) -> None:
         self._pending.clear()
@@ -104,9 +140,9 @@ class WhooshEngine:
                             writer.delete_by_term("doc_key", str(document_id), searcher=searcher)
                 finally:
                     searcher.close()
-            for pages in self._pending.values():
-                for page in pages:
-                    writer.add_document(**self._fields(page))
+            for entry in self._pending.values():
+                if entry is not None:
+                    writer.add_document(**self._fields(entry))
             writer.commit(mergetype=CLEAR if self._clear else None)
         except BaseException:
             writer.cancel()
@@ -115,20 +151,24 @@ class WhooshEngine:
         self._clear = False
 
     @staticmethod
-    def _fields(page: PageDoc) -> dict[str, Any]:
-        normalized, exact, folded = index_fields(page.text)
+    def _fields(entry: DocEntry) -> dict[str, Any]:
+        ix = to_indexed(entry)
         fields: dict[str, Any] = {
-            "doc_key": str(page.document_id),
-            "page_no": page.page_no,
-            "exact": exact,
-            "folded": folded,
-            "text": normalized,
-            "name": page.original_name,
-            "day": day_number(page.date),
+            "doc_key": str(ix.document_id),
+            TEXT_EXACT: ix.text,
+            TEXT_FOLDED: ix.text,
+            META_EXACT: ix.meta,
+            META_FOLDED: ix.meta,
+            TEXT_PAIRS: ix.text_pairs,
+            META_PAIRS: ix.meta_pairs,
+            "day": ix.day,
+            "blob": ix.stored,
         }
-        for field, values in page_codes(page).items():
+        for name, values in zip(NAME_FIELDS, ix.names, strict=True):
             if values:
-                fields[field] = ",".join(values)
+                fields[name] = " ".join(values)
+        if ix.keys:
+            fields[KEY_FIELD] = " ".join(ix.keys)
         return fields
 
     def close(self) -> None:
@@ -145,59 +185,78 @@ class WhooshEngine:
         except _READ_ERRORS as exc:
             raise storage.unreadable(self.path, KIND, exc) from exc
 
-    def search(self, query: str, filters: SearchFilters = NO_FILTERS, limit: int = 20) -> list[Hit]:
-        units = parse_query(query)
-        if (not units and filters.is_empty()) or limit <= 0:
+    def search(
+        self, query: str, filters: SearchFilters = NO_FILTERS, limit: int = 20, offset: int = 0
+    ) -> list[Hit]:
+        plan = plan_query(query)
+        rank = ranking(plan)
+        if (not rank.alternatives and filters.is_empty()) or limit <= 0:
             return []
-        q = self._query(units)
-        fq = self._filter(filters)
-        hits = []
+        offset = max(0, offset)
         try:
             with self.ix.searcher() as searcher:
-                for r in searcher.search(q, limit=limit, filter=fq):
-                    stored = r.fields()
-                    hits.append(
-                        Hit(
-                            document_id=int(stored["doc_key"]),
-                            page_no=int(stored["page_no"]),
-                            score=float(r.score or 0.0),
-                            dossier_code=stored.get("dossier"),
-                            original_name=str(stored.get("name", "")),
-                            snippet=build_snippet(stored.get("text", ""), units),
-                        )
-                    )
+                # Every match, then a stable order: whoosh's top-N collector breaks
+                # score ties differently for different limits, which would repeat or
+                # skip documents between pages.
+                results = searcher.search(self._query(rank), limit=None,
+                                          filter=self._filter(filters))
+                ranked = sorted(((float(r.score or 0.0), r.docnum) for r in results),
+                                key=lambda sd: (-sd[0], sd[1]))[offset:offset + limit]
+                found = [(int(searcher.stored_fields(n)["doc_key"]), score,
+                          searcher.stored_fields(n)["blob"]) for score, n in ranked]
         except _READ_ERRORS as exc:
             raise storage.unreadable(self.path, KIND, exc) from exc
-        return hits
+        return [make_hit(plan, doc_id, score, blob) for doc_id, score, blob in found]
 
     @staticmethod
-    def _unit_query(field: str, words: tuple[str, ...]) -> wq.Query:
-        if len(words) == 1:
-            return wq.Term(field, words[0])
-        return wq.Phrase(field, list(words), slop=1)
+    def _match(match: Match) -> wq.Query:
+        def one(field: str) -> wq.Query:
+            if len(match.words) == 1:
+                return wq.Term(field, match.words[0])
+            if not match.in_order:
+                return wq.And([wq.Term(field, w) for w in match.words])
+            return wq.Phrase(field, list(match.words), slop=1)
 
-    def _query(self, units: list[Unit]) -> wq.Query:
-        if not units:
-            return wq.Every()
-        required = wq.And([self._unit_query("folded", u.folded) for u in units])
-        bonus = [
-            wq.ConstantScoreQuery(self._unit_query("exact", u.exact), EXACT_TIER)
-            for u in units
-            if u.has_marks
+        if len(match.fields) == 1:
+            return one(match.fields[0])
+        return wq.Or([one(f) for f in match.fields])
+
+    def _tier(self, tier: Tier) -> wq.Query:
+        matches = [self._match(m) for m in tier.matches]
+        inner = matches[0] if len(matches) == 1 else wq.Or(matches)
+        return wq.ConstantScoreQuery(inner, tier.score)
+
+    def _best_tier(self, group: tuple[Tier, ...]) -> wq.Query:
+        """The group's tiers summed, not their maximum: whoosh's DisjunctionMax reports a
+        child's score on documents that child does not match, and AndNot fails on
+        exhausted matchers. The order stays that of the maximum because the tiers of a
+        group are nested (a name equal as typed is equal folded too) or rarely both
+        match (one document spelling a word both ways)."""
+        tiers = [self._tier(t) for t in group]
+        return tiers[0] if len(tiers) == 1 else wq.Or(tiers)
+
+    def _query(self, rank: Ranking) -> wq.Query:
+        alternatives = [
+            m[0] if len(m) == 1 else wq.And(m)
+            for m in ([self._match(x) for x in alt] for alt in rank.alternatives)
         ]
-        if not bonus:
+        if not alternatives:
+            required: wq.Query = wq.Every()
+        elif len(alternatives) == 1:
+            required = alternatives[0]
+        else:
+            required = wq.Or(alternatives)
+        groups = [self._best_tier(group) for group in rank.groups]
+        if not groups:
             return required
-        return wq.AndMaybe(required, wq.Or(bonus))
+        return wq.AndMaybe(required, wq.Or(groups))
 
     @staticmethod
     def _filter(filters: SearchFilters) -> wq.Query | None:
-        parts: list[wq.Query] = [wq.Term(f, v) for f, v in filter_terms(filters).items()]
-        if filters.date_from or filters.date_to:
-            parts.append(
-                wq.NumericRange(
-                    "day",
-                    day_number(filters.date_from) if filters.date_from else None,
-                    day_number(filters.date_to) if filters.date_to else None,
-                )
-            )
+        parts: list[wq.Query] = [
+            wq.Or([wq.Term(KEY_FIELD, k) for k in keys]) for keys in filter_keys(filters)
+        ]
+        bounds = date_bounds(filters)
+        if bounds:
+            parts.append(wq.NumericRange("day", bounds[0], bounds[1]))
         return wq.And(parts) if parts else None

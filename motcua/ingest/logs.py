@@ -50,35 +50,51 @@ def log_path(ws: Workspace) -> Path:
     return ws.logs / LOG_NAME
 
 
-def setup_logging(ws: Workspace, *, verbose: bool = False) -> Path:
-    """Send the `motcua` loggers to the workspace's rotating JSON-lines file.
+class _OursOrWarnings(logging.Filter):
+    """The file takes motcua's own records at their logger's level, and other libraries'
+    (OCRmyPDF, pikepdf, fontTools…) from WARNING up: those are for the technician, in
+    the file, not on the clerk's console."""
 
-    Console handlers already installed (by `motcua -v` or not) keep printing warnings, or
-    everything with `verbose`. Calling this twice does not add a second file handler.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.split(".", 1)[0] == "motcua" or record.levelno >= logging.WARNING
+
+
+def _file_handlers(logger: logging.Logger) -> list[logging.FileHandler]:
+    return [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+
+
+def setup_logging(ws: Workspace, *, verbose: bool = False) -> Path:
+    """Send log records to the workspace's rotating JSON-lines file: motcua's own, and
+    other libraries' warnings.
+
+    The file handler sits on the root logger. A console handler already installed (by
+    `motcua -v`) keeps printing everything with `verbose`, warnings otherwise; when none
+    is installed, and the command line installs none without -v, nothing reaches the
+    console. Calling this twice does not add a second file handler.
     """
     ws.logs.mkdir(parents=True, exist_ok=True)
     path = log_path(ws)
     logger = logging.getLogger("motcua")
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for handler in logger.handlers:
-        if isinstance(handler, logging.handlers.RotatingFileHandler) and \
-                Path(handler.baseFilename) == path.absolute():
+    root = logging.getLogger()
+    for handler in _file_handlers(root) + _file_handlers(logger):
+        if Path(handler.baseFilename) == path.absolute():
             return path
     file_handler = logging.handlers.RotatingFileHandler(
         path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8",
         errors="backslashreplace")  # a file name that is not UTF-8 never loses a line
     file_handler.setFormatter(JsonLinesFormatter())
-    logger.addHandler(file_handler)
+    file_handler.addFilter(_OursOrWarnings())
+    root.addHandler(file_handler)
     console_level = logging.DEBUG if verbose else logging.WARNING
-    root = logging.getLogger()
-    if not root.handlers:
+    if not root.handlers or root.handlers == [file_handler]:
         console = logging.StreamHandler()
         console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(console)
-    for handler in root.handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(
-                handler, logging.FileHandler):
-            handler.setLevel(console_level)
+    for console_handler in root.handlers:
+        if isinstance(console_handler, logging.StreamHandler) and not isinstance(
+                console_handler, logging.FileHandler):
+            console_handler.setLevel(console_level)
     return path
 
 
@@ -90,13 +106,15 @@ def hand_over_rotation() -> None:
     line per write (atomic under O_APPEND) and reopens the file after the parent has
     rotated it.
     """
-    logger = logging.getLogger("motcua")
-    for handler in list(logger.handlers):
-        if isinstance(handler, logging.handlers.RotatingFileHandler):
-            watched = logging.handlers.WatchedFileHandler(handler.baseFilename,
-                                                          encoding="utf-8",
-                                                          errors="backslashreplace")
-            watched.setFormatter(handler.formatter)
-            watched.setLevel(handler.level)
-            logger.removeHandler(handler)
-            logger.addHandler(watched)
+    for logger in (logging.getLogger(), logging.getLogger("motcua")):
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.handlers.RotatingFileHandler):
+                watched = logging.handlers.WatchedFileHandler(handler.baseFilename,
+                                                              encoding="utf-8",
+                                                              errors="backslashreplace")
+                watched.setFormatter(handler.formatter)
+                watched.setLevel(handler.level)
+                for kept in handler.filters:
+                    watched.addFilter(kept)
+                logger.removeHandler(handler)
+                logger.addHandler(watched)

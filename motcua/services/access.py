@@ -53,11 +53,42 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 ALL_ROLES = frozenset(Role)
 
 
+class Scope(StrEnum):
+    """What an API token (services.tokens) may do: other systems get scopes, not roles."""
+
+    READ_WAREHOUSE = "read-warehouse"  # owners' reusable documents, metadata, PDFs, search
+    READ_DOSSIERS = "read-dossiers"    # dossier status, due date, outcome, components
+    WRITE_DOSSIERS = "write-dossiers"  # receive a dossier, attach a reused document
+    REPORTS = "reports"                # Biểu 06 figures and indicators
+
+
+# A token acts with the permissions of its scopes, through the same `require` the
+# services call. Only read-warehouse and write-dossiers see ID numbers in full: they
+# look owners up by them; read-dossiers gets statuses, not who the owner is.
+SCOPE_PERMISSIONS: dict[Scope, frozenset[Permission]] = {
+    Scope.READ_WAREHOUSE: frozenset({Permission.VIEW, Permission.VIEW_IDS}),
+    Scope.READ_DOSSIERS: frozenset({Permission.VIEW}),
+    Scope.WRITE_DOSSIERS: frozenset({Permission.VIEW, Permission.VIEW_IDS, Permission.RECEIVE,
+                                     Permission.REUSE}),
+    Scope.REPORTS: frozenset({Permission.REPORTS}),
+}
+# An Actor's `roles` holds a token's scopes as "scope:<scope>"; no account's role can
+# look like that (user_roles has a CHECK on the four role codes).
+SCOPE_PREFIX = "scope:"
+
+
+def scope_roles(scopes: frozenset[Scope] | set[Scope]) -> frozenset[str]:
+    return frozenset(SCOPE_PREFIX + s.value for s in scopes)
+
+
 def permissions_of(roles: frozenset[str] | set[str]) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for role in roles:
         try:
-            granted |= ROLE_PERMISSIONS[Role(role)]
+            if role.startswith(SCOPE_PREFIX):
+                granted |= SCOPE_PERMISSIONS[Scope(role[len(SCOPE_PREFIX):])]
+            else:
+                granted |= ROLE_PERMISSIONS[Role(role)]
         except ValueError:
             continue  # an unknown role grants nothing
     return frozenset(granted)

@@ -49,6 +49,27 @@ def add_owner(ctx: Context, owner_id: str, name: str) -> OwnerAdded:
     return OwnerAdded(o.id, o.kind, labels.label(labels.OWNER_KINDS, o.kind), o.name)
 
 
+def _refresh_dossiers(ctx: Context, codes: tuple[str, ...] | list[str]) -> None:
+    """The dossiers' documents (own and reused) carry their owner, procedure and codes in
+    the search index: bring those entries up to date in the same operation."""
+    from motcua.archive.indexing import documents_of_dossier, refresh_documents
+
+    refresh_documents(ctx.ws, ctx.conn,
+                      [d for code in codes for d in documents_of_dossier(ctx.conn, code)])
+
+
+def rename_owner(ctx: Context, owner_id: str, name: str) -> OwnerAdded:
+    """Correct an owner's misspelt name (audited); their documents are found by the new
+    name at once."""
+    from motcua.archive.indexing import documents_of_owner, refresh_documents
+    from motcua.archive.owners import rename_owner as write_name
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    o = write_name(ctx.conn, owner_id, name, ctx.audit_name)
+    refresh_documents(ctx.ws, ctx.conn, documents_of_owner(ctx.conn, o.id))
+    return OwnerAdded(o.id, o.kind, labels.label(labels.OWNER_KINDS, o.kind), o.name)
+
+
 @dataclass(frozen=True)
 class OwnerView(Result):
     owner: dict[str, Any]
@@ -259,6 +280,7 @@ def new_dossier(ctx: Context, procedure_code: str, owner_id: str, channel: str =
     made = make(ctx.ws, ctx.conn, ctx.catalogue, procedure_code=procedure_code,
                 owner_id=owner_id, channel=_channel(channel), actor=ctx.audit_name,
                 auto_reuse_mode=warehouse_settings(ctx.ws).auto_reuse, code=code)
+    _refresh_dossiers(ctx, [made.dossier.code])
     return DossierCreated(made.dossier.as_dict(), _reuse_summary(ctx, made.reuse))
 
 
@@ -307,6 +329,7 @@ def receive(ctx: Context, procedure_code: str, owner_id: str, channel: str, *,
                      procedure_code=procedure_code, owner_id=owner_id,
                      channel=_channel(channel), actor=ctx.audit_name, at=moment, code=code,
                      auto_reuse_mode=warehouse_settings(ctx.ws).auto_reuse)
+    _refresh_dossiers(ctx, [got.record.code])
     receipt = None
     if print_receipt:
         made = print_form(ctx.ws, ctx.conn, ctx.catalogue, got.record.code, pdf=pdf,
@@ -371,6 +394,7 @@ def import_dossiers(ctx: Context, csv_file: Path, mapping_file: Path) -> ImportO
     mapping = load_mapping(mapping_file)
     rep = import_csv(ctx.conn, csv_file, mapping, ctx.catalogue, ctx.calendar,
                      ctx.audit_name)
+    _refresh_dossiers(ctx, [*rep.inserted, *rep.updated])
     return ImportOutcome(tuple(rep.inserted), tuple(rep.updated), tuple(rep.unchanged),
                          tuple(b.as_dict() for b in rep.bad))
 
@@ -421,11 +445,13 @@ class ReuseAttached(Result):
 def attach_reuse(ctx: Context, doc_ref: str, dossier_code: str) -> ReuseAttached:
     """Attach a document already in the warehouse to a dossier, without rescanning."""
     from motcua.archive.documents import resolve_document
+    from motcua.archive.indexing import refresh_documents
     from motcua.archive.reuse import attach
 
     require(ctx.actor.roles, Permission.REUSE)
     r = attach(ctx.conn, resolve_document(ctx.conn, doc_ref), dossier_code.strip(),
                ctx.audit_name)
+    refresh_documents(ctx.ws, ctx.conn, [r.document_id])  # found under the new dossier
     return ReuseAttached(r.document_id, r.dossier_code, r.status)
 
 

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 import subprocess
 import threading
 from collections.abc import Callable
@@ -250,30 +249,6 @@ def file_of(ctx: Context, document_id: int, kind: str, *, record_view: bool = Tr
 # ---- search ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SearchHit(Result):
-    document_id: int
-    page: int
-    score: float
-    dossier_code: str | None
-    file: str
-    snippet: str                          # matched terms in <b>…</b>
-    segments: tuple[tuple[str, bool], ...]  # (text, is a matched term), for terminals
-    ingested_at: str | None
-    ingested_at_local: str
-    page_count: int | None
-    has_archival: bool
-
-
-@dataclass(frozen=True)
-class SearchResult(Result):
-    query: str
-    filters: dict[str, Any]
-    hits: tuple[SearchHit, ...]
-    has_more: bool
-    total_documents: int
-
-
 def parse_filters(*, dossier: str | None = None, owner: str | None = None,
                   procedure: str | None = None, doc_type: str | None = None,
                   date_from: str | date | None = None, date_to: str | date | None = None
@@ -299,42 +274,7 @@ def parse_filters(*, dossier: str | None = None, owner: str | None = None,
                          date_from=day_from, date_to=day_to)
 
 
-def search(ctx: Context, query: str, *, limit: int = 20, offset: int = 0,
-           **filters: str | date | None) -> SearchResult:
-    """Full-text search (accents optional; exact accents rank first). `filters` are
-    `parse_filters`' keywords."""
-    from motcua.index import open_engine
-
-    require(ctx.actor.roles, Permission.VIEW)
-    parsed = parse_filters(**filters)  # type: ignore[arg-type]
-    engine = open_engine(ctx.ws.index_dir, ctx.ws.config.index.engine)
-    try:
-        found = engine.search(query, parsed, limit=offset + limit + 1)
-    finally:
-        engine.close()
-    page = found[offset:offset + limit]
-    known: dict[int, sqlite3.Row] = {}
-    if page:
-        ids = sorted({h.document_id for h in page})
-        marks = ",".join("?" * len(ids))
-        known = {r["id"]: r for r in ctx.conn.execute(
-            f"SELECT id, ingested_at, page_count, archival_path FROM documents"
-            f" WHERE id IN ({marks})", ids)}
-    hits = []
-    for h in page:
-        row = known.get(h.document_id)
-        hits.append(SearchHit(
-            document_id=h.document_id, page=h.page_no, score=h.score,
-            dossier_code=h.dossier_code, file=h.original_name,
-            snippet=h.snippet_text("<b>", "</b>"), segments=h.snippet,
-            ingested_at=row["ingested_at"] if row else None,
-            ingested_at_local=labels.vi_datetime(row["ingested_at"], ctx.zone) if row else "",
-            page_count=row["page_count"] if row else None,
-            has_archival=bool(row and row["archival_path"])))
-    total = ctx.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-    used = {k: v.isoformat() if isinstance(v, date) else v
-            for k, v in vars(parsed).items() if v is not None}
-    return SearchResult(query, used, tuple(hits), len(found) > offset + limit, total)
+# The search itself is services.search.search (documents found by what staff type).
 
 
 @dataclass(frozen=True)
@@ -418,8 +358,7 @@ def assign(ctx: Context, document_id: int, dossier_code: str, *, move: bool = Fa
     refused rather than made up. A document already filed under another dossier moves
     only with `move` (the officer confirmed it)."""
     from motcua.archive.extract import is_dossier_code
-    from motcua.archive.indexing import index_document
-    from motcua.index import open_engine
+    from motcua.archive.indexing import refresh_documents
 
     require(ctx.actor.roles, Permission.RECEIVE)
     dossier_code = dossier_code.strip()
@@ -449,11 +388,7 @@ def assign(ctx: Context, document_id: int, dossier_code: str, *, move: bool = Fa
         records.assign_dossier(conn, document_id, dossier_code, "manual")
         audit.record(conn, "assign", f"document:{document_id}", ctx.audit_name, details)
     stamped = restamp(ctx, document_id)
-    engine = open_engine(ctx.ws.index_dir, ctx.ws.config.index.engine)
-    try:
-        index_document(conn, engine, document_id)
-    finally:
-        engine.close()
+    refresh_documents(ctx.ws, conn, [document_id])
     return Assigned(document_id, dossier_code, stamped)
 
 
@@ -488,7 +423,7 @@ class Reindexed(Result):
 
 def reindex(ctx: Context, progress: Callable[[int, int], None] | None = None) -> Reindexed:
     """Rebuild the search index from the database."""
-    from motcua.archive.indexing import rebuild
+    from motcua.archive.indexing import rebuild, type_names
     from motcua.index import open_engine
 
     require(ctx.actor.roles, Permission.ADMIN_DATA)
@@ -497,7 +432,7 @@ def reindex(ctx: Context, progress: Callable[[int, int], None] | None = None) ->
     # rebuild=True: a damaged index cannot be opened to be cleared, so start afresh.
     engine = open_engine(ctx.ws.index_dir, ctx.ws.config.index.engine, rebuild=True)
     try:
-        pages = rebuild(ctx.conn, engine, progress=progress)
+        pages = rebuild(ctx.conn, engine, progress=progress, type_names=type_names(ctx.ws))
     finally:
         engine.close()
     clear_thumbnails(ctx)
@@ -530,6 +465,7 @@ def set_meta(ctx: Context, ref: str, changes: dict[str, str | None]) -> Metadata
     """Change some metadata fields (None leaves one as it is, "" clears it); each change
     is audited, and a stamped document is restamped (its QR carries the fields)."""
     from motcua.archive.documents import set_meta as write_meta
+    from motcua.archive.indexing import refresh_documents
     from motcua.archive.stamp import get_stamp
 
     require(ctx.actor.roles, Permission.EDIT_METADATA)
@@ -544,6 +480,7 @@ def set_meta(ctx: Context, ref: str, changes: dict[str, str | None]) -> Metadata
     write_meta(ctx.conn, document_id, ctx.audit_name, wanted,
                ctx.catalogue.document_types)
     stamped = restamp(ctx, document_id) if get_stamp(ctx.conn, document_id) else None
+    refresh_documents(ctx.ws, ctx.conn, [document_id])  # found by its new fields at once
     return _metadata(ctx, document_id, True, stamped)
 
 
@@ -652,15 +589,6 @@ class HistoryEntry(Result):
     details: str
 
 
-HISTORY_ACTIONS = {
-    "ingest": "số hóa, lưu vào kho", "archive": "lưu trữ", "assign": "gắn vào hồ sơ",
-    "set_meta": "sửa thông tin", "meta": "sửa thông tin", "stamp": "đóng dấu số hóa",
-    "restamp": "đóng dấu lại", "view": "xem", "download": "tải về", "reuse": "tái sử dụng",
-    "result": "thêm kết quả", "move": "chuyển hồ sơ", "meta.update": "sửa thông tin",
-    "result.add": "thêm kết quả", "issued.add": "thêm văn bản ban hành",
-}
-
-
 def history(ctx: Context, document_id: int, limit: int = 100) -> tuple[HistoryEntry, ...]:
     """The document's audit entries, newest first, in Vietnamese."""
     require(ctx.actor.roles, Permission.VIEW)
@@ -677,7 +605,7 @@ def history(ctx: Context, document_id: int, limit: int = 100) -> tuple[HistoryEn
         text = "; ".join(f"{FIELD_LABELS.get(k, k)}: {v}" for k, v in details.items()
                          if k != "client" and v not in (None, "", {}, []))
         out.append(HistoryEntry(labels.vi_datetime(r["at"], zone), r["actor"], r["action"],
-                                HISTORY_ACTIONS.get(r["action"], r["action"]), text[:500]))
+                                labels.label(labels.AUDIT_ACTIONS, r["action"]), text[:500]))
     return tuple(out)
 
 
@@ -743,3 +671,57 @@ def find_documents(ctx: Context, *, unassigned: bool = False, dossier: str = "",
                               labels.vi_datetime(r["ingested_at"], zone))
                   for r in rows[:limit])
     return DocumentPage(found, len(rows) > limit)
+
+
+# ---- validity --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidityView(Result):
+    document_id: int
+    result_code: str | None
+    type_code: str | None
+    on: date
+    valid: bool
+    valid_from: str | None
+    valid_to: str | None
+    reason: str  # Vietnamese
+
+
+def validity(ctx: Context, *, document_id: int | None = None, result_code: str | None = None,
+             on: date | None = None) -> ValidityView:
+    """Whether a document (by number or electronic result code) is valid on a day (today
+    on the centre's clock by default): archived, and within its validity dates."""
+    from datetime import datetime
+
+    from motcua.archive.documents import is_valid_on
+
+    require(ctx.actor.roles, Permission.VIEW)
+    if result_code is not None:
+        found = ctx.conn.execute("SELECT document_id FROM document_meta WHERE result_code = ?",
+                                 (result_code.strip(),)).fetchone()
+        if found is None:
+            raise UserError(f"Không có kết quả mã {result_code}.",
+                            f"no result {result_code!r}")
+        document_id = int(found[0])
+    if document_id is None:
+        raise ValueError("document_id or result_code is needed")
+    doc = records.by_id(ctx.conn, document_id)
+    if doc is None:
+        raise _no_document(document_id)
+    meta = get_meta(ctx.conn, document_id)
+    day = on or datetime.now(ctx.zone).date()
+    archived = doc["state"] in ("archived", "indexed")
+    in_dates = is_valid_on(meta, day)
+    if not archived:
+        reason = "Tài liệu chưa được lưu trữ xong trong kho."
+    elif not in_dates and meta.valid_from and meta.valid_from > day.isoformat():
+        reason = f"Chưa đến ngày có hiệu lực ({labels.vi_date(meta.valid_from)})."
+    elif not in_dates:
+        reason = f"Đã hết hiệu lực từ sau ngày {labels.vi_date(meta.valid_to)}."
+    elif meta.valid_to:
+        reason = f"Còn hiệu lực đến hết ngày {labels.vi_date(meta.valid_to)}."
+    else:
+        reason = "Còn hiệu lực, không ghi thời hạn."
+    return ValidityView(document_id, meta.result_code, meta.type_code, day,
+                        archived and in_dates, meta.valid_from, meta.valid_to, reason)

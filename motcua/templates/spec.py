@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from motcua import labels
 from motcua.errors import UserError
 
 KINDS = ("quyet-dinh", "ke-hoach", "quyet-dinh-ke-hoach", "bao-cao", "tiep-nhan", "bo-sung",
@@ -314,41 +315,33 @@ def _err(path: str, message: str, source: str) -> UserError:
                      f"spec field {path}: invalid")
 
 
-_DATE_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DT_HM_DMY = re.compile(r"^(\d{1,2}):(\d{2}),? (\d{1,2})/(\d{1,2})/(\d{4})$")
-_DT_DMY_HM = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})[ ,T]+(\d{1,2}):(\d{2})$")
-_DT_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::\d{2})?)?$")
+_TIME_FIRST = re.compile(r"^(\d{1,2}):(\d{2}),? (.+)$")
 
 # A date that is well formed but not in the calendar (29/02/2025, 31/04/2025).
 NO_SUCH_DAY = "no such day"
 
 
-def _ymd(year: int, month: int, day: int) -> dt.date | str:
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return NO_SUCH_DAY
-
-
 def _as_date(value: Any) -> dt.date | str | None:
-    """A date, NO_SUCH_DAY for a well-formed date the calendar lacks, None otherwise."""
+    """A date, NO_SUCH_DAY for a well-formed date the calendar lacks, None otherwise.
+    Text goes through the one day parser (`labels.parse_day`: 16/07/2025, 2025-07-16)."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
-        text = value.strip()
-        m = _DATE_DMY.match(text)
-        if m:
-            return _ymd(int(m[3]), int(m[2]), int(m[1]))
-        m = _DATE_ISO.match(text)
-        if m:
-            return _ymd(int(m[1]), int(m[2]), int(m[3]))
+        try:
+            return labels.parse_day(value)
+        except labels.NoSuchDate:
+            return NO_SUCH_DAY
+        except labels.BadDate:
+            return None
     return None
 
 
 def _as_datetime(value: Any) -> dt.datetime | str | None:
+    """A moment, NO_SUCH_DAY for a well-formed one the calendar or the clock lacks, None
+    otherwise. Text goes through `labels.parse_datetime`, plus the time-first form the
+    forms print ("08:30, 16/07/2025")."""
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
@@ -356,21 +349,14 @@ def _as_datetime(value: Any) -> dt.datetime | str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    parts: tuple[int, int, int, int, int] | None = None
-    if m := _DT_HM_DMY.match(text):
-        parts = (int(m[5]), int(m[4]), int(m[3]), int(m[1]), int(m[2]))
-    elif m := _DT_DMY_HM.match(text):
-        parts = (int(m[3]), int(m[2]), int(m[1]), int(m[4]), int(m[5]))
-    elif m := _DT_ISO.match(text):
-        parts = (int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0), int(m[5] or 0))
-    if parts is None:
-        return None
-    day = _ymd(*parts[:3])
-    if isinstance(day, str):
-        return day
-    if not (0 <= parts[3] <= 23 and 0 <= parts[4] <= 59):
+    if m := _TIME_FIRST.match(text):
+        text = f"{m[3]} {m[1]}:{m[2]}"
+    try:
+        return labels.parse_datetime(text)
+    except labels.NoSuchDate:
         return NO_SUCH_DAY
-    return dt.datetime(parts[0], parts[1], parts[2], parts[3], parts[4])
+    except labels.BadDate:
+        return None
 
 
 def nfc(value: Any) -> Any:

@@ -274,9 +274,15 @@ def create_app(ws: Workspace, *, allowed_hosts: Sequence[str] = DEFAULT_ALLOWED_
                        "báo cho cán bộ kỹ thuật.")
         return bare_error(request, 500, "Có lỗi xảy ra", message)
 
+    from motcua.api import PREFIX as API_PREFIX
+    from motcua.api import create_api
+
+    # The JSON API for other systems: its own token auth; the session/CSRF checks live
+    # in `dispatch` of the pages' routes, so they never see /api/v1.
+    api = Mount(API_PREFIX, app=create_api(ws), name="api")
     app = Starlette(
         debug=debug,
-        routes=build_routes(),
+        routes=[*build_routes(), api],
         middleware=[Middleware(GuardMiddleware, allowed_hosts=tuple(allowed_hosts))],
         exception_handlers={HTTPException: http_error, 500: server_error,
                             MotcuaError: server_error},

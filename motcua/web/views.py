@@ -19,6 +19,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from motcua import labels
 from motcua.errors import MotcuaError, UserError
 from motcua.services import accounts, counter, documents, intake
+from motcua.services import search as search_service
 from motcua.services.access import AccessDenied, Permission, record_access
 from motcua.web import auth, views_archive, views_counter
 from motcua.web.core import Call, Gate, Page, int_param, not_found, range_problem
@@ -71,19 +72,19 @@ def search(call: Call) -> Response:
             form[key] = day.isoformat() if day else form[key]
     page = int_param(params.get("page"), 1, 1, MAX_PAGE)
     searched = any(form.values())
-    result: documents.SearchResult | None = None
+    result: search_service.SearchResult | None = None
     if searched and not errors:
         try:
-            result = documents.search(call.ctx, form["q"], limit=PAGE_SIZE,
-                                      offset=(page - 1) * PAGE_SIZE, dossier=form["dossier"],
-                                      owner=form["owner"], date_from=form["from"],
-                                      date_to=form["to"])
+            result = search_service.search(call.ctx, form["q"], limit=PAGE_SIZE,
+                                           offset=(page - 1) * PAGE_SIZE,
+                                           dossier=form["dossier"], owner=form["owner"],
+                                           date_from=form["from"], date_to=form["to"])
         except AccessDenied:
             raise
         except MotcuaError as exc:
             log.warning("search failed: %s", exc.detail)
             errors.append(exc.message)
-    hits = result.hits if result else ()
+    hits = result.documents if result else ()
     has_next = bool(result and result.has_more)
     recent = () if searched else documents.recent(call.ctx, 10)
 
@@ -95,6 +96,7 @@ def search(call: Call) -> Response:
     return call.render("search.html", {
         "active": "search", "form": form, "errors": errors, "searched": searched,
         "hits": hits, "page": page, "has_next": has_next,
+        "kind_label": result.kind_label if result else "",
         "first_rank": (page - 1) * PAGE_SIZE + 1,
         "total_documents": result.total_documents if result else 0,
         "recent": recent,

@@ -1,6 +1,6 @@
 -- The motcua database schema, generated from a fresh database by
 -- scripts/write_schema.py; do not edit by hand (tests/test_layers.py checks it).
--- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001
+-- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001
 
 CREATE TABLE api_tokens (
     id INTEGER PRIMARY KEY,
@@ -83,10 +83,18 @@ CREATE TABLE documents (
     updated_at TEXT NOT NULL
 );
 
+CREATE TABLE dossier_notes (
+    id INTEGER PRIMARY KEY,
+    dossier_code TEXT NOT NULL,
+    author TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
 CREATE TABLE dossiers (
     code TEXT PRIMARY KEY,
     created_at TEXT NOT NULL
-, procedure_code TEXT, procedure_name TEXT, field TEXT, channel TEXT, owner_id TEXT REFERENCES owners(id), received_at TEXT, received_on TEXT, processing_days INTEGER, due_date TEXT, resolved_at TEXT, resolved_on TEXT);
+, procedure_code TEXT, procedure_name TEXT, field TEXT, channel TEXT, owner_id TEXT REFERENCES owners(id), received_at TEXT, received_on TEXT, processing_days INTEGER, due_date TEXT, resolved_at TEXT, resolved_on TEXT, cancelled_at TEXT, cancel_reason TEXT);
 
 CREATE TABLE fixity_problems (
     run_id INTEGER NOT NULL REFERENCES fixity_runs(id) ON DELETE CASCADE,
@@ -242,6 +250,8 @@ CREATE INDEX document_meta_owner ON document_meta(owner_id, type_code);
 CREATE INDEX documents_dossier ON documents(dossier_code);
 
 CREATE INDEX documents_state ON documents(state);
+
+CREATE INDEX dossier_notes_code ON dossier_notes (dossier_code, id);
 
 CREATE INDEX dossiers_owner ON dossiers(owner_id);
 

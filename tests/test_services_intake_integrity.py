@@ -132,3 +132,24 @@ def test_integrity_results_and_exit_codes(workspace: Workspace, cli: RunCli,
     assert res.exit_code == ExitCode.PROBLEMS_FOUND and "THỪA" in res.stdout
     exported = cli(ws, "export", str(tmp_path / "goi"), "--all", "--json").json()
     assert exported["documents"] == 0 and Path(exported["path"]).is_dir()
+
+
+def test_status_shows_a_bidi_override_in_a_waiting_name_escaped(workspace: Workspace) -> None:
+    """A right-to-left override in a file name must not reorder the web page's lines."""
+    from motcua import db as motcua_db
+    from motcua.services import intake as intake_service
+    from motcua.services import open_context, os_actor
+
+    name = "đơn\u202efdp.exe.pdf"
+    conn = motcua_db.connect(workspace.db_path)
+    try:
+        conn.execute("INSERT INTO intake (source_path, original_name, state, created_at,"
+                     " updated_at) VALUES (?, ?, 'pending', ?, ?)",
+                     (str(workspace.inbox / name), name, motcua_db.now(), motcua_db.now()))
+    finally:
+        conn.close()
+    with open_context(workspace, os_actor()) as ctx:
+        waiting = intake_service.status(ctx, details=True).waiting
+    assert waiting and all("\u202e" not in row["original_name"] + row["source_path"]
+                           for row in waiting)
+    assert "\\u202e" in waiting[0]["original_name"]

@@ -23,6 +23,7 @@ from motcua import db, labels
 from motcua.archive import audit, records
 from motcua.archive.documents import EDITABLE, FIELD_LABELS, get_meta, resolve_document
 from motcua.errors import MotcuaError, UserError
+from motcua.ingest.names import visible
 from motcua.services import Context, Result
 from motcua.services.access import Permission, require
 
@@ -159,7 +160,10 @@ def view(ctx: Context, document_id: int, *, record_view: bool = True) -> Documen
         owner_name=meta_row[0] if meta_row else None,
         stamp=dict(stamp) | {"stamped_at_local": labels.vi_datetime(stamp["stamped_at"], zone)}
         if stamp else None,
-        intake=tuple(dict(r) | {"state_label": labels.label(labels.INTAKE_STATES, r["state"])}
+        intake=tuple(dict(r) | {"state_label": labels.label(labels.INTAKE_STATES, r["state"]),
+                                # a bidi override in a name must not reorder the page
+                                "source_path": visible(r["source_path"] or ""),
+                                "original_name": visible(r["original_name"] or "")}
                      for r in intake),
         reused_in=tuple(dict(r) | {"status_label": labels.label(labels.REUSE_STATUS,
                                                                 r["status"])}

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from motcua import labels
 from motcua.errors import MotcuaError, UserError
+from motcua.ingest.names import visible
 from motcua.services import Context, Result
 from motcua.services.access import Permission, require
 from motcua.workspace import Workspace
@@ -157,6 +158,9 @@ def status(ctx: Context, *, recent: int = 10, details: bool = False) -> IntakeSt
     zone = ctx.zone
     hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
     waiting = tuple(dict(r) | {"state_label": labels.label(labels.INTAKE_STATES, r["state"]),
+                               # a bidi override in a name must not reorder the page
+                               "source_path": visible(r["source_path"] or ""),
+                               "original_name": visible(r["original_name"] or ""),
                                "created_at_local": labels.vi_datetime(r["created_at"], zone),
                                "next_attempt_at_local": labels.vi_datetime(
                                    r["next_attempt_at"], zone)}

@@ -117,16 +117,13 @@ ignore_patterns = []
 # "tantivy" (default, fast) or "whoosh" (pure Python).
 engine = "tantivy"
 
-[limits]
-# A file past one of these is quarantined at once with a reason, never retried.
-# Declared image size of one page (A3 at 600 dpi is 70 million).
-max_pixels_per_page = 150000000
-# Page content streams of one PDF, inflated chunk by chunk.
-max_decompressed_mb = 256
-# Longer files: split them (the reason says how).
-max_pages = 1000
-# Address-space limit of each OCR worker (Tesseract and Ghostscript included).
-worker_memory_mb = 2048
+# [limits]: a file past one of these is quarantined at once with a reason, never
+# retried. Uncomment the section to change them (these are the defaults).
+# [limits]
+# max_pixels_per_page = 150000000   # declared image size of one page
+# max_decompressed_mb = 256         # page content streams of one PDF, inflated
+# max_pages = 1000                  # longer files: split them (the reason says how)
+# worker_memory_mb = 2048           # address-space limit of each OCR worker
 
 [web]
 # A login session ends after this many minutes without a request...

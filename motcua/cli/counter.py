@@ -48,7 +48,7 @@ def owner_add(sc: Context, owner_id: str, name: str, address: str | None, phone:
 
 
 @owner.command("rename")
-@click.argument("owner_id")
+@click.argument("owner_id", metavar="MÃ_ĐỊNH_DANH")
 @click.option("--name", "-n", required=True, help="Họ tên đúng của công dân / tên tổ chức.")
 @json_option
 @with_context
@@ -184,7 +184,7 @@ def dossier_list(sc: Context, owner_id: str | None, procedure_code: str | None,
 
 
 @dossier.command("edit")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @click.option("--procedure", "-p", "procedure_code", default=None, help="Mã thủ tục mới.")
 @click.option("--owner", "-o", "owner_id", default=None, help="Mã định danh chủ hồ sơ mới.")
 @click.option("--channel", "-c", type=click.Choice(list(labels.CHANNELS)), default=None,
@@ -193,7 +193,7 @@ def dossier_list(sc: Context, owner_id: str | None, procedure_code: str | None,
 @with_context
 def dossier_edit(sc: Context, code: str, procedure_code: str | None, owner_id: str | None,
                  channel: str | None, as_json: bool) -> None:
-    """Sửa thủ tục, chủ hồ sơ hoặc kênh tiếp nhận của hồ sơ CODE (ghi nhật ký, đóng dấu lại)."""
+    """Sửa thủ tục, chủ hồ sơ hoặc kênh tiếp nhận của hồ sơ MÃ_HỒ_SƠ (ghi nhật ký, đóng dấu lại)."""
     from motcua.services import counter
 
     done = counter.edit_dossier(sc, code, procedure_code=procedure_code, owner_id=owner_id,
@@ -207,12 +207,12 @@ def dossier_edit(sc: Context, code: str, procedure_code: str | None, owner_id: s
 
 
 @dossier.command("cancel")
-@click.argument("code")
+@click.argument("code", metavar="MÃ_HỒ_SƠ")
 @click.option("--reason", "-r", required=True, help="Lý do hủy hồ sơ.")
 @json_option
 @with_context
 def dossier_cancel(sc: Context, code: str, reason: str, as_json: bool) -> None:
-    """Hủy hồ sơ CODE chưa giải quyết, ghi lý do (ghi nhật ký)."""
+    """Hủy hồ sơ MÃ_HỒ_SƠ chưa giải quyết, ghi lý do (ghi nhật ký)."""
     from motcua.services import counter
 
     done = counter.cancel_dossier(sc, code, reason)
@@ -223,13 +223,13 @@ def dossier_cancel(sc: Context, code: str, reason: str, as_json: bool) -> None:
 
 
 @dossier.command("merge")
-@click.argument("source")
-@click.argument("target")
+@click.argument("source", metavar="HỒ_SƠ_GỘP")
+@click.argument("target", metavar="HỒ_SƠ_GIỮ")
 @json_option
 @with_context
 def dossier_merge(sc: Context, source: str, target: str, as_json: bool) -> None:
-    """Gộp hồ sơ SOURCE vào hồ sơ TARGET: chuyển tài liệu, giấy tờ tái sử dụng và ghi chú;
-    SOURCE bị hủy với lý do "đã gộp" (ghi nhật ký, đóng dấu lại)."""
+    """Gộp hồ sơ HỒ_SƠ_GỘP vào hồ sơ HỒ_SƠ_GIỮ: chuyển tài liệu, giấy tờ tái sử dụng và ghi chú;
+    HỒ_SƠ_GỘP bị hủy với lý do "đã gộp" (ghi nhật ký, đóng dấu lại)."""
     from motcua.services import counter
 
     done = counter.merge_dossiers(sc, source, target)

@@ -259,6 +259,18 @@ def print_receipt(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
     return done
 
 
+def _request_heading(ws: Workspace, conn: sqlite3.Connection, rec: lc.LifecycleRecord,
+                     issued_on: date | None) -> dict[str, Any]:
+    """The lines forms 02 and 03 open with: date, dossier, applicant, request, receipt."""
+    return {
+        "date": issued_on or local_now(ws).date(),
+        "dossier_code": rec.code,
+        "applicant": _applicant(conn, rec),
+        "request": rec.procedure_name or rec.procedure_code or "",
+        "received_at": _received_time(ws, rec),
+    }
+
+
 def supplement_data(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue,
                     rec: lc.LifecycleRecord, *, requirements: list[str] | None = None,
                     reason: str = "", officer: str | None = None,
@@ -272,11 +284,7 @@ def supplement_data(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogu
                         "cầu bổ sung. Ghi rõ nội dung cần hoàn thiện nếu có.",
                         "nothing to supplement")
     return {
-        "date": issued_on or local_now(ws).date(),
-        "dossier_code": rec.code,
-        "applicant": _applicant(conn, rec),
-        "request": rec.procedure_name or rec.procedure_code or "",
-        "received_at": _received_time(ws, rec),
+        **_request_heading(ws, conn, rec, issued_on),
         "requirements": requirements,
         "reason": reason or "hồ sơ chưa đầy đủ, chưa hợp lệ theo quy định của thủ tục",
         "officer": officer_name(ws, officer),
@@ -304,11 +312,7 @@ def refusal_data(ws: Workspace, conn: sqlite3.Connection, rec: lc.LifecycleRecor
         raise UserError("Cần ghi rõ lý do từ chối tiếp nhận, giải quyết hồ sơ (Mẫu 03).",
                         "refusal without reason")
     return {
-        "date": issued_on or local_now(ws).date(),
-        "dossier_code": rec.code,
-        "applicant": _applicant(conn, rec),
-        "request": rec.procedure_name or rec.procedure_code or "",
-        "received_at": _received_time(ws, rec),
+        **_request_heading(ws, conn, rec, issued_on),
         "reason": reason,
         "officer": officer_name(ws, officer),
     }

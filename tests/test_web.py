@@ -544,14 +544,14 @@ def test_server_sees_documents_archived_by_another_process(server: str, archive:
                                                            tmp_path: Path) -> None:
     """The server is one process, this test another: a new document is found at once."""
     query = {"q": "thửa đất"}
-    officer = http_login(server, "canbo")
-    before = officer.get("/", params=query)
-    assert "Không tìm thấy kết quả nào" in before.text
-    page = scans.render_page("clean", 14, header=False, max_lines=2, paragraphs=[
-        "Mỗi thửa đất được cấp một Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở."])
-    path = scans.write_pdf([page], tmp_path / "giấy chứng nhận.pdf")
-    [outcome] = ingest_paths(archive.ws, [path])
-    assert outcome.state == "done"
-    after = officer.get("/", params={"q": "thua dat"})
-    assert "giấy chứng nhận.pdf" in after.text
-    assert {fold_diacritics(m.lower()) for m in marks(after.text)} == {"thua", "dat"}
+    with closing(http_login(server, "canbo")) as officer:
+        before = officer.get("/", params=query)
+        assert "Không tìm thấy kết quả nào" in before.text
+        page = scans.render_page("clean", 14, header=False, max_lines=2, paragraphs=[
+            "Mỗi thửa đất được cấp một Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở."])
+        path = scans.write_pdf([page], tmp_path / "giấy chứng nhận.pdf")
+        [outcome] = ingest_paths(archive.ws, [path])
+        assert outcome.state == "done"
+        after = officer.get("/", params={"q": "thua dat"})
+        assert "giấy chứng nhận.pdf" in after.text
+        assert {fold_diacritics(m.lower()) for m in marks(after.text)} == {"thua", "dat"}

@@ -332,6 +332,8 @@ def test_behind_a_proxy_the_real_client_is_throttled(tmp_path: Path) -> None:
     with serving(ws, "--behind-proxy") as url:
         client = httpx.Client(base_url=url, timeout=15, headers={
             "x-forwarded-for": "192.168.1.77", "x-forwarded-proto": "https"})
+        other = httpx.Client(base_url=url, timeout=15, headers={
+            "x-forwarded-for": "192.168.1.78", "x-forwarded-proto": "https"})
         form = client.get("/login")
         assert form.headers["strict-transport-security"] == "max-age=31536000"
         token = form.cookies["__Host-motcua_login"]
@@ -343,13 +345,13 @@ def test_behind_a_proxy_the_real_client_is_throttled(tmp_path: Path) -> None:
             assert r.status_code in (401, 429)
         assert r.status_code == 429
         # Another client behind the same proxy still logs in.
-        other = httpx.Client(base_url=url, timeout=15, headers={
-            "x-forwarded-for": "192.168.1.78", "x-forwarded-proto": "https"})
         token = other.get("/login").cookies["__Host-motcua_login"]
         ok = other.post("/login", data={"login": "quantri", "password": password_for("quantri"),
                                          "csrf_token": token},
                         headers={"cookie": f"__Host-motcua_login={token}"})
         assert ok.status_code == 303
         assert "Secure" in ok.headers["set-cookie"]
+        client.close()
+        other.close()
     clients = {e.details.get("client") for e in _entries(ws) if e.action.startswith("login")}
     assert clients == {"192.168.1.77", "192.168.1.78"}

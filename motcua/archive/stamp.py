@@ -6,7 +6,7 @@ the page's own content (the scan image and its OCR text layer) is wrapped in q/Q
 left as it was. A QR code (segno, drawn as filled squares) encodes the fields in the
 text format below; the same text goes into the XMP metadata (dc:description; see the
 XMP section for why not a custom namespace). The copy is checked with
-`pikepdf.pdfa.validate_written(..., "2b")`.
+`pikepdf.pdfa.validate_written(..., "2b")` (through `motcua.ocr.pdfa_check`).
 
 The stamped copy is an incremental update of the archival PDF/A (pikepdf cannot append
 one; pyHanko's incremental writer does): its first bytes are the archival file, so a
@@ -50,7 +50,6 @@ from pathlib import Path
 from typing import Any
 
 import pikepdf
-import pikepdf.pdfa as pdfa
 import segno
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -60,6 +59,7 @@ from reportlab.pdfgen import canvas
 from motcua import SYSTEM_NAME, db
 from motcua.archive import audit, store
 from motcua.errors import TransientError, UserError
+from motcua.ocr import pdfa_check
 from motcua.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -278,10 +278,10 @@ def stamp_pdf(source: Path, dest: Path, fields: StampFields) -> None:
     except (PyhankoError, ValueError, KeyError) as exc:
         log.warning("incremental stamp of %s failed (%s); full save instead", source, exc)
         _stamp_full(source, dest, fields)
-    report = pdfa.validate_written(dest, "2b")
+    report = pdfa_check.check_file(dest)
     if report.passed:
         return
-    if pdfa.validate_written(source, "2b").passed:
+    if pdfa_check.passes(source):
         dest.unlink(missing_ok=True)
         raise TransientError(
             "Không đóng được dấu số hóa mà vẫn giữ chuẩn PDF/A; tệp lưu trữ không bị "

@@ -28,7 +28,7 @@ import pikepdf
 from PIL import Image, UnidentifiedImageError
 
 from motcua.errors import BadInputFile, TransientError, UserError, disk_full
-from motcua.ocr import plugin
+from motcua.ocr import pdfa_check, plugin
 from motcua.ocr.plugin import OcrTimeout, PageOcr, TesseractFailed, clean_text
 
 log = logging.getLogger("motcua.ocr")
@@ -297,8 +297,6 @@ def _sanitise_pdf(source: Path, out: Path, changes: list[str]) -> Path:
     as generators and e-forms write them) are then embedded by Ghostscript, which
     substitutes its metric-compatible URW fonts: same widths, same text.
     """
-    import pikepdf.pdfa
-
     try:
         with pikepdf.open(source) as pdf:
             if len(pdf.pages) == 0:
@@ -311,7 +309,7 @@ def _sanitise_pdf(source: Path, out: Path, changes: list[str]) -> Path:
             removed += _remove_active_content(pdf)
             removed += _fix_page_boxes(pdf)
             removed += _drop_unused_fonts(pdf)
-            report = pikepdf.pdfa.check(pdf, "2b")
+            report = pdfa_check.check(pdf)
             for finding in report.findings:
                 keys, where = _UNRECOGNISED.search(finding.message), _OBJ.match(finding.where)
                 if finding.kind != "unsupported" or keys is None or where is None:
@@ -722,10 +720,8 @@ def _finish(ocr_pdf: Path, output_pdf: Path, pages_ocr: dict[int, PageOcr]) -> i
 
 
 def _still_pdfa(path: Path) -> bool:
-    import pikepdf.pdfa
-
     with pikepdf.open(path) as pdf:
-        return pikepdf.pdfa.check(pdf, "2b").verdict == "pass"
+        return pdfa_check.check(pdf).passed
 
 
 def _pdftotext_pages(pdf: Path, count: int) -> list[str]:

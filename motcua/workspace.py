@@ -125,6 +125,17 @@ engine = "tantivy"
 # max_pages = 1000                  # longer files: split them (the reason says how)
 # worker_memory_mb = 2048           # address-space limit of each OCR worker
 
+# [workers]: where OCR runs. "local" (default): this machine's cores, nothing more to
+# install. "celery": on `motcua worker` processes on other machines that mount this
+# workspace (the shared store), fed through a Redis queue; this machine still makes
+# every commit. Uncomment the section to use it (see README, "Nhiều máy nhận dạng chữ").
+# [workers]
+# backend = "celery"
+# broker_url = "redis://may-dieu-phoi:6379/0"
+# in_flight = 16                    # files sent to the queue at once
+# visibility_timeout = 3600         # seconds before a vanished worker's task is redone
+# retry_seconds = 30                # wait before sending again when Redis is down
+
 [web]
 # A login session ends after this many minutes without a request...
 idle_minutes = 30

@@ -12,6 +12,7 @@ APT_PACKAGES=(
     libreoffice-writer-nogui                                    # DOCX -> PDF/A for issued documents
     python3-uno                                                 # keeps one LibreOffice warm (UNO bridge)
     chromium chromium-driver                                    # the web page's browser tests
+    redis-server                                                # Celery's broker ([workers] backend = "celery"; tests start their own)
     python3-venv python3-dev
 )
 

@@ -14,6 +14,7 @@ Context (workspace, connection, acting officer) and prints the result in Vietnam
     integrity  verify, audit, export, import
     serve      the staff web page (and /api/v1)
     tokens     API tokens for other systems
+    workers    worker (an OCR machine of a Celery cluster)
 
 Exit codes are `motcua.errors.ExitCode`.
 """
@@ -35,6 +36,7 @@ from motcua.cli import (
     serve,
     tokens,
     users,
+    workers,
 )
 from motcua.cli import forms as _forms  # noqa: F401 - adds the forms to dossier/owner
 from motcua.cli._base import Group, command
@@ -87,7 +89,8 @@ def init(directory: Path) -> None:
 
 
 main.add_command(init)
-for _module in (intake, documents, counter, issued, reports, integrity, users, serve, tokens):
+for _module in (intake, documents, counter, issued, reports, integrity, users, serve, tokens,
+                workers):
     for _cmd in _module.COMMANDS:
         main.add_command(_cmd)
 

@@ -121,6 +121,9 @@ def status_lines(data: dict[str, Any], zone: ZoneInfo) -> list[str]:
         lines.append(f"Tiến trình theo dõi: đang chạy (PID {watcher['pid']})")
     else:
         lines.append("Tiến trình theo dõi: không chạy")
+    workers = data.get("workers") or {}
+    if workers.get("backend") == "celery":
+        lines.append(f"Nhận dạng chữ trên nhiều máy (Celery): {workers['message']}")
     queue = data["queue"]
     lines.append("Hàng đợi: " + ", ".join(f"{state[s]} {n}" for s, n in queue.items()))
     hour = data["last_hour"]

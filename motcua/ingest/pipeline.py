@@ -16,7 +16,9 @@ Each arrow is one committed transaction after the files it names are durable, so
 process killed anywhere resumes from the last committed state: a row left
 'processing' by a dead process is reclaimed, a stored original is adopted, and no
 document is archived twice. OCR runs in a pool of worker processes so that both
-cores stay busy across files, not only across pages of one file.
+cores stay busy across files, not only across pages of one file; with
+`[workers] backend = "celery"` it runs on `motcua worker` machines instead
+(`ingest/dispatch.py`), and this process still makes every commit.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from motcua import db
 from motcua.archive import audit, records, store
@@ -57,8 +60,12 @@ from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
 from motcua.ingest.limits import Limits, limits_of
 from motcua.ingest.logs import hand_over_rotation
 from motcua.ingest.quarantine import quarantine_file
+from motcua.ingest.workers import workers_of
 from motcua.ocr import OcrOutcome, OcrSettings, check_language, make_archival
 from motcua.workspace import Workspace
+
+if TYPE_CHECKING:
+    from motcua.ingest.dispatch import RemoteOcr
 
 log = logging.getLogger("motcua.ingest")
 
@@ -457,6 +464,14 @@ class Pipeline:
         self.actor = actor or ws.config.ingest.operator
         self.operator = operator
         self.jobs = max(1, ws.config.ocr.jobs)
+        self._remote: RemoteOcr | None = None
+        workers = workers_of(ws.config.extra)
+        if workers.backend == "celery":
+            from motcua.ingest.dispatch import RemoteOcr
+
+            self._remote = RemoteOcr(ws, workers)
+            # Files in flight: as many as the queue should hold for the workers.
+            self.jobs = workers.in_flight
         self.tmp = ws.tmp / str(os.getpid())
         self.token = process_token(os.getpid())
         self._engine: SearchEngine | None = None
@@ -533,6 +548,8 @@ class Pipeline:
                     f" ({marks}) AND state = 'processing'", list(self._held))
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._remote is not None:
+                self._remote.shutdown()
             if self._engine is not None:
                 self._engine.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
@@ -565,6 +582,10 @@ class Pipeline:
         return sorted(intake_ids, key=lambda i: -sizes.get(i, 0))
 
     def _submit(self, job: _Job, pages_jobs: int) -> Future[OcrOutcome]:
+        if self._remote is not None:
+            return self._remote.submit(
+                job.sha256, self._original(job), job.media_type, job.tmp_output,
+                self._ocr_settings(pages_jobs), names.visible(job.source.name))
         if self._pool is not None and getattr(self._pool, "_broken", False):
             # A worker died (killed, out of memory): its files were set to retry; a new
             # pool serves the next ones.
@@ -575,19 +596,23 @@ class Pipeline:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.jobs, initializer=_init_worker,
                 initargs=(os.getpid(), self.limits.worker_memory_mb))
+        return self._pool.submit(
+            _ocr_in_worker, str(self._original(job)), job.media_type, str(job.tmp_output),
+            self._ocr_settings(pages_jobs), names.visible(job.source.name))
+
+    def _ocr_settings(self, pages_jobs: int) -> OcrSettings:
         cfg = self.ws.config.ocr
-        settings = OcrSettings(
+        return OcrSettings(
             language=cfg.language,
             jobs=max(1, pages_jobs),
             confidence_threshold=cfg.confidence_threshold,
             timeout_seconds=cfg.timeout_seconds,
             memory_mb=self.limits.worker_memory_mb,
         )
-        original = self.ws.absolute(
+
+    def _original(self, job: _Job) -> Path:
+        return self.ws.absolute(
             store.original_relpath(job.sha256, MEDIA_EXTENSION[job.media_type]))
-        return self._pool.submit(
-            _ocr_in_worker, str(original), job.media_type, str(job.tmp_output), settings,
-            names.visible(job.source.name))
 
     @property
     def engine(self) -> SearchEngine:
@@ -961,7 +986,9 @@ class Pipeline:
             if row["document_id"] is not None:
                 self._drop_unarchived(row["document_id"])
             return self._quarantine(intake_id, source, give_up)
-        delay = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2 ** (row["attempts"] - 1))
+        # A fault that knows when it will be mended (Redis back) says how long to wait.
+        delay = getattr(exc, "retry_after", None) or \
+            min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2 ** (row["attempts"] - 1))
         when = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")
         log.warning("intake %d: transient failure (%s); retry in %.0fs", intake_id, detail, delay)
         return self._set_state(intake_id, "retry", message, last_error=names.safe_text(detail),

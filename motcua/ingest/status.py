@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from motcua.ingest.names import visible
+from motcua.ingest.workers import workers_of
 from motcua.workspace import Workspace
 
 LOCK_NAME = "motcua-watch.lock"
@@ -148,4 +149,28 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
                          "items": rescan_docs[:recent * 2]},
         "recent_quarantines": quarantines,
         "recent_refused": refused,
+        "workers": workers_status(ws),
     }
+
+
+def workers_status(ws: Workspace) -> dict[str, Any]:
+    """Where OCR runs and, with Celery, whether Redis and any worker answer now: the
+    reason files wait when they do."""
+    cfg = workers_of(ws.config.extra)
+    if cfg.backend != "celery":
+        return {"backend": "local", "broker_ok": None, "workers": [], "message": ""}
+    from motcua.ingest.cluster import health
+
+    got = health(cfg)
+    if not got.broker_ok:
+        message = (f"Không kết nối được máy chủ hàng đợi Redis ({cfg.broker_url}): tệp chờ ở "
+                   "trạng thái “thử lại” và được gửi đi khi Redis hoạt động trở lại; không tệp "
+                   "nào bị mất hay bị cách ly.")
+    elif not got.workers:
+        message = ("Không có máy nhận dạng chữ (motcua worker) nào đang chạy: tệp chờ trong "
+                   "hàng đợi cho đến khi có máy nhận. Hãy chạy “motcua worker” trên máy nhận "
+                   "dạng chữ.")
+    else:
+        message = f"{len(got.workers)} máy nhận dạng chữ (motcua worker) đang chạy."
+    return {"backend": "celery", "broker_url": cfg.broker_url, "broker_ok": got.broker_ok,
+            "workers": list(got.workers), "message": message, "error": got.error}

@@ -128,7 +128,7 @@ engine = "tantivy"
 # [workers]: where OCR runs. "local" (default): this machine's cores, nothing more to
 # install. "celery": on `motcua worker` processes on other machines that mount this
 # workspace (the shared store), fed through a Redis queue; this machine still makes
-# every commit. Uncomment the section to use it (see README, "Nhiều máy nhận dạng chữ").
+# every commit. Uncomment the section to use it (see README, "OCR on many machines").
 # [workers]
 # backend = "celery"
 # broker_url = "redis://may-dieu-phoi:6379/0"

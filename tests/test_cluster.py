@@ -6,6 +6,7 @@ archived exactly once."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import tempfile
@@ -116,19 +117,28 @@ def test_local_and_celery_give_identical_records(
         assert "succeeded" in worker.output(), worker.output()[-3000:]
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def _run_with_fault(ws: Workspace, folder: Path, tmp_path: Path,
                     fault: str, redis: RedisServer, workers: list[WorkerProcess]) -> None:
     place(folder, ws.inbox)
     watch = WatchProcess(ws, "--until-idle", "--stable-seconds", "0.5", log_dir=tmp_path)
     try:
-        if fault == "worker":
+        if fault in ("worker", "pool-process"):
             victim = workers[0]
             # Mid-task: one of its pool processes is running Tesseract or Ghostscript.
-            wait_for(lambda: any(Path(f"/proc/{pid}/task/{pid}/children").exists() and
-                                 Path(f"/proc/{pid}/task/{pid}/children").read_text().strip()
-                                 for pid in victim.pool_pids()),
-                     120, "a task on the first worker", watch)
-            victim.kill()
+            busy: list[int] = []
+            wait_for(lambda: bool(busy.extend(p for p in victim.pool_pids() if _children(p))
+                                  or busy), 120, "a task on the first worker", watch)
+            if fault == "worker":
+                victim.kill()  # the whole machine: its task comes back after the timeout
+            else:
+                os.kill(busy[0], signal.SIGKILL)  # rejected and requeued at once
         elif fault == "coordinator":
             wait_for(lambda: count_state(ws, "done") >= 3, 180, "three files done", watch)
             watch.kill_group()
@@ -153,7 +163,7 @@ def _run_with_fault(ws: Workspace, folder: Path, tmp_path: Path,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fault", ["worker", "coordinator", "redis"])
+@pytest.mark.parametrize("fault", ["worker", "pool-process", "coordinator", "redis"])
 def test_fault_ends_with_every_file_archived_once(
         fault: str, corpus: tuple[Path, dict[str, bytes]], redis: RedisServer,
         workers: list[WorkerProcess], tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from concurrent.futures import Future
@@ -102,6 +103,24 @@ class RemoteOcr:
             self._waiting.setdefault(request["key"], []).append(entry)
         self._ensure_thread()
         return future
+
+    def sweep(self, conn: sqlite3.Connection) -> int:
+        """Remove results nobody will take: those of documents already archived (a task
+        done twice, the second time after the first was committed) or forgotten."""
+        folder = cluster.results_dir(self.ws.root)
+        if not folder.is_dir():
+            return 0
+        waiting = {row[0] for row in conn.execute(
+            "SELECT sha256 FROM documents WHERE state = 'stored'")}
+        removed = 0
+        for path in folder.iterdir():
+            if path.is_file() and not path.name.startswith(".") and \
+                    path.name.split("-", 1)[0] not in waiting:
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            log.info("removed %d OCR results no document waits for", removed)
+        return removed
 
     def shutdown(self) -> None:
         """Stop polling. Requests still queued stay in Redis; a worker that does one

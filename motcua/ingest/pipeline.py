@@ -500,6 +500,8 @@ class Pipeline:
         check_language(self.ws.config.ocr.language)
         self._check_store_writable()
         recover(self.ws, self.conn)
+        if self._remote is not None:
+            self._remote.sweep(self.conn)
         intake_ids = list(intake_ids)
         queue = deque(self._largest_first(intake_ids))
         in_flight: dict[Future[OcrOutcome], _Job] = {}

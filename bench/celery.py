@@ -4,7 +4,8 @@ on the same cores, measured in the same run, and what one page costs.
 One corpus of generated scanner PDFs (tests/scans.py, "office" quality, full A4 pages)
 is ingested by a fresh workspace in each mode, the coordinator in this process:
 
-- ``local-1`` / ``local-2``: the local process pool with `[ocr] jobs` = 1 / 2;
+- ``local-1`` / ``local-2``: the local process pool with `[ocr] jobs` = 1 / 2 (its CPU
+  includes the pool's start-up, as each `ingest` run pays it);
 - ``celery-1`` / ``celery-2``: `[workers] backend = "celery"`, a private redis-server on
   a Unix socket, and 1 / 2 `motcua worker --concurrency 1` processes.
 
@@ -99,6 +100,22 @@ def cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a live process, its live children and every child they reaped
+    (Tesseract, Ghostscript), from /proc: a running worker's cost so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    # utime, stime, cutime, cstime are fields 14-17 of stat (11-14 after the name).
+    own = sum(int(f) for f in fields[11:15]) / TICKS
+    return own + sum(tree_cpu(int(c)) for c in children)
+
+
 def generate(folder: Path, files: int, pages: int) -> int:
     folder.mkdir(parents=True)
     for n in range(files):
@@ -142,15 +159,15 @@ def run_celery(base: Path, corpus: Path, pages: int, cores: int) -> Run:
     workers = [WorkerProcess(ws, base) for _ in range(cores)]
     try:
         wait_for(lambda: len(workers_status(ws)["workers"]) == cores, 120, "workers")
-        children_before = cpu(resource.RUSAGE_CHILDREN)
+        # From the workers' own counters: what the run cost, not their start-up.
+        before = sum(tree_cpu(w.pid) for w in workers)
         wall, coordinator, counter = ingest(ws, corpus)
+        spent = sum(tree_cpu(w.pid) for w in workers) - before
     finally:
         for worker in workers:
-            worker.stop()  # waited for: their CPU (and Tesseract's) is now ours to read
+            worker.stop()
         redis.stop()
         shutil.rmtree(redis.folder, ignore_errors=True)
-    # The workers' idle seconds before the run count too: a worker's whole cost.
-    spent = cpu(resource.RUSAGE_CHILDREN) - children_before
     return Run(f"celery-{cores}", cores, wall, pages, spent, coordinator,
                counter.writes, counter.commits)
 

@@ -160,6 +160,8 @@ def _run_with_fault(ws: Workspace, folder: Path, tmp_path: Path,
         watch.kill_group()
     assert count_state(ws, "quarantined") == 0
     assert count_state(ws, "done") == FILES, watch.output()[-3000:]
+    if fault == "pool-process":  # Celery saw the loss and gave the task back
+        assert "WorkerLostError" in workers[0].output(), workers[0].output()[-3000:]
 
 
 @pytest.mark.slow

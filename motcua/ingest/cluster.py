@@ -29,6 +29,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -51,6 +52,7 @@ TASK_NAME = "motcua.ocr"
 QUEUE = "motcua-ocr"
 RESULTS_DIR = "ocr"  # under the store's tmp folder, shared by every machine
 WORKER_SCRATCH = "workers"
+KEY_RE = re.compile(r"[0-9a-f]{64}-[0-9a-f]{12}")
 
 
 # ---- the Celery app ----
@@ -180,7 +182,13 @@ def ocr_task(request: dict[str, Any]) -> str:
     root = _worker_root
     if root is None:  # pragma: no cover - a worker always sets it
         raise RuntimeError("motcua worker started without a workspace")
-    key = request["key"]
+    key, original = request["key"], root / request["original"]
+    # Redis is reachable from the network: a request names only a stored original and
+    # a result name of our own making, never another path on this machine.
+    if not KEY_RE.fullmatch(key) or not original.resolve().is_relative_to(
+            (root / "store" / "originals").resolve()):
+        log.error("refused a request outside the store: %r", request)
+        return ""
     if _reusable(root, key):
         log.info("result %s already there; nothing to do", key)
         return key
@@ -190,7 +198,6 @@ def ocr_task(request: dict[str, Any]) -> str:
     scratch.mkdir(parents=True, exist_ok=True)
     produced = scratch / f"{key}.pdf"
     settings = OcrSettings(**{**request["settings"], "jobs": 1})
-    original = root / request["original"]
     data: dict[str, Any]
     try:
         if store.sha256_file(original) != request["sha256"]:
@@ -243,10 +250,22 @@ def _init_pool_process(**_: Any) -> None:
         signal.signal(sig, handler)
 
 
+def task_id(key: str) -> str:
+    """One id per result: every copy of a request (resent after a coordinator or Redis
+    restart) is withdrawn at once when the result has been taken."""
+    return f"ocr-{key}"
+
+
 def send(cfg: WorkersConfig, request: dict[str, Any]) -> None:
     """Queue one OCR request; raises kombu's OperationalError when Redis is out of reach."""
     client(cfg).send_task(TASK_NAME, args=[request], queue=QUEUE, retry=False,
-                          task_id=f"ocr-{request['key']}-{os.urandom(4).hex()}")
+                          task_id=task_id(request["key"]))
+
+
+def withdraw(cfg: WorkersConfig, key: str) -> None:
+    """Tell the workers to drop copies of this request still queued (best effort: one
+    that runs anyway finds its result in the store and returns)."""
+    client(cfg).control.revoke(task_id(key))
 
 
 def broker_run_id(cfg: WorkersConfig) -> str:

@@ -105,8 +105,8 @@ class RemoteOcr:
         return future
 
     def sweep(self, conn: sqlite3.Connection) -> int:
-        """Remove results nobody will take: those of documents already archived (a task
-        done twice, the second time after the first was committed) or forgotten."""
+        """Remove results nobody will take: those of documents already archived (kept
+        until then, so that a copy of the task run again finds them) or forgotten."""
         folder = cluster.results_dir(self.ws.root)
         if not folder.is_dir():
             return 0
@@ -122,12 +122,17 @@ class RemoteOcr:
             log.info("removed %d OCR results no document waits for", removed)
         return removed
 
-    def shutdown(self) -> None:
-        """Stop polling. Requests still queued stay in Redis; a worker that does one
-        leaves its result in the store, where the next run finds it."""
+    def shutdown(self, conn: sqlite3.Connection) -> None:
+        """Stop polling and sweep the results taken. Requests still queued stay in
+        Redis; a worker that does one leaves its result in the store, where the next run
+        finds it."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        try:
+            self.sweep(conn)
+        except (sqlite3.Error, OSError) as exc:  # the next run sweeps again
+            log.warning("could not sweep OCR results: %s", exc)
         with self._lock:
             for entries in self._waiting.values():
                 for entry in entries:
@@ -230,10 +235,16 @@ class RemoteOcr:
                 "Kết quả nhận dạng chữ nhận về bị hỏng (sai mã kiểm tra); sẽ làm lại.",
                 f"{pdf}: sha256 {digest or 'missing'} != {data['archival_sha256']}"))
             return True
+        # A second name for the same file: the result stays in place (a copy of the task
+        # run again finds it) until the document is committed and `sweep` removes it.
         entry.output.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(pdf, entry.output)
-        report.unlink(missing_ok=True)
+        entry.output.unlink(missing_ok=True)
+        os.link(pdf, entry.output)
         entry.future.set_result(cluster.outcome_from(data))
+        try:
+            cluster.withdraw(self.cfg, key)
+        except Exception as exc:  # Redis gone: the copies, if any, find the result
+            log.debug("could not withdraw %s: %s", key, exc)
         return True
 
 

@@ -522,6 +522,10 @@ class Pipeline:
                     queue.extend(fresh)
                 if not ((queue and not should_stop()) or in_flight):
                     break
+                if should_stop() and self._remote is not None:
+                    # Files at the workers are not waited for: their rows are reclaimed
+                    # at the next start, which finds the results in the store.
+                    break
                 # One file more than there are workers waits in the pool's queue, so a
                 # worker starts on it the moment it finishes, while this process stores,
                 # stamps and indexes the finished file.
@@ -551,7 +555,7 @@ class Pipeline:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
             if self._remote is not None:
-                self._remote.shutdown()
+                self._remote.shutdown(self.conn)
             if self._engine is not None:
                 self._engine.close()
             shutil.rmtree(self.tmp, ignore_errors=True)

@@ -172,7 +172,7 @@ def status(call: Call) -> Response:
         "last_hour": queue.archived_last_hour, "quarantined": queue.quarantined,
         "rescan": queue.rescan, "documents": queue.documents, "pages": queue.pages,
         "index_pages": queue.index_pages, "index_error": queue.index_error,
-        "quarantine_dir": queue.quarantine_dir})
+        "quarantine_dir": queue.quarantine_dir, "workers": queue.summary.get("workers")})
 
 
 # ---- users (quản trị) -----------------------------------------------------------------

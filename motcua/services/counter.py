@@ -648,6 +648,44 @@ class OwnerLookup(Result):
     reusable: tuple[dict[str, Any], ...]
 
 
+def check_owner_id(ctx: Context, raw: str) -> str:
+    """A personal ID or tax code checked as `owner add` checks it, with the workspace's
+    tax-code setting; UserError says what is wrong."""
+    from motcua.archive.ids import classify_owner_id
+    from motcua.archive.settings import warehouse_settings
+
+    return classify_owner_id(raw, warehouse_settings(ctx.ws).mst_check_digit).value
+
+
+def check_dossier_code(raw: str) -> str:
+    """A dossier code in the form `<agency>-YYMMDD-XXXX`; UserError otherwise."""
+    from motcua.archive.ids import validate_dossier_code
+
+    return validate_dossier_code(raw)
+
+
+@dataclass(frozen=True)
+class OwnerRef(Result):
+    id: str
+    kind: str
+    name: str
+
+
+def find_owner(ctx: Context, owner_id: str) -> OwnerRef | None:
+    """The owner registered under `owner_id` (already checked), or None."""
+    from motcua.archive.owners import find_owner as lookup
+
+    require(ctx.actor.roles, Permission.VIEW)
+    found = lookup(ctx.conn, owner_id)
+    return OwnerRef(found.id, found.kind, found.name) if found else None
+
+
+def dossier_exists(ctx: Context, code: str) -> bool:
+    require(ctx.actor.roles, Permission.VIEW)
+    return ctx.conn.execute("SELECT 1 FROM dossiers WHERE code = ?",
+                            (code,)).fetchone() is not None
+
+
 def owner_lookup(ctx: Context, raw_id: str) -> OwnerLookup:
     """Check an owner ID through the same validation as `owner add` (archive.ids)."""
     from motcua.archive.ids import classify_owner_id

@@ -192,6 +192,11 @@ class DocumentList(Result):
     documents: tuple[DocumentView, ...]
 
 
+def exists(ctx: Context, document_id: int) -> bool:
+    require(ctx.actor.roles, Permission.VIEW)
+    return records.by_id(ctx.conn, document_id) is not None
+
+
 def show(ctx: Context, target: str) -> DocumentList:
     """A document by its number, or every document of a dossier by the dossier's code."""
     require(ctx.actor.roles, Permission.VIEW)

@@ -116,6 +116,22 @@ def tree_cpu(pid: int) -> float:
     return own + sum(tree_cpu(int(c)) for c in children)
 
 
+def sqlite_commits_per_second(folder: Path, n: int = 300) -> float:
+    """Small durable commits (WAL, synchronous=FULL, as `db.connect` opens it) on this
+    disk: the ceiling of a single writer, against which the coordinator's commits per
+    page are read."""
+    conn = db.connect(folder / "commit-probe.db")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, v TEXT)")
+        start = time.perf_counter()
+        for i in range(n):
+            with db.transaction(conn):
+                conn.execute("INSERT INTO probe (v) VALUES (?)", (f"row {i}",))
+        return n / (time.perf_counter() - start)
+    finally:
+        conn.close()
+
+
 def generate(folder: Path, files: int, pages: int) -> int:
     folder.mkdir(parents=True)
     for n in range(files):
@@ -161,13 +177,20 @@ def run_celery(base: Path, corpus: Path, pages: int, cores: int) -> Run:
         wait_for(lambda: len(workers_status(ws)["workers"]) == cores, 120, "workers")
         # From the workers' own counters: what the run cost, not their start-up.
         before = sum(tree_cpu(w.pid) for w in workers)
-        wall, coordinator, counter = ingest(ws, corpus)
+        try:
+            wall, coordinator, counter = ingest(ws, corpus)
+        except SystemExit:
+            code = redis.proc.poll() if redis.proc else None
+            print(f"redis-server exit status {code}; its log ends:\n"
+                  + redis.log.read_text(errors="replace")[-1500:], flush=True)
+            raise
         spent = sum(tree_cpu(w.pid) for w in workers) - before
     finally:
         for worker in workers:
             worker.stop()
         redis.stop()
-        shutil.rmtree(redis.folder, ignore_errors=True)
+        if not os.environ.get("KEEP_REDIS_LOG"):
+            shutil.rmtree(redis.folder, ignore_errors=True)
     return Run(f"celery-{cores}", cores, wall, pages, spent, coordinator,
                counter.writes, counter.commits)
 
@@ -182,11 +205,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="rounds of all modes, interleaved; each mode's fastest counts "
                          "(other load on the machine comes and goes)")
     ap.add_argument("--keep", type=Path, help="keep the workspaces here")
+    ap.add_argument("--sqlite-only", action="store_true",
+                    help="only the durable-commit rate of SQLite on this disk")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     base = args.keep or Path(tempfile.mkdtemp(prefix="motcua-bench-celery-"))
     base.mkdir(parents=True, exist_ok=True)
     try:
+        commits = sqlite_commits_per_second(base)
+        print(f"SQLite durable commits on this disk: {commits:.0f}/s", flush=True)
+        if args.sqlite_only:
+            return 0
         corpus = base / "corpus"
         pages = generate(corpus, args.files, args.pages)
         print(f"corpus: {args.files} files, {pages} pages (office quality, A4 300 dpi); "
@@ -219,6 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"One worker core: {3600 / per_page:.0f} pages/h at {per_page:.2f} CPU s/page;"
                   f" N worker cores ≈ N × that, until the coordinator's "
                   f"{coord:.3f} CPU s/page saturates one core at {3600 / coord:.0f} pages/h.")
+            per_page_commits = max(r.commits for r in runs.values()) / pages
+            print(f"SQLite as the single writer: {per_page_commits:.1f} commits per page "
+                  f"against {commits:.0f} durable commits/s is "
+                  f"{commits * 3600 / per_page_commits:.0f} pages/h of commit capacity.")
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)

@@ -134,6 +134,20 @@ def make_corpus(folder: Path, count: int = 20, *, lines: int = 3) -> dict[str, b
     return files
 
 
+def issue_dossiers(ws: Workspace, count: int = 20) -> None:
+    """The corpus's dossiers, as the counter would have issued them (intake files a
+    document only under an issued dossier)."""
+    from motcua.archive.records import ensure_dossier
+
+    conn = db.connect(ws.db_path)
+    try:
+        with db.transaction(conn):
+            for n in range(count):
+                ensure_dossier(conn, dossier_code(n))
+    finally:
+        conn.close()
+
+
 def place(corpus: Path, inbox: Path) -> None:
     """Copy the corpus into an inbox (each file written whole, then renamed)."""
     for src in sorted(p for p in corpus.rglob("*") if p.is_file()):
@@ -160,7 +174,8 @@ def records(ws: Workspace) -> dict[str, dict[str, object]]:
             out[doc["sha256"]] = {
                 "name": doc["original_name"], "state": doc["state"],
                 "pages": pages, "identifiers": ids,
-                "dossier": (doc["dossier_code"], doc["dossier_source"]),
+                "dossier": (doc["dossier_code"], doc["dossier_source"],
+                            doc["unfiled_reason"]),
             }
         return out
     finally:

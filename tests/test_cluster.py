@@ -23,6 +23,7 @@ from tests.cluster_kit import (
     RedisServer,
     WorkerProcess,
     celery_workspace,
+    issue_dossiers,
     make_corpus,
     place,
     records,
@@ -95,9 +96,11 @@ def test_local_and_celery_give_identical_records(
         workers: list[WorkerProcess], tmp_path: Path) -> None:
     folder, files = corpus
     local = init_workspace(tmp_path / "local")
+    issue_dossiers(local, FILES)
     assert {o.state for o in ingest_paths(local, [folder])} == {"done"}
 
     ws = celery_workspace(tmp_path / "celery", redis.url)
+    issue_dossiers(ws, FILES)
     # No worker yet: status says why files would wait.
     assert "Không có máy nhận dạng chữ" in workers_status(ws)["message"]
     workers += [WorkerProcess(ws, tmp_path), WorkerProcess(ws, tmp_path)]

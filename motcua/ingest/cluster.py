@@ -10,6 +10,10 @@ travels through the shared store, the same folder (an NFS mount) on every machin
     store/tmp/ocr/<key>.json   what the OCR found (page texts, confidences, the PDF's
                                SHA-256) or why it failed; written last, so its presence
                                means the PDF beside it is complete
+    store/tmp/ocr/<key>.wanted the coordinator's mark that it waits for this result; the
+                               three are swept once the document is committed, and a
+                               copy of the task run after that finds no mark and does
+                               nothing
 
 `<key>` is the original's SHA-256 and a digest of the settings, so a task done twice
 (redelivered after its worker died, resent after Redis restarted) finds its result and
@@ -126,6 +130,12 @@ def result_paths(root: Path, key: str) -> tuple[Path, Path]:
     return folder / f"{key}.pdf", folder / f"{key}.json"
 
 
+def wanted_path(root: Path, key: str) -> Path:
+    """The coordinator's mark that it waits for `key` (until the document is committed):
+    a copy of the task run later (redelivered, resent) does nothing without it."""
+    return results_dir(root) / f"{key}.wanted"
+
+
 def read_result(root: Path, key: str) -> dict[str, Any] | None:
     """The worker's report for `key`, if it has written one (else None)."""
     _, report = result_paths(root, key)
@@ -192,6 +202,9 @@ def ocr_task(request: dict[str, Any]) -> str:
     if _reusable(root, key):
         log.info("result %s already there; nothing to do", key)
         return key
+    if not wanted_path(root, key).exists():
+        log.info("result %s no longer wanted (its document is archived); skipped", key)
+        return key
     pdf, report = result_paths(root, key)
     pdf.parent.mkdir(parents=True, exist_ok=True)
     scratch = _scratch(root)
@@ -207,6 +220,8 @@ def ocr_task(request: dict[str, Any]) -> str:
                 f"{request['sha256']} (shared store not in sync?)")
         result = _ocr_in_worker(str(original), request["media_type"], str(produced),
                                 settings, request.get("name", ""))
+        if _reusable(root, key):  # another copy finished first: keep its result
+            return key
         digest = store.durable_move_into_store(produced, pdf)
         data = {"key": key, "archival_sha256": digest, "pages": _pages_to_json(result.pages),
                 "seconds": result.seconds, "changes": list(result.changes),
@@ -224,6 +239,11 @@ def ocr_task(request: dict[str, Any]) -> str:
                 "detail": f"{type(exc).__name__}: {exc}"}
     finally:
         produced.unlink(missing_ok=True)
+    if not wanted_path(root, key).exists():  # committed from another copy meanwhile
+        if "error" not in data:
+            pdf.unlink(missing_ok=True)
+        log.info("result %s no longer wanted; discarded", key)
+        return key
     _write_json_durably(report, data)
     return key
 

@@ -90,6 +90,9 @@ class RemoteOcr:
         future: Future[OcrOutcome] = Future()
         request = request_for(self.ws, sha256, original, media_type, settings, name)
         entry = _Waiting(future, output, request, "")
+        wanted = cluster.wanted_path(self.ws.root, request["key"])
+        wanted.parent.mkdir(parents=True, exist_ok=True)
+        wanted.touch()
         if self._take(entry):  # done before (a coordinator restarted, a resend)
             return future
         try:

@@ -292,7 +292,7 @@ def test_indicators_equal_recount(data: Data) -> None:
     out = ind.as_dict()
     keys = [i["key"] for i in out["indicators"]]
     assert keys == ["on_time_rate", "digitized_dossiers", "e_results", "reuse_components",
-                    "reuse_dossiers"]
+                    "reuse_dossiers", "satisfaction", "rated_dossiers"]
     assert all("× 100%" in i["formula"] for i in out["indicators"])
 
 

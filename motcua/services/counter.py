@@ -18,7 +18,7 @@ from typing import Any
 from motcua import db, labels
 from motcua.archive import audit
 from motcua.errors import UserError
-from motcua.services import Context, Result, plain
+from motcua.services import Context, Result, plain, ratings
 from motcua.services.access import Permission, require
 from motcua.services.documents import StampOutcome, reindex_one, restamp
 
@@ -333,7 +333,8 @@ def receive(ctx: Context, procedure_code: str, owner_id: str, channel: str, *,
     receipt = None
     if print_receipt:
         made = print_form(ctx.ws, ctx.conn, ctx.catalogue, got.record.code, pdf=pdf,
-                          receiver=ctx.operator if ctx.actor.kind == "user" else None)
+                          receiver=ctx.operator if ctx.actor.kind == "user" else None,
+                          rating=ratings.printed_link(ctx, got.record.code))
         receipt = Receipt(str(made.docx), str(made.pdf) if made.pdf else None)
     return ReceiveOutcome(got.record.as_dict(), _reuse_summary(ctx, got.reuse), receipt,
                           lc.lifecycle_settings(ctx.ws).return_time,
@@ -369,6 +370,7 @@ def resolve(ctx: Context, code: str, result_file: Path, *, at: str | datetime | 
     stamped = restamp(ctx, done.document_id, strict=False) \
         if stamp and result_file.suffix.lower() == ".pdf" else None
     indexed = reindex_one(ctx, done.document_id)
+    ratings.after_handling(ctx, done.record.code, "return")
     return ResolveOutcome(done.record.as_dict(), done.result_code, done.document_id,
                           done.outcome, labels.OUTCOMES[done.outcome], stamped, indexed)
 
@@ -733,7 +735,9 @@ def receive_at_counter(ctx: Context, procedure_code: str, owner_id: str, channel
         set_contact(ctx.conn, lookup.owner_id, ctx.audit_name,
                     address=address.strip() or None, phone=phone.strip() or None)
     got = receive(ctx, proc.code, lookup.owner_id, channel, print_receipt=False)
-    return _hand_over(ctx, got.record["code"], parsed, pdf=pdf)
+    handed = _hand_over(ctx, got.record["code"], parsed, pdf=pdf)
+    ratings.after_handling(ctx, handed.code, "receive")
+    return handed
 
 
 def complete_papers(ctx: Context, code: str, papers: list[tuple[str, str, int]], *,

@@ -10,6 +10,7 @@ import json
 import random
 import re
 import secrets
+import subprocess
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
@@ -144,9 +145,21 @@ def _audit(ws: Workspace, code: str) -> list[audit.AuditEntry]:
 def test_link_expires_and_a_reprint_replaces_it(ws: Workspace) -> None:
     code, first = _receive(ws)
     with open_context(ws, _actor(ws, "tiepnhan")) as ctx:
-        again = forms.receipt(ctx, code, pdf=False)  # form 01 printed again: a new link
+        again = forms.receipt(ctx, code)  # form 01 printed again (PDF/A): a new link
     second = re.search(r"/danh-gia/([A-Za-z0-9_-]+)", _docx_text(again.docx))
     assert second and second.group(1) != first
+    # The printed form: still one A5 page per copy, the link and its QR code on each.
+    assert again.pdf is not None
+    info = subprocess.run(["pdfinfo", again.pdf], capture_output=True, text=True,
+                          check=True).stdout
+    assert re.search(r"^Pages:\s+2$", info, re.M), info
+    text = " ".join(subprocess.run(["pdftotext", again.pdf, "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert text.count(second.group(1)) == 2, text
+    images = subprocess.run(["pdfimages", "-list", again.pdf], capture_output=True,
+                            text=True, check=True).stdout.splitlines()[2:]
+    per_page = [line.split()[0] for line in images if line.split()[2] == "image"]
+    assert per_page.count("1") == per_page.count("2") == 2, images  # both QR codes
     with client_for(ws, None) as web:
         assert web.get(f"/danh-gia/{first}").status_code == 404  # the old paper's link
         assert web.get(f"/danh-gia/{second.group(1)}").status_code == 200

@@ -70,7 +70,8 @@ LINK_REFUSED = ("Đường dẫn đánh giá không hợp lệ, đã được s�
 class RatingSettings:
     """The `[ratings]` section of motcua.toml."""
 
-    link_base: str = ""        # the centre's address citizens reach, e.g. https://motcua.xa.vn
+    link_base: str = ""        # the address citizens reach, e.g. https://motcua.xa.vn;
+    #                            empty: no link is printed on form 01
     link_days: int = 30        # a printed link works this many days
     kiosk_seconds: int = 120   # a kiosk shows a dossier this long, then its neutral screen
     criteria: tuple[str, ...] = DEFAULT_CRITERIA
@@ -428,7 +429,7 @@ class RatingLink(Result):
 
     dossier_code: str
     token: str
-    url: str          # link_base + /danh-gia/<token>; the path alone without link_base
+    url: str          # link_base + /danh-gia/<token> (the path alone without link_base)
     expires_at: str
     expires_on_local: str  # dd/mm/yyyy
 
@@ -461,9 +462,11 @@ def _save_link(ctx: Context, code: str, token: str, now: datetime, until: dateti
 
 
 def printed_link(ctx: Context, code: str) -> tuple[str, str] | None:
-    """(link, expiry dd/mm/yyyy) for form 01, or None when the dossier is rated already.
-    Without `[ratings] link_base` the link is the path alone, to be typed after the
-    centre's address."""
+    """(link, expiry dd/mm/yyyy) for form 01; None when the dossier is rated already, or
+    when `[ratings] link_base` (the address citizens can reach) is not set: a link no
+    citizen can open is not printed."""
+    if not rating_settings(ctx.ws).link_base:
+        return None
     link = issue_link(ctx, code)
     return (link.url, link.expires_on_local) if link else None
 

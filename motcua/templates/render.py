@@ -484,8 +484,10 @@ def _receipt_context(d: dict[str, Any], agency: dict[str, str],
         until = f", đến hết ngày {d['rating_until']}" if d.get("rating_until") else ""
         blocks.append({"k": "para", "text": (
             "Mời ông/bà đánh giá mức độ hài lòng về việc giải quyết hồ sơ tại địa chỉ "
-            f"{d['rating_link']} (dùng một lần{until}); thông tin người đánh giá được giữ "
-            "bí mật.")})
+            f"{d['rating_link']} (dùng một lần{until}), hoặc quét mã QR dưới đây; thông tin "
+            "người đánh giá được giữ bí mật.")})
+        blocks.append({"k": "image",
+                       "image": InlineImage(tpl, qr_png(d["rating_link"]), width=Mm(QR_MM))})
     copies = int(d["copies"])
     labels = [COPY_LABELS[i] if i < len(COPY_LABELS) else f"Liên {i + 1}"
               for i in range(copies)] if copies > 1 else [""]

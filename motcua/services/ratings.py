@@ -336,8 +336,10 @@ class Prompt(Result):
 def kiosk_prompt(ctx: Context, device: DeviceView) -> Prompt | None:
     """The dossier the kiosk shows now, if any (also records that the kiosk is alive)."""
     now = _now()
-    ctx.conn.execute("UPDATE rating_devices SET last_seen_at = ? WHERE id = ?",
-                     (_iso(now), device.id))
+    # A kiosk polls every few seconds: its last sighting is written once a minute at most.
+    ctx.conn.execute("UPDATE rating_devices SET last_seen_at = ? WHERE id = ?"
+                     " AND (last_seen_at IS NULL OR last_seen_at < ?)",
+                     (_iso(now), device.id, _iso(now - timedelta(minutes=1))))
     row = ctx.conn.execute(
         "SELECT p.* FROM rating_prompts p WHERE p.device_id = ? AND p.until > ?"
         " AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.dossier_code = p.dossier_code)",

@@ -223,6 +223,18 @@ def test_kiosk_pairing_prompt_and_one_rating(ws: Workspace, tmp_path: Path) -> N
                              minutes=1)).isoformat(timespec="seconds")))
         with pytest.raises(ratings.RatingRefused, match="đã được đánh giá"):
             ratings.rate_at_kiosk(ctx, device, code, "dissatisfied")
+        # Another dossier received at that counter: shown until its time runs out.
+        papers = [(t, "Bản chính", 1) for t in ctx.catalogue.get(PROCEDURE).requires]
+        other = counter.receive_at_counter(ctx, PROCEDURE, OWNER_ID, "direct", papers,
+                                           pdf=False).code
+        shown = ratings.kiosk_prompt(ctx, device)
+        assert shown is not None and (shown.dossier_code, shown.event) == (other, "receive")
+        ctx.conn.execute("UPDATE rating_prompts SET until = ? WHERE device_id = ?",
+                         ((datetime.now(UTC) - timedelta(seconds=1)).isoformat(
+                             timespec="seconds"), device.id))
+        assert ratings.kiosk_prompt(ctx, device) is None  # the neutral screen again
+        with pytest.raises(ratings.RatingRefused):
+            ratings.rate_at_kiosk(ctx, device, other, "satisfied")
     row = _rows(ws, "SELECT * FROM ratings WHERE dossier_code = ?", code)[0]
     assert (row["level"], row["channel"]) == ("very_satisfied", "kiosk")
     assert row["received_by"] == row["returned_by"] == "Trần Thị Tiếp (tiepnhan)"

@@ -78,6 +78,7 @@ def test_kiosk_shows_the_resolved_dossier_and_counts_one_rating(
     kiosk_ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN",
                                     has_touch=True)
     officer_ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    leader_ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
     try:
         # A quản trị adds the kiosk and reads its pairing code, shown once.
         admin = admin_ctx.new_page()
@@ -137,14 +138,21 @@ def test_kiosk_shows_the_resolved_dossier_and_counts_one_rating(
         leader = http_login(served.url, "lanhdao")
         try:
             figures = leader.get("/reports/quarterly.json").json()
-            page = leader.get("/reports/ratings")
         finally:
             leader.close()
         total = figures["ratings_total"]
         assert (total["resolved"], total["satisfied"], total["unrated"]) == (1, 1, 0)
         assert total["satisfied_rate"] == 100.0
-        assert page.status_code == 200 and "Trần Thị Tiếp (tiepnhan)" in page.text
-        assert "<svg" in page.text
+        # The leader's page: the share, the tables and the chart.
+        board = leader_ctx.new_page()
+        browser_login(board, served.url, "lanhdao")
+        board.wait_for_selector("form.who")
+        board.goto(served.url + "/reports/ratings")
+        assert "100,0%" in board.locator("#ty-le-hai-long").inner_text()
+        officers = board.locator("section[aria-labelledby=theo-can-bo] tbody tr")
+        assert officers.count() == 1 and "Trần Thị Tiếp (tiepnhan)" in officers.inner_text()
+        assert board.locator("svg.chart rect.bar-satisfied").count() >= 2  # a bar, the key
+        _shot(board, "rating-leader")
 
         # A second rating of the same dossier is refused, even for a prompt left behind.
         with closing(db.connect(served.ws.db_path)) as conn:
@@ -162,5 +170,5 @@ def test_kiosk_shows_the_resolved_dossier_and_counts_one_rating(
                                 " WHERE dossier_code = ?", (served.code,)).fetchall()
         assert [tuple(r) for r in rows] == [("satisfied", "kiosk", "Trần Thị Tiếp (tiepnhan)")]
     finally:
-        for context in (admin_ctx, kiosk_ctx, officer_ctx):
+        for context in (admin_ctx, kiosk_ctx, officer_ctx, leader_ctx):
             context.close()

@@ -43,7 +43,7 @@ from motcua import db, labels
 from motcua.archive import audit
 from motcua.errors import UserError
 from motcua.services import Context, Result
-from motcua.services.access import Permission, require
+from motcua.services.access import Permission, permissions_of, require
 from motcua.workspace import Workspace
 
 DEVICE_PREFIX = "mck_"
@@ -186,16 +186,11 @@ def add_device(ctx: Context, name: str) -> NewDevice:
 
 def list_devices(ctx: Context) -> list[DeviceView]:
     """The kiosks (quản trị sees all; a counter officer chooses among the active ones)."""
-    if not (Permission.KIOSKS in _perms(ctx) or Permission.RECEIVE in _perms(ctx)):
+    granted = permissions_of(ctx.actor.roles)
+    if Permission.KIOSKS not in granted and Permission.RECEIVE not in granted:
         require(ctx.actor.roles, Permission.KIOSKS)
     return [_device(ctx, r) for r in ctx.conn.execute(
         "SELECT * FROM rating_devices ORDER BY name")]
-
-
-def _perms(ctx: Context) -> frozenset[Permission]:
-    from motcua.services.access import permissions_of
-
-    return permissions_of(ctx.actor.roles)
 
 
 def revoke_device(ctx: Context, device_id: int) -> DeviceView:

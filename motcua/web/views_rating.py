@@ -53,8 +53,12 @@ def _kiosk(call: Call, state: str, extra: dict[str, Any] | None = None,
     context = {"state": state, "form_token": token, "poll": POLL_SECONDS,
                "thanks_seconds": THANKS_SECONDS, "levels": labels.RATING_LEVELS,
                "prompt": None, "message": "", **(extra or {})}
-    name = "_kiosk_screen.html" if _is_htmx(call) else "kiosk.html"
-    response = call.render(name, context, status_code)
+    if _is_htmx(call):
+        # htmx swaps 2xx answers only: the screen must change even when a rating is
+        # refused (its message is on the screen); a plain POST keeps its 4xx status.
+        response = call.render("_kiosk_screen.html", context)
+    else:
+        response = call.render("kiosk.html", context, status_code)
     auth.set_form_cookie(response, call, token)
     return response
 

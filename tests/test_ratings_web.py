@@ -38,6 +38,7 @@ class Served:
     ws: Workspace
     url: str
     code: str
+    other: str  # a second dossier, for the timeout and "Bỏ qua"
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +54,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with open_context(ws, officer) as ctx:
         counter.add_owner(ctx, OWNER, "Đỗ Thị Đánh Giá")
         got = counter.receive(ctx, "1.004873", OWNER, "direct", print_receipt=False)
+        other = counter.receive(ctx, "1.004873", OWNER, "direct", print_receipt=False)
     with serving(ws) as url:
-        yield Served(ws, url, got.record["code"])
+        yield Served(ws, url, got.record["code"], other.record["code"])
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,17 @@ def browser() -> Iterator[Any]:
 def _shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _prompt(served: Served, device: int, code: str, *, seconds: int) -> None:
+    """What the counter's hand-over does (services.ratings.after_handling), for a dossier
+    handed over again: the kiosk shows it for `seconds`."""
+    now = datetime.now(UTC)
+    with closing(db.connect(served.ws.db_path)) as conn:
+        conn.execute("INSERT OR REPLACE INTO rating_prompts (device_id, dossier_code, event,"
+                     " shown_at, until) VALUES (?, ?, 'receive', ?, ?)",
+                     (device, code, now.isoformat(timespec="seconds"),
+                      (now + timedelta(seconds=seconds)).isoformat(timespec="seconds")))
 
 
 def test_kiosk_shows_the_resolved_dossier_and_counts_one_rating(
@@ -169,6 +182,20 @@ def test_kiosk_shows_the_resolved_dossier_and_counts_one_rating(
             rows = conn.execute("SELECT level, channel, returned_by FROM ratings"
                                 " WHERE dossier_code = ?", (served.code,)).fetchall()
         assert [tuple(r) for r in rows] == [("satisfied", "kiosk", "Trần Thị Tiếp (tiepnhan)")]
+
+        # A prompt whose time runs out: the kiosk goes back to neutral by itself.
+        _prompt(served, device, served.other, seconds=6)
+        kiosk.wait_for_selector(f"#kiosk[data-state=prompt] >> text={served.other}",
+                                timeout=15_000)
+        kiosk.wait_for_selector("#kiosk[data-state=neutral]", timeout=20_000)
+        # "Bỏ qua": the citizen declines; neutral at once, the dossier still unrated.
+        _prompt(served, device, served.other, seconds=60)
+        kiosk.wait_for_selector("#kiosk[data-state=prompt]", timeout=15_000)
+        kiosk.locator(".kiosk-skip button").tap()
+        kiosk.wait_for_selector("#kiosk[data-state=neutral]", timeout=5_000)
+        with closing(db.connect(served.ws.db_path)) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM ratings WHERE dossier_code = ?",
+                                (served.other,)).fetchone()[0] == 0
     finally:
         for context in (admin_ctx, kiosk_ctx, officer_ctx, leader_ctx):
             context.close()

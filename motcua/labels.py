@@ -154,7 +154,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "logout": "đăng xuất",
     # citizens' ratings (issue 17)
     "rating.add": "công dân đánh giá việc giải quyết hồ sơ",
-    "rating.device_add": "ghép màn hình đánh giá",
+    "rating.device_add": "thêm màn hình đánh giá",
+    "rating.device_pair": "ghép màn hình đánh giá",
     "rating.device_revoke": "thu hồi màn hình đánh giá",
     "rating.kiosk_choose": "chọn màn hình đánh giá tại quầy",
     "rating.link": "cấp đường dẫn đánh giá",

@@ -194,6 +194,8 @@ def test_kiosk_pairing_prompt_and_one_rating(ws: Workspace, tmp_path: Path) -> N
         assert ratings.device_for(ctx, new.pairing_code) is None
         device = ratings.device_for(ctx, paired.token)
         assert device is not None and device.name == "Quầy số 2"
+        assert [e.action for e in audit.entries(ctx.conn, "kiosk:Quầy số 2")] == [
+            "rating.device_add", "rating.device_pair"]
     code, _token = _receive(ws)  # before the counter chose its kiosk: no prompt
     officer = _actor(ws, "tiepnhan")
     with open_context(ws, officer) as ctx:

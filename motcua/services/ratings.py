@@ -235,6 +235,8 @@ def pair(ctx: Context, pairing_code: str) -> Paired:
             raise refused
         ctx.conn.execute("UPDATE rating_devices SET token_hash = ?, paired_at = ? WHERE id = ?",
                          (_hash(token), db.now(), row["id"]))
+        audit.record(ctx.conn, "rating.device_pair", f"kiosk:{row['name']}",
+                     f"Màn hình đánh giá (kiosk:{row['name']})", {})
     return Paired(token, row["name"])
 
 

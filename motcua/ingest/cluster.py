@@ -207,6 +207,7 @@ def ocr_task(request: dict[str, Any]) -> str:
         return key
     pdf, report = result_paths(root, key)
     pdf.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_dead_scratch(root)
     scratch = _scratch(root)
     scratch.mkdir(parents=True, exist_ok=True)
     produced = scratch / f"{key}.pdf"
@@ -250,6 +251,26 @@ def ocr_task(request: dict[str, Any]) -> str:
 
 def _scratch(root: Path) -> Path:
     return root / "store" / "tmp" / WORKER_SCRATCH / f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _sweep_dead_scratch(root: Path) -> None:
+    """Scratch left by pool processes of this machine that were killed mid-task."""
+    folder = root / "store" / "tmp" / WORKER_SCRATCH
+    host = socket.gethostname()
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        name, _, pid = entry.name.rpartition("-")
+        if name != host or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 @worker_process_shutdown.connect

@@ -368,6 +368,45 @@ ALTER TABLE dossiers ADD COLUMN cancelled_at TEXT;
 ALTER TABLE dossiers ADD COLUMN cancel_reason TEXT;
 """
 
+
+BATCH_SPLIT_0001 = """
+-- A scanned file whose pages held QR separators (cover sheets, form 01 receipts): its
+-- original is kept byte for byte in the store; each part between separators is archived
+-- as a document of its own (see motcua/ingest/split.py).
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    original_name TEXT NOT NULL,
+    original_path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    page_count INTEGER NOT NULL,
+    intake_id INTEGER REFERENCES intake(id),
+    qr_seconds REAL,
+    split_at TEXT NOT NULL
+);
+
+-- Pages first_page..last_page (1-based, inclusive) of a batch, queued as their own
+-- intake row. cover_page: the separator page left out of the part (NULL for the pages
+-- before the first one). dossier_code only when the QR named a dossier that exists;
+-- otherwise reason says why the part is not filed.
+CREATE TABLE batch_parts (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    part_no INTEGER NOT NULL,
+    first_page INTEGER NOT NULL,
+    last_page INTEGER NOT NULL,
+    cover_page INTEGER,
+    qr_text TEXT,
+    dossier_code TEXT REFERENCES dossiers(code),
+    reason TEXT CHECK (reason IN ('before_first_cover', 'unknown_dossier', 'unreadable_qr')),
+    sha256 TEXT NOT NULL,
+    original_path TEXT NOT NULL,
+    intake_id INTEGER NOT NULL REFERENCES intake(id),
+    PRIMARY KEY (batch_id, part_no),
+    CHECK ((dossier_code IS NULL) != (reason IS NULL))
+);
+CREATE INDEX batch_parts_intake ON batch_parts(intake_id);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -382,6 +421,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("api_tokens_0001", API_TOKENS_0001),
     ("dossier_notes_0001", DOSSIER_NOTES_0001),
     ("dossier_cancel_0001", DOSSIER_CANCEL_0001),
+    ("batch_split_0001", BATCH_SPLIT_0001),
 ]
 
 

@@ -84,6 +84,12 @@ ISSUED_KINDS: dict[str, str] = {
     "kiem-soat": "Phiếu kiểm soát quá trình giải quyết hồ sơ (Mẫu 06)",
     "so-theo-doi": "Sổ theo dõi hồ sơ (Mẫu 07)",
 }
+# Why a part of a batch scan (split at its QR separators) was archived but not filed.
+SPLIT_REASONS: dict[str, str] = {
+    "before_first_cover": "các trang trước tờ bìa đầu tiên, chưa rõ thuộc hồ sơ nào",
+    "unknown_dossier": "mã QR trên tờ bìa ghi một mã hồ sơ không có trong sổ",
+    "unreadable_qr": "mã QR trên tờ bìa không đọc được",
+}
 FIXITY_PROBLEMS: dict[str, str] = {
     "missing": "THIẾU",
     "corrupt": "HỎNG",
@@ -100,6 +106,7 @@ REUSE_STATUS: dict[str, str] = {"attached": "đã gắn", "proposed": "đề xu�
 # ---- audit actions ----
 AUDIT_ACTIONS: dict[str, str] = {
     "ingest": "số hóa tài liệu",
+    "split": "tách tệp quét theo tờ bìa",
     "assign": "gán tài liệu vào hồ sơ",
     "stamp": "đóng dấu số hóa",
     "view": "xem",

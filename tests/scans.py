@@ -264,6 +264,43 @@ def _degrade(page: Image.Image, spec: QualitySpec, skew: float, rng: random.Rand
     return image
 
 
+def scan_image(image: Image.Image, quality: Quality = "clean", seed: int = 0, *,
+               upside_down: bool = False) -> ScanPage:
+    """A page drawn elsewhere (a cover sheet or a form rasterised from its PDF at the
+    quality's dpi) through the same scanner as :func:`render_page`: skew, blur, noise,
+    JPEG; `upside_down` feeds the sheet rotated 180°. Its known text is empty."""
+    spec = SPECS[quality]
+    rng = random.Random(f"scan:{quality}:{seed}")
+    page = image.convert("L")
+    if upside_down:
+        page = page.rotate(180)
+    lo, hi = spec.skew_deg
+    skew = rng.uniform(lo, hi) * rng.choice((-1.0, 1.0)) if hi > 0 else 0.0
+    degraded = _degrade(page, spec, skew, rng)
+    buf = io.BytesIO()
+    degraded.save(buf, format="JPEG", quality=rng.randint(*spec.jpeg_quality),
+                  dpi=(spec.dpi, spec.dpi))
+    return ScanPage(image=degraded, jpeg=buf.getvalue(), text="", dpi=spec.dpi,
+                    quality=quality, skew_deg=skew)
+
+
+def rasterise_pdf(pdf: Path, dpi: int) -> list[Image.Image]:
+    """The pages of a PDF as grey images at `dpi` (poppler's pdftoppm), as a printer and
+    scanner would see them."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(pdf),
+                        f"{tmp}/p"], check=True, capture_output=True)
+        images = []
+        pngs = sorted(Path(tmp).glob("p-*.png"), key=lambda p: int(p.stem.split("-")[-1]))
+        for path in pngs:
+            with Image.open(path) as im:
+                images.append(im.convert("L"))
+        return images
+
+
 def render_document(
     n_pages: int,
     quality: Quality = "clean",

@@ -4,6 +4,9 @@
     claim     -> 'processing', owned by this process
     validate  -> bad content goes to quarantine ('quarantined')
     hash      -> same bytes already archived: 'duplicate'
+    split     -> a PDF whose pages hold QR separators (cover sheets, form 01): the batch
+                 kept in the store, each part queued as an intake row of its own
+                 (motcua.ingest.split); the batch's row is 'done'
     store     -> original durably in the store, documents row 'stored'
     ocr       -> (worker process) archival PDF/A in tmp
     archive   -> PDF/A durably in the store, text and identifiers, documents 'archived',
@@ -39,7 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from motcua import db
+from motcua import db, labels
 from motcua.archive import audit, records, store
 from motcua.archive.extract import find_identifiers, is_dossier_code
 from motcua.archive.indexing import index_document
@@ -52,7 +55,7 @@ from motcua.errors import (
     disk_full,
 )
 from motcua.index import SearchEngine, open_engine
-from motcua.ingest import names
+from motcua.ingest import names, split
 from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
 from motcua.ingest.limits import Limits, limits_of
 from motcua.ingest.logs import hand_over_rotation
@@ -467,6 +470,9 @@ class Pipeline:
         self._busy_sha: set[str] = set()
         self._deferred: dict[str, list[int]] = {}
         self._held: set[int] = set()
+        # Intake rows of the parts of a batch just split (or found split after a crash),
+        # run next in this same run.
+        self._spawned: list[int] = []
 
     # ---- driving ----
 
@@ -511,6 +517,10 @@ class Pipeline:
                 while queue and len(in_flight) <= self.jobs and not should_stop():
                     intake_id = queue.popleft()
                     step = self._prepare(intake_id)
+                    if self._spawned:
+                        fresh, self._spawned = self._spawned, []
+                        intake_ids.extend(fresh)
+                        queue.extendleft(reversed(fresh))
                     if isinstance(step, Outcome):
                         done(step)
                     elif step is not None:
@@ -719,6 +729,9 @@ class Pipeline:
             self._deferred.setdefault(sha256, []).append(intake_id)
             self._held.add(intake_id)
             return None
+        batch = split.batch_by_sha256(self.conn, sha256)
+        if batch is not None:
+            return self._already_split(row, source, batch)
         existing = records.by_sha256(self.conn, sha256)
         if existing is not None and existing["state"] == "indexed":
             return self._duplicate(row, source, existing)
@@ -733,6 +746,10 @@ class Pipeline:
                 self.conn.execute("UPDATE intake SET document_id = ? WHERE id = ?",
                                   (existing["id"], intake_id))
             return self._resume(self._row(intake_id), source)
+        if media_type == "application/pdf" and split.part_of_intake(self.conn, intake_id) is None:
+            outcome = self._split(self._row(intake_id), source, sha256, st.st_size)
+            if outcome is not None:
+                return outcome
         relpath = store.original_relpath(sha256, MEDIA_EXTENSION[media_type])
         store.durable_copy(source, self.ws.absolute(relpath), self.tmp, sha256)
         _crash_point("original-renamed")
@@ -750,6 +767,48 @@ class Pipeline:
         log.info("stored original %s as document %d", names.visible(source), document_id)
         _crash_point("stored")
         return self._job(intake_id, source, document_id, sha256, media_type, row["dossier_hint"])
+
+    def _split(self, row: sqlite3.Row, source: Path, sha256: str, size: int) -> Outcome | None:
+        """The split step: a PDF with QR separators is kept whole in the store and its
+        parts are queued; None when it has none (it goes on as any file)."""
+        scan = split.read_separators(source)
+        if scan is None:
+            return None
+        plan = split.plan_parts(scan, lambda code: split.dossier_exists(self.conn, code))
+        if not plan:
+            return None
+        relpath = store.original_relpath(sha256, ".pdf")
+        batch = self.ws.absolute(relpath)
+        store.durable_copy(source, batch, self.tmp, sha256)
+        parts = split.write_parts(self.ws, batch, row["original_name"], plan, self.tmp)
+        _crash_point("parts-written")
+        with db.transaction(self.conn):
+            children = split.record_split(
+                self.conn, self.ws, intake_row=row, sha256=sha256, relpath=relpath,
+                size=size, scan=scan, parts=parts, register=register, actor=self.actor)
+            outcome = self._set_state(row["id"], "done", split.split_message(parts))
+        log.info("split %s into %d parts at pages %s (QR %.2fs)", names.visible(source),
+                 len(parts), [s.page for s in scan.separators], scan.seconds)
+        _crash_point("split")
+        self._release(source, self._row(row["id"]))
+        self._spawned.extend(children)
+        return outcome
+
+    def _already_split(self, row: sqlite3.Row, source: Path, batch: sqlite3.Row) -> Outcome:
+        """Bytes of a batch split before: the same file seen again after a crash (its
+        parts still waiting are run now), or another copy of it (a duplicate)."""
+        first = self._row(batch["intake_id"]) if batch["intake_id"] is not None else None
+        same_file = first is not None and first["source_path"] == row["source_path"]
+        if same_file:
+            outcome = self._set_state(row["id"], "done", "Tệp đã được tách và lưu trữ trước đó.")
+        else:
+            outcome = self._set_state(
+                row["id"], "duplicate",
+                f"Trùng với tệp quét “{batch['original_name']}” đã tách theo tờ bìa trước đó; "
+                "không lưu lần thứ hai.")
+        self._release(source, row)
+        self._spawned.extend(split.waiting_parts(self.conn, batch["id"]))
+        return outcome
 
     def _held_elsewhere(self, document_id: int, intake_id: int) -> bool:
         for other in self.conn.execute(
@@ -843,8 +902,14 @@ class Pipeline:
             for p in result.pages
         ]
         identifiers = find_identifiers([p.text for p in pages])
-        dossier, source_kind = job.dossier_hint, "folder"
-        if dossier is None:
+        dossier: str | None = job.dossier_hint
+        source_kind: str | None = "folder"
+        part = split.part_of_intake(self.conn, job.intake_id)
+        if part is not None:
+            # A part of a batch: filed by its cover's QR or not at all, never by a guess
+            # from its text.
+            dossier, source_kind = part["dossier_code"], None
+        elif dossier is None:
             found = [i.value for i in identifiers if i.kind == "dossier_code"]
             dossier, source_kind = (found[0], "text") if found else (None, "text")
         with db.transaction(self.conn):
@@ -859,6 +924,8 @@ class Pipeline:
                              "original_name": doc["original_name"], "sha256": job.sha256,
                              "archival_sha256": digest, "pages": len(pages),
                              "dossier_code": dossier, "source": names.visible(job.source),
+                             **({"batch": {"id": part["batch_id"], "pages": [
+                                 part["first_page"], part["last_page"]]}} if part else {}),
                              **({"archival_changes": list(result.changes)}
                                 if result.changes else {})})
         log.info("archived document %d (%d pages, %.1fs OCR)", job.document_id, len(pages),
@@ -902,6 +969,13 @@ class Pipeline:
             message = f"Đã lưu trữ: {doc['page_count']} trang"
             if doc["dossier_code"]:
                 message += f", hồ sơ {doc['dossier_code']}"
+            part = split.part_of_intake(self.conn, job.intake_id)
+            if part is not None:
+                message += (f" (trang {split.page_span(part['first_page'], part['last_page'])}"
+                            f" của “{part['batch_name']}”)")
+                if part["reason"] and not doc["dossier_code"]:
+                    message += ("; chưa gắn hồ sơ: "
+                                + labels.label(labels.SPLIT_REASONS, part["reason"]))
             if flagged:
                 message += f"; {flagged} trang chất lượng thấp, cần quét lại"
             outcome = self._set_state(job.intake_id, "done", message + ".")

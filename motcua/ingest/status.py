@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from motcua.ingest.names import visible
+from motcua.ingest.split import unfiled_parts
 from motcua.workspace import Workspace
 
 LOCK_NAME = "motcua-watch.lock"
@@ -126,6 +127,7 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
             " LIMIT ?", (recent,))
     ]
 
+    parts_total, parts = unfiled_parts(conn, recent)
     pid = watcher_pid(ws)
     return {
         "workspace": str(ws.root),
@@ -148,4 +150,5 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
                          "items": rescan_docs[:recent * 2]},
         "recent_quarantines": quarantines,
         "recent_refused": refused,
+        "unfiled_parts": {"count": parts_total, "items": parts},
     }

@@ -19,7 +19,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from motcua import labels
 from motcua.errors import UserError
-from motcua.services import counter, forms
+from motcua.services import counter, forms, intake
 from motcua.services.access import AccessDenied, Permission, record_access
 from motcua.web.core import Call, Page, not_found
 
@@ -64,7 +64,8 @@ def desk(call: Call) -> Response:
     if view.found:
         _record(call, "search", "desk")
     return call.render("desk.html", {"active": "desk", "desk": view,
-                                     "today": labels.vi_date(view.on.isoformat())})
+                                     "today": labels.vi_date(view.on.isoformat()),
+                                     "split_parts": intake.unfiled_parts(call.ctx)})
 
 
 # ---- receiving ------------------------------------------------------------------------

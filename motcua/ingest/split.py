@@ -95,7 +95,7 @@ class WrittenPart:
 
 def _largest_image(page: pikepdf.Page) -> pikepdf.Object | None:
     best, best_area = None, 0
-    for raw in page.images.values():
+    for raw in page.get_images().values():
         area = int(raw.get("/Width", 0)) * int(raw.get("/Height", 0))
         if area > best_area:
             best, best_area = raw, area

@@ -149,6 +149,8 @@ def test_batch_scan_is_split_at_cover_sheets(ws: Workspace, tmp_path: Path) -> N
                 for p in odd_parts] == [(1, 1, "before_first_cover", None, "indexed"),
                                         (3, 3, "unknown_dossier", None, "indexed")]
         assert odd_parts[1]["qr_text"] == UNKNOWN
+        unknown_doc = conn.execute("SELECT document_id FROM intake WHERE id = ?",
+                                   (odd_parts[1]["intake_id"],)).fetchone()[0]
         assert conn.execute("SELECT COUNT(*) FROM dossiers WHERE code = ?",
                             (UNKNOWN,)).fetchone()[0] == 0
 
@@ -179,12 +181,21 @@ def test_batch_scan_is_split_at_cover_sheets(ws: Workspace, tmp_path: Path) -> N
     data = json.loads(conftest.run_cli(ws, "status", "--json").stdout)
     assert {i["reason"] for i in data["unfiled_parts"]["items"]} == {
         "before_first_cover", "unknown_dossier"}
+    # Fixity knows the batches' originals: nothing missing, corrupt or orphaned.
+    verify = conftest.run_cli(ws, "verify", "--json", check=False)
+    assert verify.exit_code == 0, verify.output
+    assert json.loads(verify.stdout)["files_checked"] == 2 + 6 * 3
     make_officers(ws)
     with client_for(ws, "tiepnhan") as client:
         desk = client.get("/ban-lam-viec")
         assert desk.status_code == 200
         assert "chưa gắn hồ sơ (2)" in desk.text
         assert "mã hồ sơ không có trong sổ" in desk.text and "lo-quet-chieu.pdf" in desk.text
+        # The document says where it came from and why it waits.
+        page = client.get(f"/documents/{unknown_doc}")
+        assert page.status_code == 200
+        assert "Tách từ tệp quét" in page.text and "lo-quet-chieu.pdf, trang 3 trên 3" in page.text
+        assert "tờ bìa ở trang 2" in page.text and UNKNOWN in page.text
 
 
 def test_form_01_receipt_is_a_separator_too(ws: Workspace, tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 Every run is a row of `fixity_runs` with its problems in `fixity_problems`:
 missing (recorded, not on disk), corrupt (hash differs), orphaned (on disk under
 store/originals|archival|stamped, recorded nowhere). The originals of batch scans split
-at their cover sheets (`batches`) are recorded files like any other. `sample_percent` < 100 re-hashes
-a random sample of the recorded files; the orphan scan always covers the whole store.
+at their cover sheets (`batches`) are recorded files like any other. `sample_percent`
+< 100 re-hashes a random sample of the recorded files; the orphan scan always covers the
+whole store.
 """
 
 from __future__ import annotations

@@ -321,6 +321,25 @@ def part_of_intake(conn: sqlite3.Connection, intake_id: int) -> sqlite3.Row | No
     return row
 
 
+def part_of_document(conn: sqlite3.Connection, document_id: int) -> dict[str, Any] | None:
+    """Where a document came from when it is a part of a batch scan: the batch's name,
+    the page range, the cover page, and why it is not filed (if it is not)."""
+    row = conn.execute(
+        "SELECT p.*, b.original_name AS batch_name, b.page_count AS batch_pages"
+        " FROM batch_parts p JOIN batches b ON b.id = p.batch_id"
+        " JOIN intake i ON i.id = p.intake_id WHERE i.document_id = ?"
+        " ORDER BY p.batch_id, p.part_no LIMIT 1", (document_id,)).fetchone()
+    if row is None:
+        return None
+    return {"batch_id": row["batch_id"], "batch_name": visible(row["batch_name"]),
+            "batch_pages": row["batch_pages"], "first_page": row["first_page"],
+            "last_page": row["last_page"], "pages": page_span(row["first_page"], row["last_page"]),
+            "cover_page": row["cover_page"],
+            "qr_text": visible(row["qr_text"]) if row["qr_text"] else None,
+            "reason": row["reason"], "reason_label": labels.label(labels.SPLIT_REASONS,
+                                                                  row["reason"])}
+
+
 def waiting_parts(conn: sqlite3.Connection, batch_id: int) -> list[int]:
     """Intake rows of a batch's parts still to run (after a crash before they ran)."""
     return [r[0] for r in conn.execute(

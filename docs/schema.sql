@@ -1,6 +1,6 @@
 -- The motcua database schema, generated from a fresh database by
 -- scripts/write_schema.py; do not edit by hand (tests/test_layers.py checks it).
--- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001, batch_split_0001
+-- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001, unfiled_reason_0001, batch_split_0001
 
 CREATE TABLE api_tokens (
     id INTEGER PRIMARY KEY,
@@ -55,7 +55,8 @@ CREATE TABLE batch_parts (
     cover_page INTEGER,
     qr_text TEXT,
     dossier_code TEXT REFERENCES dossiers(code),
-    reason TEXT CHECK (reason IN ('before_first_cover', 'unknown_dossier', 'unreadable_qr')),
+    reason TEXT CHECK (reason IN ('qr_before_first_cover', 'qr_unknown_code', 'qr_unreadable',
+                                  'qr_ambiguous')),
     sha256 TEXT NOT NULL,
     original_path TEXT NOT NULL,
     intake_id INTEGER NOT NULL REFERENCES intake(id),
@@ -109,7 +110,7 @@ CREATE TABLE documents (
     ocr_seconds REAL,
     ingested_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
-);
+, unfiled_reason TEXT, unfiled_hint TEXT);
 
 CREATE TABLE dossier_notes (
     id INTEGER PRIMARY KEY,

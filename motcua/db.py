@@ -368,6 +368,13 @@ ALTER TABLE dossiers ADD COLUMN cancelled_at TEXT;
 ALTER TABLE dossiers ADD COLUMN cancel_reason TEXT;
 """
 
+# Why an archived document is in no dossier although something named one: a folder or a
+# text naming a dossier code never issued, a folder whose name is no dossier code. The
+# counter sees the reason (labels.UNFILED_REASONS) and files the document by hand.
+UNFILED_REASON_0001 = """
+ALTER TABLE documents ADD COLUMN unfiled_reason TEXT;
+ALTER TABLE documents ADD COLUMN unfiled_hint TEXT;
+"""
 
 BATCH_SPLIT_0001 = """
 -- A scanned file whose pages held QR separators (cover sheets, form 01 receipts): its
@@ -388,7 +395,8 @@ CREATE TABLE batches (
 -- Pages first_page..last_page (1-based, inclusive) of a batch, queued as their own
 -- intake row. cover_page: the separator page left out of the part (NULL for the pages
 -- before the first one). dossier_code only when the QR named a dossier that exists;
--- otherwise reason says why the part is not filed.
+-- otherwise reason (a key of labels.UNFILED_REASONS, copied to the part's document)
+-- says why the part is not filed.
 CREATE TABLE batch_parts (
     batch_id INTEGER NOT NULL REFERENCES batches(id),
     part_no INTEGER NOT NULL,
@@ -397,7 +405,8 @@ CREATE TABLE batch_parts (
     cover_page INTEGER,
     qr_text TEXT,
     dossier_code TEXT REFERENCES dossiers(code),
-    reason TEXT CHECK (reason IN ('before_first_cover', 'unknown_dossier', 'unreadable_qr')),
+    reason TEXT CHECK (reason IN ('qr_before_first_cover', 'qr_unknown_code', 'qr_unreadable',
+                                  'qr_ambiguous')),
     sha256 TEXT NOT NULL,
     original_path TEXT NOT NULL,
     intake_id INTEGER NOT NULL REFERENCES intake(id),
@@ -421,6 +430,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("api_tokens_0001", API_TOKENS_0001),
     ("dossier_notes_0001", DOSSIER_NOTES_0001),
     ("dossier_cancel_0001", DOSSIER_CANCEL_0001),
+    ("unfiled_reason_0001", UNFILED_REASON_0001),
     ("batch_split_0001", BATCH_SPLIT_0001),
 ]
 

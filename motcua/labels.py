@@ -84,12 +84,6 @@ ISSUED_KINDS: dict[str, str] = {
     "kiem-soat": "Phiếu kiểm soát quá trình giải quyết hồ sơ (Mẫu 06)",
     "so-theo-doi": "Sổ theo dõi hồ sơ (Mẫu 07)",
 }
-# Why a part of a batch scan (split at its QR separators) was archived but not filed.
-SPLIT_REASONS: dict[str, str] = {
-    "before_first_cover": "các trang trước tờ bìa đầu tiên, chưa rõ thuộc hồ sơ nào",
-    "unknown_dossier": "mã QR trên tờ bìa ghi một mã hồ sơ không có trong sổ",
-    "unreadable_qr": "mã QR trên tờ bìa không đọc được",
-}
 FIXITY_PROBLEMS: dict[str, str] = {
     "missing": "THIẾU",
     "corrupt": "HỎNG",
@@ -99,7 +93,13 @@ FIXITY_PROBLEMS: dict[str, str] = {
 # ---- counter: owners, dossiers ----
 CHANNELS: dict[str, str] = {"online": "trực tuyến", "direct": "trực tiếp", "post": "bưu chính"}
 OWNER_KINDS: dict[str, str] = {"citizen": "Công dân", "organisation": "Tổ chức"}
-DOSSIER_STATUS: dict[str, str] = {"pending": "đang giải quyết", "resolved": "đã giải quyết"}
+DOSSIER_STATUS: dict[str, str] = {"pending": "đang giải quyết", "resolved": "đã giải quyết",
+                                  "cancelled": "đã hủy"}
+# The dossier list's status filter (the desk's tiles link to these).
+DOSSIER_FILTERS: dict[str, str] = {
+    "pending": DOSSIER_STATUS["pending"], "due_today": "đến hạn hôm nay",
+    "overdue": "quá hạn", "resolved": DOSSIER_STATUS["resolved"],
+    "cancelled": DOSSIER_STATUS["cancelled"]}
 OUTCOMES: dict[str, str] = {"early": "trước hạn", "on_time": "đúng hạn", "late": "quá hạn"}
 REUSE_STATUS: dict[str, str] = {"attached": "đã gắn", "proposed": "đề xuất"}
 
@@ -154,6 +154,31 @@ AUDIT_ACTIONS: dict[str, str] = {
     "session_start": "mở phiên làm việc",
     "logout": "đăng xuất",
 }
+
+# Why a document stays in no dossier; `{hint}` is what was read (folder name, code).
+UNFILED_REASONS: dict[str, str] = {
+    "folder_unknown_code": "Thư mục «{hint}» mang mã hồ sơ chưa được cấp (chưa tiếp nhận): "
+                           "tài liệu chưa gán vào hồ sơ nào.",
+    "folder_not_a_code": "Tên thư mục «{hint}» không phải là mã hồ sơ: tài liệu chưa gán vào "
+                         "hồ sơ nào.",
+    "text_unknown_code": "Nội dung ghi mã hồ sơ {hint} nhưng mã này chưa được cấp: tài liệu "
+                         "chưa gán vào hồ sơ nào.",
+    # parts of a batch scan split at its cover sheets (motcua.ingest.split)
+    "qr_before_first_cover": "Các trang đứng trước tờ bìa đầu tiên của tệp quét «{hint}»: "
+                             "chưa rõ thuộc hồ sơ nào, tài liệu chưa gán vào hồ sơ nào.",
+    "qr_unknown_code": "Mã QR trên tờ bìa ghi mã hồ sơ {hint} nhưng mã này chưa được cấp "
+                       "(chưa tiếp nhận): tài liệu chưa gán vào hồ sơ nào.",
+    "qr_unreadable": "Mã QR trên tờ bìa không đọc được: tài liệu chưa gán vào hồ sơ nào.",
+    "qr_ambiguous": "Tờ bìa mang nhiều mã hồ sơ ({hint}), không đoán là hồ sơ nào: tài liệu "
+                    "chưa gán vào hồ sơ nào.",
+}
+
+
+def unfiled_reason(code: str | None, hint: str | None) -> str:
+    """The Vietnamese sentence saying why a document is in no dossier ('' when none)."""
+    if not code:
+        return ""
+    return UNFILED_REASONS.get(code, code).replace("{hint}", hint or "")
 
 
 def label(table: dict[str, str], code: str | None) -> str:

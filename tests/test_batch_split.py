@@ -146,8 +146,8 @@ def test_batch_scan_is_split_at_cover_sheets(ws: Workspace, tmp_path: Path) -> N
             " WHERE p.batch_id = ? ORDER BY part_no",
             (batches["lo-quet-chieu.pdf"]["id"],)).fetchall()
         assert [(p["first_page"], p["last_page"], p["reason"], p["filed"], p["doc_state"])
-                for p in odd_parts] == [(1, 1, "before_first_cover", None, "indexed"),
-                                        (3, 3, "unknown_dossier", None, "indexed")]
+                for p in odd_parts] == [(1, 1, "qr_before_first_cover", None, "indexed"),
+                                        (3, 3, "qr_unknown_code", None, "indexed")]
         assert odd_parts[1]["qr_text"] == UNKNOWN
         unknown_doc = conn.execute("SELECT document_id FROM intake WHERE id = ?",
                                    (odd_parts[1]["intake_id"],)).fetchone()[0]
@@ -176,11 +176,11 @@ def test_batch_scan_is_split_at_cover_sheets(ws: Workspace, tmp_path: Path) -> N
     # The reason is in `motcua status` and on the desk.
     status = conftest.run_cli(ws, "status")
     assert "chưa gắn hồ sơ: 2" in status.stdout
-    assert "mã hồ sơ không có trong sổ" in status.stdout and UNKNOWN in status.stdout
-    assert "trước tờ bìa đầu tiên" in status.stdout
+    assert f"ghi mã hồ sơ {UNKNOWN} nhưng mã này chưa được cấp" in status.stdout
+    assert "trước tờ bìa đầu tiên của tệp quét «lo-quet-chieu.pdf»" in status.stdout
     data = json.loads(conftest.run_cli(ws, "status", "--json").stdout)
     assert {i["reason"] for i in data["unfiled_parts"]["items"]} == {
-        "before_first_cover", "unknown_dossier"}
+        "qr_before_first_cover", "qr_unknown_code"}
     # Fixity knows the batches' originals: nothing missing, corrupt or orphaned.
     verify = conftest.run_cli(ws, "verify", "--json", check=False)
     assert verify.exit_code == 0, verify.output
@@ -189,13 +189,15 @@ def test_batch_scan_is_split_at_cover_sheets(ws: Workspace, tmp_path: Path) -> N
     with client_for(ws, "tiepnhan") as client:
         desk = client.get("/ban-lam-viec")
         assert desk.status_code == 200
-        assert "chưa gắn hồ sơ (2)" in desk.text
-        assert "mã hồ sơ không có trong sổ" in desk.text and "lo-quet-chieu.pdf" in desk.text
+        assert "Tài liệu chưa gắn được vào hồ sơ" in desk.text
+        assert f"ghi mã hồ sơ {UNKNOWN} nhưng mã này chưa được cấp" in desk.text
+        assert "trước tờ bìa đầu tiên của tệp quét «lo-quet-chieu.pdf»" in desk.text
         # The document says where it came from and why it waits.
         page = client.get(f"/documents/{unknown_doc}")
         assert page.status_code == 200
         assert "Tách từ tệp quét" in page.text and "lo-quet-chieu.pdf, trang 3 trên 3" in page.text
-        assert "tờ bìa ở trang 2" in page.text and UNKNOWN in page.text
+        assert "tờ bìa ở trang 2" in page.text
+        assert f"ghi mã hồ sơ {UNKNOWN} nhưng mã này chưa được cấp" in page.text
 
 
 def test_form_01_receipt_is_a_separator_too(ws: Workspace, tmp_path: Path) -> None:
@@ -244,7 +246,7 @@ def test_unreadable_cover_is_not_guessed(tmp_path: Path) -> None:
     plan = split.plan_parts(split.Scan(3, (split.Separator(2, None, None),), 0.0),
                             lambda code: True)
     assert [(p.first_page, p.last_page, p.reason, p.dossier_code) for p in plan] == [
-        (1, 1, "before_first_cover", None), (3, 3, "unreadable_qr", None)]
+        (1, 1, "qr_before_first_cover", None), (3, 3, "qr_unreadable", None)]
 
 
 @pytest.mark.parametrize("step", ["parts-written", "split"])

@@ -774,7 +774,7 @@ class Pipeline:
         scan = split.read_separators(source)
         if scan is None:
             return None
-        plan = split.plan_parts(scan, lambda code: split.dossier_exists(self.conn, code))
+        plan = split.plan_parts(scan, lambda code: records.dossier_exists(self.conn, code))
         if not plan:
             return None
         relpath = store.original_relpath(sha256, ".pdf")
@@ -786,7 +786,8 @@ class Pipeline:
             children = split.record_split(
                 self.conn, self.ws, intake_row=row, sha256=sha256, relpath=relpath,
                 size=size, scan=scan, parts=parts, register=register, actor=self.actor)
-            outcome = self._set_state(row["id"], "done", split.split_message(parts))
+            outcome = self._set_state(row["id"], "done",
+                                      split.split_message(parts, row["original_name"]))
         log.info("split %s into %d parts at pages %s (QR %.2fs)", names.visible(source),
                  len(parts), [s.page for s in scan.separators], scan.seconds)
         _crash_point("split")
@@ -902,21 +903,15 @@ class Pipeline:
             for p in result.pages
         ]
         identifiers = find_identifiers([p.text for p in pages])
-        dossier: str | None = job.dossier_hint
-        source_kind: str | None = "folder"
+        in_text = [i.value for i in identifiers if i.kind == "dossier_code"]
         part = split.part_of_intake(self.conn, job.intake_id)
-        if part is not None:
-            # A part of a batch: filed by its cover's QR or not at all, never by a guess
-            # from its text.
-            dossier, source_kind = part["dossier_code"], None
-        elif dossier is None:
-            found = [i.value for i in identifiers if i.kind == "dossier_code"]
-            dossier, source_kind = (found[0], "text") if found else (None, "text")
         with db.transaction(self.conn):
+            dossier, source_kind, reason, hint = self._filing(job, in_text)
             records.mark_archived(
                 self.conn, job.document_id, archival_path=relpath, archival_sha256=digest,
                 pages=pages, identifiers=identifiers, dossier_code=dossier,
-                dossier_source=source_kind, ocr_seconds=result.seconds)
+                dossier_source=source_kind, ocr_seconds=result.seconds,
+                unfiled_reason=reason, unfiled_hint=hint)
             doc = records.by_id(self.conn, job.document_id)
             assert doc is not None
             audit.record(self.conn, "ingest", f"document:{job.document_id}",
@@ -931,6 +926,38 @@ class Pipeline:
         log.info("archived document %d (%d pages, %.1fs OCR)", job.document_id, len(pages),
                  result.seconds)
         _crash_point("archived")
+
+    def _filing(self, job: _Job, codes_in_text: list[str]
+                ) -> tuple[str | None, str | None, str | None, str | None]:
+        """(dossier, how it was found, why none, what was read) for an archived file.
+
+        Only a dossier the counter issued is ever named: the inbox folder's code first,
+        then the first issued code printed in the document. Otherwise the document is
+        archived in no dossier, with the reason the desk shows."""
+        part = split.part_of_intake(self.conn, job.intake_id)
+        if part is not None:
+            # A part of a batch scan: filed by its cover's QR or not at all, never by a
+            # guess from its text.
+            code = part["dossier_code"]
+            if code and records.dossier_exists(self.conn, code):
+                return code, None, None, None
+            if code:  # issued when the batch was split, gone since (merged away)
+                return None, None, "qr_unknown_code", code
+            return None, None, part["reason"], split.reason_hint(part)
+        folder = job.dossier_hint
+        if folder and records.dossier_exists(self.conn, folder):
+            return folder, "folder", None, None
+        for code in codes_in_text:
+            if records.dossier_exists(self.conn, code):
+                return code, "text", None, None
+        if folder:
+            return None, None, "folder_unknown_code", folder
+        parent = job.source.parent
+        if self._in_inbox(job.source) and parent.absolute() != self.ws.inbox.absolute():
+            return None, None, "folder_not_a_code", names.visible(parent.name)
+        if codes_in_text:
+            return None, None, "text_unknown_code", codes_in_text[0]
+        return None, None, None, None
 
     def _stamp(self, job: _Job) -> None:
         """The digitization stamp on the archival copy, unless it has one already.
@@ -973,9 +1000,9 @@ class Pipeline:
             if part is not None:
                 message += (f" (trang {split.page_span(part['first_page'], part['last_page'])}"
                             f" của “{part['batch_name']}”)")
-                if part["reason"] and not doc["dossier_code"]:
-                    message += ("; chưa gắn hồ sơ: "
-                                + labels.label(labels.SPLIT_REASONS, part["reason"]))
+            if not doc["dossier_code"] and doc["unfiled_reason"]:
+                message += ". " + labels.unfiled_reason(doc["unfiled_reason"],
+                                                         doc["unfiled_hint"]).rstrip(".")
             if flagged:
                 message += f"; {flagged} trang chất lượng thấp, cần quét lại"
             outcome = self._set_state(job.intake_id, "done", message + ".")

@@ -14,7 +14,7 @@ the page's own image decoded at a reduced scale) and, when it finds separators:
 
 A part is filed under the dossier its QR names only when that dossier is in the
 register; an unknown code, an unreadable or ambiguous QR, and the pages before the first
-separator are archived not filed, with the reason (`labels.SPLIT_REASONS`) shown by
+separator are archived not filed, with the reason (`labels.UNFILED_REASONS`) shown by
 `motcua status` and on the desk. Nothing is guessed, and no dossier is made up.
 
 Durability: the part files are in the store before the one transaction that records the
@@ -79,7 +79,7 @@ class PartPlan:
     cover_page: int | None
     qr_text: str | None
     dossier_code: str | None  # a dossier that exists
-    reason: str | None  # a key of labels.SPLIT_REASONS when not filed
+    reason: str | None  # a key of labels.UNFILED_REASONS (qr_*) when not filed
 
 
 @dataclass(frozen=True)
@@ -200,20 +200,16 @@ def plan_parts(scan: Scan, known: Callable[[str], bool]) -> list[PartPlan]:
     for number, (first, last, lead) in enumerate(spans, start=1):
         code: str | None = None
         if lead is None:
-            reason: str | None = "before_first_cover"
+            reason: str | None = "qr_before_first_cover"
         elif lead.code is None:
-            reason = "unreadable_qr"
+            reason = "qr_ambiguous" if lead.qr_text else "qr_unreadable"
         elif known(lead.code):
             code, reason = lead.code, None
         else:
-            reason = "unknown_dossier"
+            reason = "qr_unknown_code"
         parts.append(PartPlan(number, first, last, lead.page if lead else None,
                               lead.qr_text if lead else None, code, reason))
     return parts
-
-
-def dossier_exists(conn: sqlite3.Connection, code: str) -> bool:
-    return conn.execute("SELECT 1 FROM dossiers WHERE code = ?", (code,)).fetchone() is not None
 
 
 # ---- writing -------------------------------------------------------------------------
@@ -282,7 +278,7 @@ def record_split(conn: sqlite3.Connection, ws: Workspace, *, intake_row: sqlite3
     return children
 
 
-def split_message(parts: list[WrittenPart]) -> str:
+def split_message(parts: list[WrittenPart], batch_name: str) -> str:
     """What the clerk reads about the batch file (Vietnamese)."""
     filed = [p.plan for p in parts if p.plan.dossier_code]
     unfiled = [p.plan for p in parts if p.plan.reason]
@@ -294,9 +290,23 @@ def split_message(parts: list[WrittenPart]) -> str:
     if unfiled:
         text += "; chưa gắn hồ sơ: " + ", ".join(
             f"trang {page_span(p.first_page, p.last_page)} "
-            f"({labels.label(labels.SPLIT_REASONS, p.reason)})"
+            f"({reason_text(p.reason, p.qr_text, batch_name)})"
             for p in unfiled)
     return text + "."
+
+
+def reason_text(reason: str | None, qr_text: str | None, batch_name: str) -> str:
+    """Why a part is not filed, as the sentence people read (without its final stop)."""
+    hint = batch_name if reason == "qr_before_first_cover" else qr_text
+    return labels.unfiled_reason(reason, hint).rstrip(".")
+
+
+def reason_hint(part: sqlite3.Row) -> str | None:
+    """What `labels.unfiled_reason` quotes for a part: the code read, or the batch's name."""
+    if part["reason"] == "qr_before_first_cover":
+        return str(part["batch_name"])
+    text: str | None = part["qr_text"]
+    return text
 
 
 def page_span(first: int, last: int) -> str:
@@ -336,8 +346,8 @@ def part_of_document(conn: sqlite3.Connection, document_id: int) -> dict[str, An
             "last_page": row["last_page"], "pages": page_span(row["first_page"], row["last_page"]),
             "cover_page": row["cover_page"],
             "qr_text": visible(row["qr_text"]) if row["qr_text"] else None,
-            "reason": row["reason"], "reason_label": labels.label(labels.SPLIT_REASONS,
-                                                                  row["reason"])}
+            "reason": row["reason"],
+            "reason_label": reason_text(row["reason"], row["qr_text"], row["batch_name"])}
 
 
 def waiting_parts(conn: sqlite3.Connection, batch_id: int) -> list[int]:
@@ -367,7 +377,8 @@ def unfiled_parts(conn: sqlite3.Connection, limit: int = 50) -> tuple[int, list[
          "part_no": r["part_no"], "first_page": r["first_page"], "last_page": r["last_page"],
          "pages": page_span(r["first_page"], r["last_page"]), "cover_page": r["cover_page"],
          "qr_text": visible(r["qr_text"]) if r["qr_text"] else None,
-         "reason": r["reason"], "reason_label": labels.label(labels.SPLIT_REASONS, r["reason"]),
+         "reason": r["reason"],
+         "reason_label": reason_text(r["reason"], r["qr_text"], r["batch_name"]),
          "document_id": r["document_id"], "intake_state": r["intake_state"],
          "split_at": r["split_at"]}
         for r in rows]

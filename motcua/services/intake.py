@@ -201,26 +201,6 @@ def status(ctx: Context, *, recent: int = 10, details: bool = False) -> IntakeSt
                         ctx.ws.relative(ctx.ws.quarantine) + "/")
 
 
-@dataclass(frozen=True)
-class UnfiledParts(Result):
-    """Parts of batch scans archived without a dossier, each with its reason (an unknown
-    dossier code on the cover, an unreadable QR, pages before the first cover)."""
-
-    count: int
-    items: tuple[dict[str, Any], ...]
-
-
-def unfiled_parts(ctx: Context, limit: int = 20) -> UnfiledParts:
-    from motcua.ingest.split import unfiled_parts as read
-
-    require(ctx.actor.roles, Permission.VIEW)
-    total, items = read(ctx.conn, limit)
-    zone = ctx.zone
-    return UnfiledParts(total, tuple(
-        item | {"split_at_local": labels.vi_datetime(item["split_at"], zone)}
-        for item in items))
-
-
 # ---- upload from the web page: the same inbox, written durably -------------------------
 
 #: Uploads are written under a name the watcher ignores (it starts with a dot), then

@@ -20,7 +20,7 @@ from motcua.services import Actor, open_context
 from motcua.services import counter as counter_service
 from motcua.services.access import Role
 from motcua.templates.coversheet import Cover, write_covers
-from motcua.workspace import Workspace, init_workspace
+from motcua.workspace import Workspace, init_workspace, load_workspace
 from tests import conftest, scans
 from tests.web_kit import client_for, make_officers
 
@@ -201,14 +201,22 @@ def test_batch_scan_is_split_at_cover_sheets(ws: Workspace, tmp_path: Path) -> N
 
 
 def test_form_01_receipt_is_a_separator_too(ws: Workspace, tmp_path: Path) -> None:
-    """Form 01 carries the dossier code's QR: scanned (small QR, poor scan), it splits."""
+    """Form 01 carries the dossier code's QR: scanned (small QR, poor scan), it splits;
+    the rating link's QR printed on it too is no separator."""
+    with ws.config_path.open("a", encoding="utf-8") as fh:
+        fh.write('\n[ratings]\nlink_base = "https://motcua.gialoc.vn"\n')
+    ws = load_workspace(ws.root)
     make_officers(ws)
     with open_context(ws, OFFICER) as ctx:
         counter_service.add_owner(ctx, OWNERS[0][0], OWNERS[0][1])
         got = counter_service.receive(ctx, "1.001193", OWNERS[0][0], "direct", pdf=True)
     assert got.receipt is not None and got.receipt.pdf is not None
-    receipt = scans.rasterise_pdf(Path(got.receipt.pdf), 200)[0]
-    pages = [scans.scan_image(receipt, "poor", seed=5), paper(400, "Tờ khai")]
+    # The receipt's two pages: the code's QR on the first, the rating link's on the second.
+    first, second = scans.rasterise_pdf(Path(got.receipt.pdf), 200)[:2]
+    (link,) = zxingcpp.read_barcodes(second)
+    assert link.text.startswith("https://motcua.gialoc.vn/danh-gia/")
+    pages = [scans.scan_image(first, "poor", seed=5), scans.scan_image(second, "poor", seed=6),
+             paper(400, "Tờ khai")]
     batch = scans.write_pdf(pages, tmp_path / "bien-nhan.pdf")
     scan = split.read_separators(batch)
     assert scan is not None

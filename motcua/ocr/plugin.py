@@ -71,15 +71,16 @@ class PageOcr:
 class RunState:
     deadline: float  # time.monotonic() value
     pages: dict[int, PageOcr] = field(default_factory=dict)
+    progress: Path | None = None  # one line appended per page read (engine.progress_path)
 
 
 _RUNS: dict[str, RunState] = {}
 _RUNS_LOCK = threading.Lock()
 
 
-def begin_run(key: str, deadline: float) -> None:
+def begin_run(key: str, deadline: float, progress: Path | None = None) -> None:
     with _RUNS_LOCK:
-        _RUNS[key] = RunState(deadline=deadline)
+        _RUNS[key] = RunState(deadline=deadline, progress=progress)
 
 
 def end_run(key: str) -> dict[int, PageOcr]:
@@ -348,6 +349,8 @@ class MotcuaTesseract(TesseractOcrEngine):
         if state is not None:
             with _RUNS_LOCK:
                 state.pages[page.page_no] = page
+            if state.progress is not None:
+                _note_page(state.progress, page.page_no)
         log.debug(
             "page %d: %d words, confidence %.1f, skew %.2f°, rotate %d",
             page.page_no,
@@ -357,6 +360,16 @@ class MotcuaTesseract(TesseractOcrEngine):
             page.rotate,
         )
         return tree, page.text
+
+
+def _note_page(progress: Path, page_no: int) -> None:
+    """Progress for whoever waits on this file (a line per page; appends of a few bytes
+    are atomic). Best effort: progress is never worth failing a page for."""
+    try:
+        with progress.open("a", encoding="ascii") as fh:
+            fh.write(f"{page_no}\n")
+    except OSError as exc:
+        log.debug("progress %s: %s", progress, exc)
 
 
 @hookimpl

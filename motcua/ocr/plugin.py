@@ -25,6 +25,7 @@ go to a process-global registry keyed by the run's output file.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -41,11 +42,19 @@ from typing import Any
 
 import pikepdf
 from ocrmypdf import hookimpl
+from ocrmypdf._exec import tesseract as ocrmypdf_tesseract
 from ocrmypdf.builtin_plugins.tesseract_ocr import TesseractOcrEngine
 from ocrmypdf.hocrtransform.hocr_parser import HocrParser
 from ocrmypdf.models.ocr_element import OcrElement
 
 log = logging.getLogger("motcua.ocr")
+
+# OCRmyPDF asks `tesseract --version` four times and `--list-langs` once for every
+# file (0.1–0.3 s of each file's fixed start-up on a busy machine, issue 15); the
+# answers cannot change in a worker's life, so a warm worker asks once.
+if not hasattr(ocrmypdf_tesseract.version, "cache_info"):
+    ocrmypdf_tesseract.version = functools.cache(ocrmypdf_tesseract.version)
+    ocrmypdf_tesseract.get_languages = functools.cache(ocrmypdf_tesseract.get_languages)
 
 
 class OcrTimeout(Exception):

@@ -7,8 +7,8 @@ For each quality (clean, office, poor) it generates multi-page scanner PDFs
 - ``bare``: ``tesseract page.jpg out -l vie`` (plain text), ``--workers`` at a time;
 - for each of ``--configs`` (see CONFIGS: thresholding, model, a second model on
   doubtful pages): ``motcua.ocr.make_archival`` in a process pool of
-  ``--workers``, one file per worker (the last files in flight share the free
-  cores for their pages, as the pipeline does);
+  ``--workers``, one file per worker, each file allowed ``--workers`` page jobs
+  (as the pipeline submits them), so a long file uses a core a short one freed;
 - ``pipeline`` (with ``--pipeline``): ``motcua.ingest.ingest_paths`` on a fresh
   workspace: hashing, store, OCR, database, index.
 
@@ -168,8 +168,9 @@ def run_archival(
         while pending or outputs:
             while pending and len(outputs) < workers:
                 doc = pending.pop(0)
-                jobs = 1 if pending else workers - len(outputs)
-                settings = OcrSettings(jobs=jobs, **CONFIGS[config])  # type: ignore[arg-type]
+                # As the pipeline does: every file may use every core for its pages,
+                # so a long file never leaves a core idle once the short ones are done.
+                settings = OcrSettings(jobs=workers, **CONFIGS[config])  # type: ignore[arg-type]
                 fut = pool.submit(
                     make_archival, doc.pdf, "application/pdf", out_dir / doc.pdf.name, settings
                 )

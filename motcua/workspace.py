@@ -51,6 +51,9 @@ class OcrConfig:
     confidence_threshold: float = 70.0
     jobs: int = field(default_factory=lambda: usable_cores())
     timeout_seconds: float = 600.0
+    thresholding: str = "sauvola"
+    retry_language: str = ""
+    retry_below: float = 90.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,13 @@ confidence_threshold = 70
 # Parallel OCR jobs; default is the number of CPU cores.
 # jobs = 2
 timeout_seconds = 600
+# How Tesseract turns the page black and white: "sauvola" (local; reads uneven light,
+# faded toner, seals much better, same speed) or "otsu" (Tesseract's own global default).
+# thresholding = "sauvola"
+# A second model for pages read below retry_below confidence; the better reading is
+# kept. "Vietnamese" costs a second read of those pages (README: OCR settings).
+# retry_language = ""
+# retry_below = 90
 
 [ingest]
 # Name printed in the digitization stamp ("người số hóa").

@@ -119,6 +119,16 @@ def check_language(language: str) -> None:
         )
 
 
+def check_thresholding(name: str) -> None:
+    """Fail at start-up, not on every file, if ``[ocr] thresholding`` names no method."""
+    if name not in plugin.THRESHOLDING:
+        raise UserError(
+            f"Cấu hình [ocr] thresholding = “{name}” không hợp lệ; hãy dùng một trong: "
+            f"{', '.join(plugin.THRESHOLDING)}.",
+            f"unknown thresholding {name!r}",
+        )
+
+
 def make_archival(
     source: Path, media_type: str, output_pdf: Path, settings: OcrSettings
 ) -> OcrOutcome:
@@ -129,6 +139,7 @@ def make_archival(
     the disk is full.
     """
     started = time.monotonic()
+    check_thresholding(settings.thresholding)
     if media_type not in MEDIA_TYPES:
         raise BadInputFile(
             "Loại tệp này không được hỗ trợ để số hóa. "

@@ -1,6 +1,6 @@
 -- The motcua database schema, generated from a fresh database by
 -- scripts/write_schema.py; do not edit by hand (tests/test_layers.py checks it).
--- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001
+-- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001, unfiled_reason_0001
 
 CREATE TABLE api_tokens (
     id INTEGER PRIMARY KEY,
@@ -81,7 +81,7 @@ CREATE TABLE documents (
     ocr_seconds REAL,
     ingested_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
-);
+, unfiled_reason TEXT, unfiled_hint TEXT);
 
 CREATE TABLE dossier_notes (
     id INTEGER PRIMARY KEY,

@@ -368,6 +368,14 @@ ALTER TABLE dossiers ADD COLUMN cancelled_at TEXT;
 ALTER TABLE dossiers ADD COLUMN cancel_reason TEXT;
 """
 
+# Why an archived document is in no dossier although something named one: a folder or a
+# text naming a dossier code never issued, a folder whose name is no dossier code. The
+# counter sees the reason (labels.UNFILED_REASONS) and files the document by hand.
+UNFILED_REASON_0001 = """
+ALTER TABLE documents ADD COLUMN unfiled_reason TEXT;
+ALTER TABLE documents ADD COLUMN unfiled_hint TEXT;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -382,6 +390,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("api_tokens_0001", API_TOKENS_0001),
     ("dossier_notes_0001", DOSSIER_NOTES_0001),
     ("dossier_cancel_0001", DOSSIER_CANCEL_0001),
+    ("unfiled_reason_0001", UNFILED_REASON_0001),
 ]
 
 

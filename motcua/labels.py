@@ -93,7 +93,13 @@ FIXITY_PROBLEMS: dict[str, str] = {
 # ---- counter: owners, dossiers ----
 CHANNELS: dict[str, str] = {"online": "trực tuyến", "direct": "trực tiếp", "post": "bưu chính"}
 OWNER_KINDS: dict[str, str] = {"citizen": "Công dân", "organisation": "Tổ chức"}
-DOSSIER_STATUS: dict[str, str] = {"pending": "đang giải quyết", "resolved": "đã giải quyết"}
+DOSSIER_STATUS: dict[str, str] = {"pending": "đang giải quyết", "resolved": "đã giải quyết",
+                                  "cancelled": "đã hủy"}
+# The dossier list's status filter (the desk's tiles link to these).
+DOSSIER_FILTERS: dict[str, str] = {
+    "pending": DOSSIER_STATUS["pending"], "due_today": "đến hạn hôm nay",
+    "overdue": "quá hạn", "resolved": DOSSIER_STATUS["resolved"],
+    "cancelled": DOSSIER_STATUS["cancelled"]}
 OUTCOMES: dict[str, str] = {"early": "trước hạn", "on_time": "đúng hạn", "late": "quá hạn"}
 REUSE_STATUS: dict[str, str] = {"attached": "đã gắn", "proposed": "đề xuất"}
 
@@ -147,6 +153,23 @@ AUDIT_ACTIONS: dict[str, str] = {
     "session_start": "mở phiên làm việc",
     "logout": "đăng xuất",
 }
+
+# Why a document stays in no dossier; `{hint}` is what was read (folder name, code).
+UNFILED_REASONS: dict[str, str] = {
+    "folder_unknown_code": "Thư mục «{hint}» mang mã hồ sơ chưa được cấp (chưa tiếp nhận): "
+                           "tài liệu chưa gán vào hồ sơ nào.",
+    "folder_not_a_code": "Tên thư mục «{hint}» không phải là mã hồ sơ: tài liệu chưa gán vào "
+                         "hồ sơ nào.",
+    "text_unknown_code": "Nội dung ghi mã hồ sơ {hint} nhưng mã này chưa được cấp: tài liệu "
+                         "chưa gán vào hồ sơ nào.",
+}
+
+
+def unfiled_reason(code: str | None, hint: str | None) -> str:
+    """The Vietnamese sentence saying why a document is in no dossier ('' when none)."""
+    if not code:
+        return ""
+    return UNFILED_REASONS.get(code, code).replace("{hint}", hint or "")
 
 
 def label(table: dict[str, str], code: str | None) -> str:

@@ -155,3 +155,56 @@ def test_result_add_again_applies_the_metadata_or_says_why(tmp_path: Path,
     bad = cli(ws, "result", "add", str(pdf), "-d", code, "--valid-to", "31/13/2035",
               check=False)
     assert bad.exit_code != 0 and "31/13/2035" in bad.output
+
+
+def test_a_code_never_issued_files_nothing_and_the_desk_says_why(tmp_path: Path,
+                                                                 cli: RunCli) -> None:
+    """A scan in an inbox folder named after a code the counter never issued, one in a
+    folder whose name is no dossier code, and one whose text names an unissued code are
+    archived in no dossier; no dossier is made up; the ingest line, the desk, the document
+    list and the document page say why; filing one by hand clears its reason."""
+    from motcua.services import documents
+    from tests.intake_kit import tiny_scan
+    from tests.web_kit import client_for, make_officers
+
+    ws = init_workspace(tmp_path / "ws")
+    (ws.inbox / NEVER_ISSUED).mkdir()
+    (ws.inbox / NEVER_ISSUED / "don.jpg").write_bytes(tiny_scan(1))
+    (ws.inbox / "may-quet-1").mkdir()
+    (ws.inbox / "may-quet-1" / "to-khai.jpg").write_bytes(tiny_scan(2))
+    (ws.inbox / "giay-hen.jpg").write_bytes(tiny_scan(3, f"Mã hồ sơ: {OTHER}", width=1900))
+
+    out = cli(ws, "ingest", str(ws.inbox)).stdout
+    assert f"«{NEVER_ISSUED}» mang mã hồ sơ chưa được cấp" in out
+    assert "«may-quet-1» không phải là mã hồ sơ" in out
+    assert f"ghi mã hồ sơ {OTHER} nhưng mã này chưa được cấp" in out
+    with closing(db.connect(ws.db_path)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM dossiers").fetchone()[0] == 0
+        rows = {r["original_name"]: r for r in conn.execute("SELECT * FROM documents")}
+    assert {n: (r["dossier_code"], r["unfiled_reason"]) for n, r in rows.items()} == {
+        "don.jpg": (None, "folder_unknown_code"),
+        "to-khai.jpg": (None, "folder_not_a_code"),
+        "giay-hen.jpg": (None, "text_unknown_code")}
+
+    with open_context(ws, ADMIN_ACTOR) as ctx:
+        desk = counter.desk(ctx)
+        assert desk.unfiled == 3
+        assert {r["original_name"] for r in desk.misfiled} == set(rows)
+        listed = documents.find_documents(ctx, unassigned=True).documents
+        assert all(d.unfiled_reason for d in listed) and len(listed) == 3
+        # The counter now issues OTHER and files the appointment slip under it by hand.
+        counter.add_owner(ctx, CITIZEN_ID, "Nguyễn Văn Hưởng")
+        counter.new_dossier(ctx, "1.004873", CITIZEN_ID, code=OTHER)
+        documents.assign(ctx, rows["giay-hen.jpg"]["id"], OTHER)
+        assert documents.view(ctx, rows["giay-hen.jpg"]["id"]).unfiled_reason == ""
+        assert len(counter.desk(ctx).misfiled) == 2
+
+    make_officers(ws)
+    with client_for(ws, "tiepnhan") as client:
+        page = client.get("/ban-lam-viec").text
+        assert "Tài liệu chưa gắn được vào hồ sơ" in page
+        assert f"Thư mục «{NEVER_ISSUED}» mang mã hồ sơ chưa được cấp" in page
+        doc_page = client.get(f"/documents/{rows['to-khai.jpg']['id']}").text
+        assert "«may-quet-1» không phải là mã hồ sơ" in doc_page
+        due = client.get("/dossiers", params={"status": "due_today"})
+        assert due.status_code == 200 and "Đến hạn hôm nay" in due.text

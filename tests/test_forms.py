@@ -223,13 +223,22 @@ def test_form02_lists_what_is_missing(env: Env, supplement: forms.Rendered) -> N
     save_pngs(supplement.pdf, "mau02-bo-sung")
 
 
-def test_form03_refusal_and_form05_stop(env: Env) -> None:
+@pytest.fixture(scope="module")
+def refusal_and_stop(env: Env) -> tuple[forms.Rendered, forms.Rendered]:
+    """Form 03 for the refused dossier and form 05 for the stopped one (the register of
+    form 07 shows both, whatever order the tests run in)."""
     refused = forms.issue_refusal(env.ws, env.conn, env.refused, "Phạm Văn Bốn (root)",
                                   reason="một bên chưa đủ tuổi kết hôn theo luật định",
                                   officer="Phạm Văn Bốn", converter=env.office)
     stopped = forms.issue_stop_notice(env.ws, env.conn, env.stopped, "Phạm Văn Bốn (root)",
                                       reason="người nộp có đơn rút hồ sơ", number=3,
                                       converter=env.office)
+    return refused, stopped
+
+
+def test_form03_refusal_and_form05_stop(
+        env: Env, refusal_and_stop: tuple[forms.Rendered, forms.Rendered]) -> None:
+    refused, stopped = refusal_and_stop
     assert refused.pdf is not None and stopped.pdf is not None
     for done in (refused, stopped):
         layout_check(done.docx)
@@ -274,8 +283,11 @@ def test_form06_lists_the_steps_with_times_and_officers(env: Env,
     save_pngs(control.pdf, "mau06-kiem-soat")
 
 
-def test_form07_register_for_a_period(env: Env, control: forms.Rendered) -> None:
-    """Runs after the refusal and stop notice (file order): the notes show them."""
+def test_form07_register_for_a_period(
+        env: Env, control: forms.Rendered,
+        refusal_and_stop: tuple[forms.Rendered, forms.Rendered]) -> None:
+    """The register lists the received, refused and stopped dossiers; notes show what was
+    issued for each."""
     today = local_now(env.ws).date()
     start, end = today - timedelta(days=31), today
     done = forms.issue_register(env.ws, env.conn, start, end, officer=OFFICER,

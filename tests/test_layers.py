@@ -20,9 +20,6 @@ PACKAGE = ROOT / "motcua"
 FRONT_END_MAY_IMPORT = ("motcua.services", "motcua.labels", "motcua.errors",
                         "motcua.workspace", "motcua.index")
 DOMAIN = ("ingest", "ocr", "archive", "index", "templates", "reports")
-# The JSON API still reads a few domain modules itself (audit, records, ids, owners,
-# lifecycle, catalogue); remove "api" here once those go through the services.
-EXEMPT_FRONT_ENDS = frozenset({"api"})
 
 
 def imports_of(path: Path) -> Iterator[tuple[int, str]]:
@@ -84,10 +81,7 @@ def test_the_walker_resolves_relative_and_package_imports(tmp_path: Path) -> Non
 @pytest.mark.quick
 @pytest.mark.parametrize("front_end", ["cli", "web", "api"])
 def test_front_ends_use_only_the_service_layer(front_end: str) -> None:
-    violations = front_end_violations(front_end)
-    if front_end in EXEMPT_FRONT_ENDS:
-        pytest.skip(f"{front_end}/ not yet on the services: {len(violations)} imports left")
-    assert violations == []
+    assert front_end_violations(front_end) == []
 
 
 @pytest.mark.quick

@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pikepdf
@@ -138,6 +139,9 @@ def test_scans_become_searchable_pdfa(ws: Workspace) -> None:
     jpg = scans.write_jpeg(clean, ws.inbox / "giay-to.jpg")
     originals = {pdf.name: pdf.read_bytes(), jpg.name: jpg.read_bytes()}
 
+    with closing(db.connect(ws.db_path)) as conn, db.transaction(conn):  # issued codes
+        records.ensure_dossier(conn, DOSSIER)
+        records.ensure_dossier(conn, "000.00.07.H47-250801-0042")
     outcomes = ingest_paths(ws, [ws.inbox])
     assert [o.state for o in outcomes] == ["done", "done"], outcomes
     assert not pdf.exists() and not jpg.exists()  # inbox copies removed after commit

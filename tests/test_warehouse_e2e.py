@@ -27,15 +27,17 @@ def test_scan_to_stamped_reused_exported(tmp_path: Path) -> None:
     folder = tmp_path / CODE
     folder.mkdir()
     make_scan_png(folder / "giay-khai-sinh.png")
-    [outcome] = ingest_paths(ws, [folder])
-    assert outcome.state == "done" and outcome.document_id is not None
-    doc_id = outcome.document_id
+
     def cli(*args: str) -> str:
         return run_cli(ws, *args).output
 
     cli("owner", "add", CHILD_MOTHER, "--name", "Trần Thị Mai")
-    # The pipeline made the dossier from the folder name; the counter completes it.
+    # The counter issued the code; a scan in a folder named after it is filed there.
     cli("dossier", "new", "--code", CODE, "-p", "1.001193", "-o", CHILD_MOTHER)
+    [outcome] = ingest_paths(ws, [folder])
+    assert outcome.state == "done" and outcome.document_id is not None
+    doc_id = outcome.document_id
+    assert f"hồ sơ {CODE}" in outcome.message
     cli("doc", "meta", str(doc_id), "--type", "giay_khai_sinh", "--owner", CHILD_MOTHER,
         "--name", "Giấy khai sinh Nguyễn Thị Hồng Nhung", "--number", "07/GKS-UBND",
         "--issued", "05/01/2020", "--issuer", "UBND xã Gia Lộc")

@@ -9,11 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from motcua import db
+from motcua.archive import records
 from motcua.ingest import register
 from motcua.workspace import Workspace, init_workspace
 from tests.conftest import CliResult, run_cli
@@ -34,7 +36,11 @@ DOSSIER = "000.00.07.H47-250716-0001"
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
-    return init_workspace(tmp_path / "ws")
+    """A workspace whose counter has issued DOSSIER (the tests' inbox folder)."""
+    ws = init_workspace(tmp_path / "ws")
+    with closing(db.connect(ws.db_path)) as conn, db.transaction(conn):
+        records.ensure_dossier(conn, DOSSIER)
+    return ws
 
 
 def motcua(ws: Workspace, *args: str) -> CliResult:

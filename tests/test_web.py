@@ -85,6 +85,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
     broken = src / BROKEN_NAME
     broken.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R")
 
+    with _conn(ws) as conn, db.transaction(conn):  # the counter issued the folder's code
+        records.ensure_dossier(conn, DOSSIER)
     outcomes = ingest_paths(ws, [form_path, minutes_path, blurred_path, broken])
     by_name = {Path(o.source).name: o for o in outcomes}
     assert by_name[BROKEN_NAME].state == "quarantined"

@@ -85,7 +85,7 @@ def _samples(site: Site) -> dict[str, dict[str, Any]]:
         **{name: {"code": DOSSIER} for name in ("dossier_papers", "dossier_result",
                                                 "dossier_apology", "dossier_refuse",
                                                 "dossier_note", "dossier_edit",
-                                                "dossier_cancel")},
+                                                "dossier_cancel", "dossier_reuse")},
         "dossier_form": {"code": DOSSIER, "seq": "1"},
         # the archive's pages (issue 11)
         "upload": {}, "upload_post": {}, "upload_state": {},

@@ -19,7 +19,7 @@ import pytest
 from motcua import db
 from motcua.archive import audit
 from motcua.services import counter, open_context
-from motcua.workspace import Workspace, init_workspace
+from motcua.workspace import Workspace, init_workspace, load_workspace
 from tests.web_kit import ADMIN_ACTOR, ROOT, browser_login, chromium, make_officers, serving
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -209,3 +209,45 @@ def test_notes_carry_author_and_an_empty_one_is_refused(served: Served, browser:
     page.click("form.action >> text=Lưu ghi chú")
     page.wait_for_selector(".notes >> text=Công dân hẹn quay lại chiều thứ Sáu.")
     assert "Trần Thị Tiếp (tiepnhan)" in page.locator(".notes").inner_text()
+
+
+def test_one_click_attaches_a_document_the_warehouse_proposed(tmp_path: Path) -> None:
+    """`auto_reuse = "propose"`: a new dossier lists the owner's valid ID card (scanned for
+    an earlier dossier) as a proposal; the counter officer attaches it with one click (a POST with
+    the CSRF token), it is then attached and audited, and the button is gone."""
+    from motcua.ingest import ingest_paths
+    from motcua.services import documents
+    from tests.intake_kit import tiny_scan
+    from tests.web_kit import CITIZEN_ID, client_for
+
+    ws = init_workspace(tmp_path / "ws")
+    with (ws.root / "motcua.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[warehouse]\nauto_reuse = "propose"\n')
+    ws = load_workspace(ws.root)
+    scan = ws.inbox / "can-cuoc.jpg"
+    scan.write_bytes(tiny_scan(5, "Thẻ căn cước"))
+    [archived] = ingest_paths(ws, [scan])
+    assert archived.document_id is not None
+    doc_id = archived.document_id
+    make_officers(ws)
+    with open_context(ws, ADMIN_ACTOR) as ctx:
+        counter.add_owner(ctx, CITIZEN_ID, "Nguyễn Văn Hưởng")
+        documents.set_meta(ctx, str(doc_id), {
+            "type_code": "cccd", "owner_id": CITIZEN_ID,
+            "name": "Thẻ căn cước Nguyễn Văn Hưởng", "issue_date": "05/01/2022"})
+        made = counter.new_dossier(ctx, "1.000894", CITIZEN_ID)
+    code = made.dossier["code"]
+    with client_for(ws, "tiepnhan") as client:
+        page = client.get(f"/dossiers/{code}").text
+        assert "Đề xuất" in page and "Gắn vào hồ sơ" in page
+        token = client.csrf  # type: ignore[attr-defined]
+        r = client.post(f"/dossiers/{code}/tai-su-dung", follow_redirects=False,
+                        data={"doc": str(doc_id), "csrf_token": token})
+        assert r.status_code == 303, r.text
+        after = client.get(r.headers["location"]).text
+        assert "Đã gắn giấy tờ từ kho vào hồ sơ" in after
+        assert "Gắn vào hồ sơ" not in after and "Đã gắn" in after
+    with closing(db.connect(ws.db_path)) as conn:
+        assert conn.execute("SELECT status FROM reuses WHERE dossier_code = ? AND"
+                            " document_id = ?", (code, doc_id)).fetchone()[0] == "attached"
+        assert any(e.action.startswith("reuse") for e in audit.entries(conn))

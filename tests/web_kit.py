@@ -162,6 +162,7 @@ def small_archive(ws: Workspace) -> int:
         doc_id = records.insert_stored(conn, sha256=digest, original_name="đơn đề nghị.pdf",
                                        media_type="application/pdf", size=len(data),
                                        original_path=ws.relative(target))
+        records.ensure_dossier(conn, DOSSIER)
         records.assign_dossier(conn, doc_id, DOSSIER, "folder")
         conn.execute("UPDATE dossiers SET owner_id = ? WHERE code = ?", (CITIZEN_ID, DOSSIER))
         conn.execute("INSERT INTO pages (document_id, page_no, text, confidence, ocr_done,"

@@ -31,12 +31,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from motcua import db
 from motcua.api.models import Error
 from motcua.api.schema import Schema, _is_optional, add_component, type_schema
-from motcua.archive import audit
 from motcua.errors import MotcuaError, TransientError
-from motcua.services import Context, open_context
+from motcua.services import CatalogueCache, Context, connect, open_context
 from motcua.services import tokens as token_service
 from motcua.services.access import AccessDenied, Permission, allowed
 from motcua.services.access import Scope as TokenScope
@@ -377,7 +375,7 @@ class TokenAuthMiddleware:
         mode; a short busy timeout bounds the rare wait for a WAL recovery."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = db.connect(self.ws.db_path)
+            conn = connect(self.ws)
             conn.execute("PRAGMA busy_timeout=2000")
             self._local.conn = conn
         ctx = Context(self.ws, conn, token_service.anonymous_actor(client))
@@ -392,33 +390,6 @@ class TokenAuthMiddleware:
 
 
 # ---- running an endpoint ------------------------------------------------------------------
-
-
-class CatalogueCache:
-    """The procedure catalogue for this process, read again only when its file changes:
-    parsing the TOML costs milliseconds, which an API call (50 ms p95 target) should not
-    pay every time. A clerk's edit is seen at the next call (its size or mtime changes)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entry: tuple[tuple[int, int], Any] | None = None
-
-    def seed(self, ctx: Context) -> None:
-        from motcua.archive.catalogue import catalogue_path, load_catalogue
-
-        try:
-            st = catalogue_path(ctx.ws).stat()
-        except OSError:
-            return  # absent: Context.catalogue creates it from the shipped one
-        key = (st.st_mtime_ns, st.st_size)
-        with self._lock:
-            entry = self._entry
-        if entry is None or entry[0] != key:
-            entry = (key, load_catalogue(ctx.ws))
-            with self._lock:
-                self._entry = entry
-        # Context.catalogue is a cached_property: it reads the instance dict first.
-        ctx.__dict__["catalogue"] = entry[1]
 
 
 CATALOGUES = CatalogueCache()
@@ -504,12 +475,10 @@ def run_endpoint(ws: Workspace, endpoint: Endpoint, request: Request, token: Tok
         try:
             if reading:
                 ctx.conn.execute("PRAGMA synchronous=NORMAL")  # see AuditFlusher
-            with db.transaction(ctx.conn):
-                audit.record(ctx.conn, "api.call", subject, ctx.audit_name, {
-                    "endpoint": endpoint.name, "method": endpoint.method,
-                    "path": request.url.path, "status": response.status_code,
-                    "client": client})
-                token_service.mark_used(ctx, token)
+            token_service.record_call(ctx, token, subject, {
+                "endpoint": endpoint.name, "method": endpoint.method,
+                "path": request.url.path, "status": response.status_code,
+                "client": client})
             if reading:
                 flusher.mark()
         except Exception as exc:

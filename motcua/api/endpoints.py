@@ -13,8 +13,6 @@ from starlette.responses import FileResponse
 from motcua import labels
 from motcua.api import models as m
 from motcua.api.core import ApiCall, ApiError, Endpoint, not_found, param
-from motcua.archive import records
-from motcua.archive.ids import classify_owner_id, validate_dossier_code
 from motcua.errors import UserError
 from motcua.services import counter, documents, reports
 from motcua.services import search as search_service
@@ -38,14 +36,12 @@ def _today(call: ApiCall) -> date:
 
 
 def _owner_id(call: ApiCall, raw: str) -> str:
-    """Checked exactly as the CLI checks it (archive.ids), with the workspace's setting."""
-    from motcua.archive.settings import warehouse_settings
-
-    return classify_owner_id(raw, warehouse_settings(call.ctx.ws).mst_check_digit).value
+    """Checked exactly as the CLI checks it, with the workspace's setting."""
+    return counter.check_owner_id(call.ctx, raw)
 
 
 def _dossier_code(raw: str) -> str:
-    return validate_dossier_code(raw)
+    return counter.check_dossier_code(raw)
 
 
 def _type_name(call: ApiCall, code: str | None) -> str | None:
@@ -56,10 +52,8 @@ def _type_name(call: ApiCall, code: str | None) -> str | None:
 
 
 def owner_documents(call: ApiCall) -> m.OwnerDocuments:
-    from motcua.archive.owners import find_owner
-
     owner_id = _owner_id(call, call.params["owner_id"])
-    owner = find_owner(call.ctx.conn, owner_id)
+    owner = counter.find_owner(call.ctx, owner_id)
     if owner is None:
         raise not_found(f"Chưa có chủ sở hữu mã {owner_id} trong kho.", "no such owner")
     on: date = call.params["on"] or _today(call)
@@ -72,7 +66,7 @@ def owner_documents(call: ApiCall) -> m.OwnerDocuments:
 
 def _document_id(call: ApiCall) -> int:
     document_id: int = call.params["document_id"]
-    if records.by_id(call.ctx.conn, document_id) is None:
+    if not documents.exists(call.ctx, document_id):
         raise not_found(f"Không có tài liệu số {document_id}.", "no such document")
     return document_id
 
@@ -182,11 +176,9 @@ def dossier(call: ApiCall) -> m.DossierStatus:
 
 
 def receive(call: ApiCall) -> m.DossierStatus:
-    from motcua.archive.owners import find_owner
-
     body: m.ReceiveRequest = call.body
     owner_id = _owner_id(call, body.owner_id)
-    if find_owner(call.ctx.conn, owner_id) is None:
+    if counter.find_owner(call.ctx, owner_id) is None:
         if not body.owner_name or not body.owner_name.strip():
             raise ApiError(400, "owner_unknown",
                            f"Chưa có chủ sở hữu mã {owner_id} trong kho; hãy gửi kèm "
@@ -208,15 +200,11 @@ def receive(call: ApiCall) -> m.DossierStatus:
 
 
 def attach_reuse(call: ApiCall) -> m.ReuseAttached:
-    from motcua.archive.lifecycle import get_record
-
     code = _dossier_code(call.params["code"])
     body: m.ReuseRequest = call.body
-    try:
-        get_record(call.ctx.conn, code)
-    except UserError as exc:
-        raise not_found(exc.message, exc.detail) from None
-    if records.by_id(call.ctx.conn, body.document_id) is None:
+    if not counter.dossier_exists(call.ctx, code):
+        raise not_found(f"Không có hồ sơ mã {code}.", f"no dossier {code}")
+    if not documents.exists(call.ctx, body.document_id):
         raise not_found(f"Không có tài liệu số {body.document_id}.", "no such document")
     done = counter.attach_reuse(call.ctx, str(body.document_id), code)
     return m.ReuseAttached(done.document_id, done.dossier_code, done.status)  # type: ignore[arg-type]

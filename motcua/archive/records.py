@@ -38,6 +38,8 @@ def by_id(conn: sqlite3.Connection, document_id: int) -> sqlite3.Row | None:
 
 
 def ensure_dossier(conn: sqlite3.Connection, code: str) -> None:
+    """A bare dossier row for `code` (imports of other systems' dossiers, tests). Intake
+    never calls this: a code that the counter did not issue files nothing."""
     conn.execute(
         "INSERT INTO dossiers (code, created_at) VALUES (?, ?) ON CONFLICT(code) DO NOTHING",
         (code, db.now()),
@@ -75,17 +77,23 @@ def mark_archived(
     dossier_code: str | None,
     dossier_source: str | None,
     ocr_seconds: float,
+    unfiled_reason: str | None = None,
+    unfiled_hint: str | None = None,
 ) -> None:
-    """Record the archival PDF/A and its text. Caller holds a transaction."""
-    if dossier_code:
-        ensure_dossier(conn, dossier_code)
+    """Record the archival PDF/A and its text. Caller holds a transaction.
+
+    `dossier_code` must name an issued dossier (see `dossier_exists`); otherwise pass
+    None and say why in `unfiled_reason` (a key of labels.UNFILED_REASONS)."""
     conn.execute(
         "UPDATE documents SET archival_path = ?, archival_sha256 = ?, page_count = ?,"
         " dossier_code = COALESCE(dossier_code, ?),"
         " dossier_source = COALESCE(dossier_source, ?),"
+        " unfiled_reason = CASE WHEN COALESCE(dossier_code, ?) IS NULL THEN ? END,"
+        " unfiled_hint = CASE WHEN COALESCE(dossier_code, ?) IS NULL THEN ? END,"
         " ocr_seconds = ?, state = 'archived', updated_at = ? WHERE id = ?",
         (archival_path, archival_sha256, len(pages), dossier_code,
-         dossier_source if dossier_code else None, ocr_seconds, db.now(), document_id),
+         dossier_source if dossier_code else None, dossier_code, unfiled_reason,
+         dossier_code, unfiled_hint, ocr_seconds, db.now(), document_id),
     )
     conn.execute("DELETE FROM pages WHERE document_id = ?", (document_id,))
     conn.executemany(
@@ -108,10 +116,15 @@ def mark_indexed(conn: sqlite3.Connection, document_id: int) -> None:
     )
 
 
+def dossier_exists(conn: sqlite3.Connection, code: str) -> bool:
+    return conn.execute("SELECT 1 FROM dossiers WHERE code = ?", (code,)).fetchone() is not None
+
+
 def assign_dossier(conn: sqlite3.Connection, document_id: int, code: str, source: str) -> None:
-    ensure_dossier(conn, code)
+    """File a document under an issued dossier (the caller checked `dossier_exists`)."""
     conn.execute(
-        "UPDATE documents SET dossier_code = ?, dossier_source = ?, updated_at = ? WHERE id = ?",
+        "UPDATE documents SET dossier_code = ?, dossier_source = ?, unfiled_reason = NULL,"
+        " unfiled_hint = NULL, updated_at = ? WHERE id = ?",
         (code, source, db.now(), document_id),
     )
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from motcua import db
+from motcua import db, labels
 from motcua.archive import audit, records, store
 from motcua.archive.extract import find_identifiers, is_dossier_code
 from motcua.archive.indexing import index_document
@@ -855,15 +855,14 @@ class Pipeline:
             for p in result.pages
         ]
         identifiers = find_identifiers([p.text for p in pages])
-        dossier, source_kind = job.dossier_hint, "folder"
-        if dossier is None:
-            found = [i.value for i in identifiers if i.kind == "dossier_code"]
-            dossier, source_kind = (found[0], "text") if found else (None, "text")
+        in_text = [i.value for i in identifiers if i.kind == "dossier_code"]
         with db.transaction(self.conn):
+            dossier, source_kind, reason, hint = self._filing(job, in_text)
             records.mark_archived(
                 self.conn, job.document_id, archival_path=relpath, archival_sha256=digest,
                 pages=pages, identifiers=identifiers, dossier_code=dossier,
-                dossier_source=source_kind, ocr_seconds=result.seconds)
+                dossier_source=source_kind, ocr_seconds=result.seconds,
+                unfiled_reason=reason, unfiled_hint=hint)
             doc = records.by_id(self.conn, job.document_id)
             assert doc is not None
             audit.record(self.conn, "ingest", f"document:{job.document_id}",
@@ -876,6 +875,28 @@ class Pipeline:
         log.info("archived document %d (%d pages, %.1fs OCR)", job.document_id, len(pages),
                  result.seconds)
         _crash_point("archived")
+
+    def _filing(self, job: _Job, codes_in_text: list[str]
+                ) -> tuple[str | None, str | None, str | None, str | None]:
+        """(dossier, how it was found, why none, what was read) for an archived file.
+
+        Only a dossier the counter issued is ever named: the inbox folder's code first,
+        then the first issued code printed in the document. Otherwise the document is
+        archived in no dossier, with the reason the desk shows."""
+        folder = job.dossier_hint
+        if folder and records.dossier_exists(self.conn, folder):
+            return folder, "folder", None, None
+        for code in codes_in_text:
+            if records.dossier_exists(self.conn, code):
+                return code, "text", None, None
+        if folder:
+            return None, None, "folder_unknown_code", folder
+        parent = job.source.parent
+        if self._in_inbox(job.source) and parent.absolute() != self.ws.inbox.absolute():
+            return None, None, "folder_not_a_code", names.visible(parent.name)
+        if codes_in_text:
+            return None, None, "text_unknown_code", codes_in_text[0]
+        return None, None, None, None
 
     def _stamp(self, job: _Job) -> None:
         """The digitization stamp on the archival copy, unless it has one already.
@@ -914,6 +935,9 @@ class Pipeline:
             message = f"Đã lưu trữ: {doc['page_count']} trang"
             if doc["dossier_code"]:
                 message += f", hồ sơ {doc['dossier_code']}"
+            elif doc["unfiled_reason"]:
+                message += ". " + labels.unfiled_reason(doc["unfiled_reason"],
+                                                         doc["unfiled_hint"]).rstrip(".")
             if flagged:
                 message += f"; {flagged} trang chất lượng thấp, cần quét lại"
             outcome = self._set_state(job.intake_id, "done", message + ".")

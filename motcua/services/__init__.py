@@ -159,6 +159,42 @@ def resolve_cli_actor(ws: Workspace, login: str | None) -> Actor:
         return accounts.actor_for_login(ctx.conn, login)
 
 
+def connect(ws: Workspace) -> sqlite3.Connection:
+    """A connection for a front end that keeps its own (one per thread, closed by it),
+    such as the API's token lookups; everything else uses `open_context`."""
+    return db.connect(ws.db_path)
+
+
+class CatalogueCache:
+    """The procedure catalogue for one process, read again only when its file changes:
+    parsing the TOML costs milliseconds, which a call with a tight latency target should
+    not pay every time. A clerk's edit is seen at the next call (size or mtime changes)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._entry: tuple[tuple[int, int], Any] | None = None
+
+    def seed(self, ctx: Context) -> None:
+        """Give `ctx` the cached catalogue (read again if the file changed)."""
+        from motcua.archive.catalogue import catalogue_path, load_catalogue
+
+        try:
+            st = catalogue_path(ctx.ws).stat()
+        except OSError:
+            return  # absent: Context.catalogue creates it from the shipped one
+        key = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            entry = self._entry
+        if entry is None or entry[0] != key:
+            entry = (key, load_catalogue(ctx.ws))
+            with self._lock:
+                self._entry = entry
+        # Context.catalogue is a cached_property: it reads the instance dict first.
+        ctx.__dict__["catalogue"] = entry[1]
+
+
 @contextmanager
 def open_context(ws: Workspace, actor: Actor) -> Iterator[Context]:
     """A context whose connection is always closed, whatever happens inside."""

@@ -42,7 +42,7 @@ class Permission(StrEnum):
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTER: frozenset({Permission.VIEW, Permission.VIEW_IDS, Permission.INTAKE,
-                             Permission.RECEIVE, Permission.ISSUE}),
+                             Permission.RECEIVE, Permission.REUSE, Permission.ISSUE}),
     Role.SPECIALIST: frozenset({Permission.VIEW, Permission.VIEW_IDS, Permission.EDIT_METADATA,
                                 Permission.REUSE, Permission.ISSUE}),
     Role.LEADER: frozenset({Permission.VIEW, Permission.REPORTS, Permission.ISSUE}),

@@ -10,6 +10,7 @@ reading that depends on them (`overdue`, the reports), once per call.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -539,6 +540,9 @@ class Desk(Result):
     late: tuple[dict[str, Any], ...]     # overdue dossiers, oldest due first
     found: tuple[dict[str, Any], ...]    # dossiers matching the desk's lookup
     query: str
+    # Documents that named a dossier the counter never issued (or sat in a folder that is
+    # no dossier code), newest first, with the reason: the officer files them by hand.
+    misfiled: tuple[dict[str, Any], ...] = ()
 
 
 def _fold(text: str) -> str:
@@ -578,18 +582,39 @@ def desk(ctx: Context, query: str = "", *, on: date | None = None) -> Desk:
         late.append(r.as_dict() | {"days_late": r.days_late(day),
                                    "due_date_local": labels.vi_date(r.due_date),
                                    "apology_done": bool(apology and apology.done)})
-    found: list[dict[str, Any]] = []
     query = query.strip()[:100]
-    if query:
-        needle = _fold(query)
-        for row in dossier_list(ctx, newest_first=True, limit=5000).dossiers:
-            hay = _fold(f"{row.code} {row.owner_name or ''} {row.procedure_name or ''}")
-            if needle in hay or (row.owner_id and query == row.owner_id):
-                found.append(row.as_dict() | {"due_date_local": labels.vi_date(row.due_date)})
-                if len(found) >= 30:
-                    break
+    found = _desk_lookup(ctx, query) if query else []
+    misfiled = tuple(
+        {"id": r["id"], "original_name": r["original_name"],
+         "reason": labels.unfiled_reason(r["unfiled_reason"], r["unfiled_hint"])}
+        for r in conn.execute(
+            "SELECT id, original_name, unfiled_reason, unfiled_hint FROM documents"
+            " WHERE dossier_code IS NULL AND unfiled_reason IS NOT NULL"
+            " ORDER BY id DESC LIMIT 20"))
     return Desk(day, due_today, late_count, received, unfiled, rescan, quarantined, waiting,
-                watcher_pid(ctx.ws), tuple(late), tuple(found), query)
+                watcher_pid(ctx.ws), tuple(late), tuple(found), query, misfiled)
+
+
+def _desk_lookup(ctx: Context, query: str, limit: int = 30) -> list[dict[str, Any]]:
+    """Dossiers (newest receipt first) whose code holds `query`, whose owner has that ID,
+    or whose owner's or procedure's name holds it, diacritics optional. Every dossier is
+    looked at (SQLite calls the fold for each row): an old dossier is found too."""
+    conn = ctx.conn
+    conn.create_function("motcua_fold", 1, lambda t: _fold(t) if t else "",
+                         deterministic=True)
+    needle = "%" + _fold(query).replace("\\", "").replace("%", "").replace("_", "") + "%"
+    rows = conn.execute(
+        "SELECT s.code, s.owner_id, o.name AS owner_name, s.procedure_name, s.due_date,"
+        " s.resolved_at, s.cancelled_at"
+        " FROM dossiers s LEFT JOIN owners o ON o.id = s.owner_id"
+        " WHERE s.code LIKE ? OR s.owner_id = ? OR motcua_fold(o.name) LIKE ?"
+        " OR motcua_fold(s.procedure_name) LIKE ?"
+        " ORDER BY COALESCE(s.received_at, s.created_at) DESC, s.code DESC LIMIT ?",
+        (f"%{query}%", query.replace(" ", ""), needle, needle, limit)).fetchall()
+    return [{"code": r["code"], "owner_id": r["owner_id"], "owner_name": r["owner_name"],
+             "procedure_name": r["procedure_name"], "due_date": r["due_date"],
+             "due_date_local": labels.vi_date(r["due_date"]), "status": _row_status(r),
+             "status_label": labels.DOSSIER_STATUS[_row_status(r)]} for r in rows]
 
 
 def find_procedures(ctx: Context, query: str, limit: int = 20) -> tuple[dict[str, Any], ...]:
@@ -621,6 +646,44 @@ class OwnerLookup(Result):
     address: str
     phone: str
     reusable: tuple[dict[str, Any], ...]
+
+
+def check_owner_id(ctx: Context, raw: str) -> str:
+    """A personal ID or tax code checked as `owner add` checks it, with the workspace's
+    tax-code setting; UserError says what is wrong."""
+    from motcua.archive.ids import classify_owner_id
+    from motcua.archive.settings import warehouse_settings
+
+    return classify_owner_id(raw, warehouse_settings(ctx.ws).mst_check_digit).value
+
+
+def check_dossier_code(raw: str) -> str:
+    """A dossier code in the form `<agency>-YYMMDD-XXXX`; UserError otherwise."""
+    from motcua.archive.ids import validate_dossier_code
+
+    return validate_dossier_code(raw)
+
+
+@dataclass(frozen=True)
+class OwnerRef(Result):
+    id: str
+    kind: str
+    name: str
+
+
+def find_owner(ctx: Context, owner_id: str) -> OwnerRef | None:
+    """The owner registered under `owner_id` (already checked), or None."""
+    from motcua.archive.owners import find_owner as lookup
+
+    require(ctx.actor.roles, Permission.VIEW)
+    found = lookup(ctx.conn, owner_id)
+    return OwnerRef(found.id, found.kind, found.name) if found else None
+
+
+def dossier_exists(ctx: Context, code: str) -> bool:
+    require(ctx.actor.roles, Permission.VIEW)
+    return ctx.conn.execute("SELECT 1 FROM dossiers WHERE code = ?",
+                            (code,)).fetchone() is not None
 
 
 def owner_lookup(ctx: Context, raw_id: str) -> OwnerLookup:
@@ -1115,10 +1178,6 @@ class DossierPage(Result):
     has_more: bool
 
 
-DOSSIER_FILTER_STATUS = {"pending": "đang giải quyết", "overdue": "quá hạn",
-                         "resolved": "đã giải quyết"}
-
-
 def find_dossiers(ctx: Context, *, status: str = "", procedure: str = "", field: str = "",
                   owner: str = "", date_from: str = "", date_to: str = "",
                   limit: int = 50, offset: int = 0) -> DossierPage:
@@ -1130,14 +1189,20 @@ def find_dossiers(ctx: Context, *, status: str = "", procedure: str = "", field:
     require(ctx.actor.roles, Permission.VIEW)
     where: list[str] = ["1 = 1"]
     args: list[Any] = []
+    open_ = "s.resolved_at IS NULL AND s.cancelled_at IS NULL"
     if status == "pending":
-        where.append("s.resolved_at IS NULL")
+        where.append(open_)
     elif status == "resolved":
         where.append("s.resolved_at IS NOT NULL")
+    elif status == "cancelled":
+        where.append("s.cancelled_at IS NOT NULL")
     elif status == "overdue":
-        where.append("s.resolved_at IS NULL AND s.cancelled_at IS NULL AND s.due_date < ?")
+        where.append(f"{open_} AND s.due_date < ?")
         args.append(today(ctx).isoformat())
-    elif status:
+    elif status == "due_today":
+        where.append(f"{open_} AND s.due_date = ?")
+        args.append(today(ctx).isoformat())
+    elif status:  # one of labels.DOSSIER_FILTERS
         raise UserError("Trạng thái hồ sơ không hợp lệ.", f"bad status {status!r}")
     if procedure:
         where.append("(s.procedure_code = ? OR s.procedure_name LIKE ?)")
@@ -1162,7 +1227,7 @@ def find_dossiers(ctx: Context, *, status: str = "", procedure: str = "", field:
     order = "COALESCE(s.received_at, s.created_at) DESC, s.code DESC"
     sql = ("SELECT s.code, s.procedure_code, s.procedure_name, s.field, s.channel,"
            " s.owner_id, o.name AS owner_name, s.received_at, s.created_at, s.due_date,"
-           " s.resolved_at,"
+           " s.resolved_at, s.cancelled_at,"
            " (SELECT COUNT(*) FROM documents d WHERE d.dossier_code = s.code) AS documents,"
            " (SELECT COUNT(*) FROM pages p JOIN documents d ON d.id = p.document_id"
            "  WHERE d.dossier_code = s.code AND p.needs_rescan = 1) AS rescan"
@@ -1175,7 +1240,12 @@ def find_dossiers(ctx: Context, *, status: str = "", procedure: str = "", field:
         r["code"], r["procedure_code"], r["procedure_name"], r["field"], r["channel"],
         labels.label(labels.CHANNELS, r["channel"]), r["owner_id"], r["owner_name"],
         r["received_at"], labels.vi_datetime(r["received_at"], zone), r["created_at"],
-        r["due_date"], "resolved" if r["resolved_at"] else "pending",
-        labels.DOSSIER_STATUS["resolved" if r["resolved_at"] else "pending"],
+        r["due_date"], _row_status(r), labels.DOSSIER_STATUS[_row_status(r)],
         r["documents"], r["rescan"]) for r in rows[:limit])
     return DossierPage(found, len(rows) > limit)
+
+
+def _row_status(row: sqlite3.Row) -> str:
+    if row["cancelled_at"]:
+        return "cancelled"
+    return "resolved" if row["resolved_at"] else "pending"

@@ -69,6 +69,7 @@ class DocumentView(Result):
     state_label: str
     dossier_code: str | None
     dossier_source: str | None
+    unfiled_reason: str  # Vietnamese: why it is in no dossier although one was named
     ingested_at: str
     ingested_at_local: str
     page_count: int | None
@@ -142,6 +143,7 @@ def view(ctx: Context, document_id: int, *, record_view: bool = True) -> Documen
         size=doc["size"], state=doc["state"],
         state_label=labels.label(labels.DOCUMENT_STATES, doc["state"]),
         dossier_code=doc["dossier_code"], dossier_source=doc["dossier_source"],
+        unfiled_reason=labels.unfiled_reason(doc["unfiled_reason"], doc["unfiled_hint"]),
         ingested_at=doc["ingested_at"],
         ingested_at_local=labels.vi_datetime(doc["ingested_at"], zone),
         page_count=doc["page_count"],
@@ -188,6 +190,11 @@ def page_texts(ctx: Context, document_id: int) -> dict[int, str]:
 class DocumentList(Result):
     target: str
     documents: tuple[DocumentView, ...]
+
+
+def exists(ctx: Context, document_id: int) -> bool:
+    require(ctx.actor.roles, Permission.VIEW)
+    return records.by_id(ctx.conn, document_id) is not None
 
 
 def show(ctx: Context, target: str) -> DocumentList:
@@ -625,6 +632,7 @@ class DocumentRow(Result):
     dossier_code: str | None
     page_count: int | None
     ingested_at_local: str
+    unfiled_reason: str  # Vietnamese, '' when filed or nothing was named
 
 
 @dataclass(frozen=True)
@@ -665,14 +673,16 @@ def find_documents(ctx: Context, *, unassigned: bool = False, dossier: str = "",
             args.append(moment.astimezone(UTC).isoformat(timespec="seconds"))
     rows = ctx.conn.execute(
         "SELECT d.id, d.original_name, m.name, m.number_symbol, m.type_code, m.owner_id,"
-        " o.name AS owner_name, d.dossier_code, d.page_count, d.ingested_at"
+        " o.name AS owner_name, d.dossier_code, d.page_count, d.ingested_at,"
+        " d.unfiled_reason, d.unfiled_hint"
         " FROM documents d LEFT JOIN document_meta m ON m.document_id = d.id"
         " LEFT JOIN owners o ON o.id = m.owner_id WHERE " + " AND ".join(where)
         + " ORDER BY d.id DESC LIMIT ? OFFSET ?", [*args, limit + 1, offset]).fetchall()
     found = tuple(DocumentRow(r["id"], r["original_name"], r["name"], r["number_symbol"],
                               r["type_code"], r["owner_id"], r["owner_name"],
                               r["dossier_code"], r["page_count"],
-                              labels.vi_datetime(r["ingested_at"], zone))
+                              labels.vi_datetime(r["ingested_at"], zone),
+                              labels.unfiled_reason(r["unfiled_reason"], r["unfiled_hint"]))
                   for r in rows[:limit])
     return DocumentPage(found, len(rows) > limit)
 

@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from motcua import db, labels
 from motcua.archive import audit
@@ -271,6 +272,15 @@ def mark_used(conn_ctx: Context, token: TokenView) -> None:
     """Remember when a token was last used (inside the call's audit transaction)."""
     conn_ctx.conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?",
                           (db.now(), token.id))
+
+
+def record_call(ctx: Context, token: TokenView, subject: str, details: dict[str, Any]
+                ) -> None:
+    """One `api.call` audit entry and the token's last use, in one transaction: no
+    entry, no content (the caller answers 503 if this raises)."""
+    with db.transaction(ctx.conn):
+        audit.record(ctx.conn, "api.call", subject, ctx.audit_name, details)
+        mark_used(ctx, token)
 
 
 def anonymous_actor(client: str) -> Actor:

@@ -402,7 +402,7 @@ def dossier_list(call: Call) -> Response:
     return call.render("dossier_list.html", {
         "active": "dossiers", "form": form, "errors": errors,
         "dossiers": found.dossiers if found else (), "page": page,
-        "statuses": counter.DOSSIER_FILTER_STATUS,
+        "statuses": labels.DOSSIER_FILTERS,
         **_pager(call, page, bool(found and found.has_more))}, 400 if errors else 200)
 
 

@@ -35,6 +35,7 @@ NOTICES = {
     "tu-choi": "Đã lập Phiếu từ chối tiếp nhận (Mẫu 03).",
     "sua": "Đã sửa hồ sơ; thay đổi đã ghi nhật ký.",
     "huy": "Đã hủy hồ sơ.",
+    "tai-su-dung": "Đã gắn giấy tờ từ kho vào hồ sơ; công dân không phải nộp lại.",
 }
 
 
@@ -253,6 +254,20 @@ def dossier_note(call: Call) -> Response:
     return _act(call, run)
 
 
+def dossier_reuse(call: Call) -> Response:
+    """Attach a document the warehouse proposed (one click on the dossier page)."""
+    code = _code(call)
+
+    def run() -> Response:
+        doc = call.field("doc", 20).strip()
+        if not doc.isdigit():
+            raise UserError("Chọn giấy tờ cần gắn.", f"bad reuse document {doc!r}")
+        counter.attach_reuse(call.ctx, doc, code)
+        return _to_dossier(call, code, "tai-su-dung")
+
+    return _act(call, run)
+
+
 def dossier_refuse(call: Call) -> Response:
     code = _code(call)
 
@@ -321,6 +336,8 @@ ROUTES: tuple[Page, ...] = (
     Page("/dossiers/{code}/tu-choi", "dossier_refuse", dossier_refuse, Permission.RECEIVE,
          ("POST",)),
     Page("/dossiers/{code}/ghi-chu", "dossier_note", dossier_note, Permission.RECEIVE,
+         ("POST",)),
+    Page("/dossiers/{code}/tai-su-dung", "dossier_reuse", dossier_reuse, Permission.REUSE,
          ("POST",)),
     Page("/dossiers/{code}/sua", "dossier_edit", dossier_edit, Permission.RECEIVE, ("POST",)),
     Page("/dossiers/{code}/huy", "dossier_cancel", dossier_cancel, Permission.RECEIVE,

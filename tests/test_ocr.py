@@ -425,3 +425,25 @@ def test_multipage_born_digital_pdf_with_shared_resources(tmp_path: Path) -> Non
     assert [p.text for p in outcome.pages] == [f"Trang {n}: Ủy ban nhân dân xã" for n in (1, 2, 3)]
     assert not any(p.ocr_done for p in outcome.pages)
     assert_pdfa2b_structure(tmp_path / "out.pdf")
+
+
+def test_second_model_keeps_the_better_reading(tmp_path: Path) -> None:
+    page = scans.render_page("poor", 71, header=False, max_lines=6, harsh=True)
+    source = scans.write_pdf([page], tmp_path / "scan.pdf")
+    one = make_archival(source, "application/pdf", tmp_path / "one.pdf", OcrSettings())
+    # retry_below 100: every page is read again with Debian's script model.
+    both = make_archival(source, "application/pdf", tmp_path / "both.pdf",
+                         OcrSettings(retry_language="Vietnamese", retry_below=100.0))
+    assert one.pages[0].confidence is not None and both.pages[0].confidence is not None
+    assert both.pages[0].confidence >= one.pages[0].confidence
+    assert scans.cer(page.text, pdftotext(tmp_path / "both.pdf")[0]) <= HARSH_CER["poor"]
+
+
+def test_unknown_thresholding_is_refused_before_any_work(tmp_path: Path) -> None:
+    from motcua.errors import UserError
+
+    source = scans.write_jpeg(scans.render_page("clean", 72, max_lines=1), tmp_path / "p.jpg")
+    with pytest.raises(UserError, match="thresholding"):
+        make_archival(source, "image/jpeg", tmp_path / "out.pdf",
+                      OcrSettings(thresholding="median"))
+    assert not (tmp_path / "out.pdf").exists()

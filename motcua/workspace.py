@@ -96,7 +96,7 @@ vice_chairman = { name = "Trần Thị Bình", title = "PHÓ CHỦ TỊCH" }
 
 [ocr]
 # Tesseract language: "vie" (default, fastest) or "Vietnamese" (script model, reads
-# office scans a little better, ~40% slower).
+# poor scans a little better, 10–40% slower).
 language = "vie"
 # Pages whose mean word confidence (0-100) is below this are flagged "cần quét lại".
 confidence_threshold = 70

@@ -16,6 +16,7 @@ conversion is not included) against two baselines measured in the same run:
 from __future__ import annotations
 
 import argparse
+import random
 import shutil
 import statistics
 import sys
@@ -33,7 +34,13 @@ sys.path.insert(0, str(ROOT))
 from motcua import db  # noqa: E402
 from motcua.archive.catalogue import load_catalogue  # noqa: E402
 from motcua.archive.workdays import load_calendar  # noqa: E402
-from motcua.reports.numbers import indicators, quarter_numbers  # noqa: E402
+from motcua.reports.numbers import (  # noqa: E402
+    NO_FIELD,
+    RATINGS_SQL,
+    indicators,
+    quarter_numbers,
+    ratings_by_officer,
+)
 from motcua.reports.periods import parse_quarter  # noqa: E402
 from motcua.workspace import init_workspace  # noqa: E402
 from tests.dossier_gen import generate, load  # noqa: E402
@@ -69,6 +76,17 @@ def python_table(conn: Any, start: str, end: str) -> dict[str, Counter[str]]:
     return table
 
 
+def add_ratings(conn: Any, gen: Any) -> None:
+    """Citizens' ratings for about 60% of the resolved dossiers (issue 17)."""
+    rnd = random.Random(17)
+    levels = ("very_satisfied", "satisfied", "satisfied", "dissatisfied")
+    rows = [(d["code"], rnd.choice(levels), d["resolved_at"], d["resolved_on"])
+            for d in gen.dossiers if d["resolved_on"] and rnd.random() < 0.6]
+    with db.transaction(conn):
+        conn.executemany("INSERT INTO ratings (dossier_code, level, channel, rated_at,"
+                         " rated_on) VALUES (?, ?, 'kiosk', ?, ?)", rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dossiers", type=int, default=100_000)
@@ -86,6 +104,7 @@ def main() -> None:
                        end=date(2026, 1, 31), seed=2025, owners=max(500, args.dossiers // 20))
         conn = db.connect(ws.db_path)
         load(conn, gen)
+        add_ratings(conn, gen)
         conn.execute("ANALYZE")
         print(f"generated {len(gen.dossiers):,} dossiers, {len(gen.documents):,} documents, "
               f"{len(gen.reuses):,} reuses, {len(gen.apologies):,} apologies "
@@ -101,6 +120,9 @@ def main() -> None:
         base_py, table = timed(lambda: python_table(conn, s, e), args.runs)
         report_s, numbers = timed(lambda: quarter_numbers(conn, period), args.runs)
         ind_s, _ = timed(lambda: indicators(conn, period, cal), max(1, args.runs // 2))
+        officers_s, _ = timed(lambda: ratings_by_officer(conn, period), max(1, args.runs // 2))
+        params = {"start": s, "end": e, "no_field": NO_FIELD}
+        ratings_s, _ = timed(lambda: conn.execute(RATINGS_SQL, params).fetchall(), args.runs)
 
         py_total = sum(r["resolved"] + r["pending"] for r in table.values())
         assert py_total == numbers.total.received_total, (py_total, numbers.total)
@@ -118,6 +140,12 @@ def main() -> None:
               f"{report_s / base_scan:.1f}x; to pure Python Biểu 06: "
               f"{report_s / base_py:.2f}x")
         print(f"indicators for the same period (incl. processing time): {ind_s:.3f} s")
+        r = numbers.ratings_total
+        print(f"ratings (in the numbers above): {r.rated:,} of {r.resolved:,} resolved rated; "
+              f"their part of the numbers: {ratings_s * 1000:.1f} ms = "
+              f"{ratings_s / base_scan:.1f}x the full-row scan; "
+              f"per officer (the leader's page): {officers_s * 1000:.1f} ms = "
+              f"{officers_s / base_scan:.1f}x the full-row scan")
         conn.close()
     finally:
         if args.keep:

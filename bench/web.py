@@ -1,7 +1,8 @@
 """Web page benchmark: latency and size of the staff pages over a large workspace.
 
 Builds a workspace of N documents (default 100,000, one page of ~120 words each, in
-20,000 dossiers of 10,000 owners) directly in SQLite plus its tantivy index, starts a
+20,000 dossiers of 10,000 owners) directly in SQLite plus its index (built as
+`motcua reindex` builds it), starts a
 real `motcua serve`, logs in as a counter officer and times each page over loopback
 (so the figure is the server's time plus a local round trip). The account page, which
 touches no archive data, is measured in the same run as the baseline.
@@ -27,7 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)
 
 from motcua import db  # noqa: E402
-from motcua.index import PageDoc, open_engine  # noqa: E402
+from motcua.archive.catalogue import load_catalogue  # noqa: E402
+from motcua.archive.indexing import rebuild  # noqa: E402
+from motcua.index import open_engine  # noqa: E402
 from motcua.workspace import Workspace, init_workspace  # noqa: E402
 from tests.web_kit import http_login, make_officers, serving  # noqa: E402
 
@@ -79,12 +82,11 @@ def build(ws: Workspace, docs: int, seed: int = 11) -> tuple[str, str]:
                          " ocr_done, needs_rescan) VALUES (?, 1, ?, ?, 1, 0)", pages)
         conn.executemany("INSERT INTO document_meta (document_id, owner_id, type_code, name,"
                          " updated_at) VALUES (?, ?, ?, ?, ?)", [(*m, now) for m in metas])
+    # The index as `motcua reindex` builds it, from those rows.
     engine = open_engine(ws.index_dir, ws.config.index.engine, rebuild=True)
     try:
-        for (i, _sha, name, *_rest), (_, text, _c) in zip(rows, pages, strict=True):
-            engine.replace_document(i, [PageDoc(i, 1, text, name, datetime.date(2025, 1, 1),
-                                                rows[i - 1][7], (metas[i - 1][1],))])
-        engine.commit()
+        with closing(db.connect(ws.db_path)) as conn:
+            rebuild(conn, engine, type_names=load_catalogue(ws).document_types)
     finally:
         engine.close()
     return codes[len(codes) // 2 + 1], owners[len(owners) // 3][1]

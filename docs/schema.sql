@@ -1,6 +1,6 @@
 -- The motcua database schema, generated from a fresh database by
 -- scripts/write_schema.py; do not edit by hand (tests/test_layers.py checks it).
--- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001, unfiled_reason_0001
+-- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001, unfiled_reason_0001, ratings_0001
 
 CREATE TABLE api_tokens (
     id INTEGER PRIMARY KEY,
@@ -45,6 +45,12 @@ CREATE TABLE audit_log (
     details TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
+);
+
+CREATE TABLE counter_kiosks (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id),
+    device_id INTEGER NOT NULL REFERENCES rating_devices(id),
+    chosen_at TEXT NOT NULL
 );
 
 CREATE TABLE document_meta (
@@ -191,6 +197,46 @@ CREATE TABLE pages (
     PRIMARY KEY (document_id, page_no)
 );
 
+CREATE TABLE rating_devices (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT UNIQUE,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    paired_at TEXT,
+    revoked_at TEXT,
+    last_seen_at TEXT
+);
+
+CREATE TABLE rating_links (
+    dossier_code TEXT PRIMARY KEY REFERENCES dossiers(code),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+
+CREATE TABLE rating_prompts (
+    device_id INTEGER PRIMARY KEY REFERENCES rating_devices(id),
+    dossier_code TEXT NOT NULL REFERENCES dossiers(code),
+    event TEXT NOT NULL CHECK (event IN ('receive', 'return')),
+    shown_at TEXT NOT NULL,
+    until TEXT NOT NULL
+);
+
+CREATE TABLE ratings (
+    id INTEGER PRIMARY KEY,
+    dossier_code TEXT NOT NULL UNIQUE REFERENCES dossiers(code),
+    level TEXT NOT NULL CHECK (level IN ('very_satisfied', 'satisfied', 'dissatisfied')),
+    criteria TEXT NOT NULL DEFAULT '{}',
+    comment TEXT NOT NULL DEFAULT '',
+    channel TEXT NOT NULL CHECK (channel IN ('kiosk', 'link')),
+    rated_at TEXT NOT NULL,
+    rated_on TEXT NOT NULL,
+    received_by TEXT,
+    returned_by TEXT
+);
+
 CREATE TABLE reuses (
     id INTEGER PRIMARY KEY,
     document_id INTEGER NOT NULL REFERENCES documents(id),
@@ -270,6 +316,8 @@ CREATE INDEX login_attempts_client ON login_attempts(client, at);
 CREATE INDEX login_attempts_login ON login_attempts(login, at);
 
 CREATE INDEX number_register_year ON number_register(issuing_body, year);
+
+CREATE INDEX ratings_rated_on ON ratings(rated_on);
 
 CREATE INDEX reuses_dossier ON reuses(dossier_code);
 

@@ -376,6 +376,56 @@ ALTER TABLE documents ADD COLUMN unfiled_reason TEXT;
 ALTER TABLE documents ADD COLUMN unfiled_hint TEXT;
 """
 
+# Citizens rate the handling of a dossier (issue 17, Điều 31 NĐ 118/2025): at the counter's
+# kiosk (a device paired by a quản trị, holding a token whose SHA-256 only is kept) or
+# through a one-use link printed on form 01. One rating per dossier; nothing about the
+# citizen is stored with it. `rating_prompts` is what a kiosk shows now: the dossier
+# just handled by the officer whose counter it faces (`counter_kiosks`).
+RATINGS_0001 = """
+CREATE TABLE rating_devices (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT UNIQUE,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    paired_at TEXT,
+    revoked_at TEXT,
+    last_seen_at TEXT
+);
+CREATE TABLE counter_kiosks (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id),
+    device_id INTEGER NOT NULL REFERENCES rating_devices(id),
+    chosen_at TEXT NOT NULL
+);
+CREATE TABLE rating_prompts (
+    device_id INTEGER PRIMARY KEY REFERENCES rating_devices(id),
+    dossier_code TEXT NOT NULL REFERENCES dossiers(code),
+    event TEXT NOT NULL CHECK (event IN ('receive', 'return')),
+    shown_at TEXT NOT NULL,
+    until TEXT NOT NULL
+);
+CREATE TABLE rating_links (
+    dossier_code TEXT PRIMARY KEY REFERENCES dossiers(code),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE TABLE ratings (
+    id INTEGER PRIMARY KEY,
+    dossier_code TEXT NOT NULL UNIQUE REFERENCES dossiers(code),
+    level TEXT NOT NULL CHECK (level IN ('very_satisfied', 'satisfied', 'dissatisfied')),
+    criteria TEXT NOT NULL DEFAULT '{}',
+    comment TEXT NOT NULL DEFAULT '',
+    channel TEXT NOT NULL CHECK (channel IN ('kiosk', 'link')),
+    rated_at TEXT NOT NULL,
+    rated_on TEXT NOT NULL,
+    received_by TEXT,
+    returned_by TEXT
+);
+CREATE INDEX ratings_rated_on ON ratings(rated_on);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -391,6 +441,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("dossier_notes_0001", DOSSIER_NOTES_0001),
     ("dossier_cancel_0001", DOSSIER_CANCEL_0001),
     ("unfiled_reason_0001", UNFILED_REASON_0001),
+    ("ratings_0001", RATINGS_0001),
 ]
 
 

@@ -152,6 +152,13 @@ AUDIT_ACTIONS: dict[str, str] = {
     "login_refused": "từ chối đăng nhập",
     "session_start": "mở phiên làm việc",
     "logout": "đăng xuất",
+    # citizens' ratings (issue 17)
+    "rating.add": "công dân đánh giá việc giải quyết hồ sơ",
+    "rating.device_add": "thêm màn hình đánh giá",
+    "rating.device_pair": "ghép màn hình đánh giá",
+    "rating.device_revoke": "thu hồi màn hình đánh giá",
+    "rating.kiosk_choose": "chọn màn hình đánh giá tại quầy",
+    "rating.link": "cấp đường dẫn đánh giá",
 }
 
 # Why a document stays in no dossier; `{hint}` is what was read (folder name, code).
@@ -170,6 +177,16 @@ def unfiled_reason(code: str | None, hint: str | None) -> str:
     if not code:
         return ""
     return UNFILED_REASONS.get(code, code).replace("{hint}", hint or "")
+
+
+# ---- citizens' ratings (Điều 31 Nghị định 118/2025/NĐ-CP) ----
+RATING_LEVELS: dict[str, str] = {
+    "very_satisfied": "rất hài lòng",
+    "satisfied": "hài lòng",
+    "dissatisfied": "không hài lòng",
+}
+RATING_CHANNELS: dict[str, str] = {"kiosk": "màn hình tại quầy", "link": "đường dẫn trên phiếu"}
+RATING_EVENTS: dict[str, str] = {"receive": "tiếp nhận hồ sơ", "return": "trả kết quả"}
 
 
 def label(table: dict[str, str], code: str | None) -> str:

@@ -201,6 +201,8 @@ def test_documents_pdf_validity_results_and_reports(wh: Warehouse) -> None:
                         headers=bearer(token))
         assert figures.status_code == 200, figures.text
         assert figures.json()["total"]["field"]
+        # The citizens' ratings total (issue 17); the per-officer table is internal.
+        assert {"resolved", "unrated", "satisfied_rate"} <= set(figures.json()["ratings"])
         two = c.get("/api/v1/reports/quarterly", params={"year": "2025", "quarter": quarter},
                     headers=bearer(token))
         assert_error_body(two, 400, "rejected")  # exactly one period, as the CLI says

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -493,3 +494,18 @@ def test_full_disk_is_retried_until_mended_never_quarantined(full_store: Workspa
     (outcome,) = process_pending(ws)
     assert outcome.state == "done", outcome
     assert_consistent(ws)
+
+
+def test_a_long_file_reports_each_page_read(ws: Workspace) -> None:
+    """`ingest` prints where a long file's OCR stands (plain lines when not in a
+    terminal), counts the file once, and leaves no progress file behind."""
+    pages = scans.render_document(6, "office", seed=11, max_lines=14)
+    pdf = scans.write_pdf(pages, ws.inbox / "ho-so-6-trang.pdf")
+    result = conftest.run_cli(ws, "ingest", str(pdf))
+    lines = [ln for ln in result.stdout.splitlines() if "Đang nhận dạng chữ: trang" in ln]
+    assert lines, result.stdout
+    read = [int(re.search(r"trang (\d)/6", ln).group(1)) for ln in lines]  # type: ignore[union-attr]
+    assert read == sorted(read) and all(1 <= n <= 6 for n in read)
+    done = [ln for ln in result.stdout.splitlines() if ln.startswith("[1/1] [đã lưu trữ]")]
+    assert len(done) == 1 and done[0].endswith("ho-so-6-trang.pdf → #1"), result.stdout
+    assert not list(ws.tmp.rglob("*.progress"))

@@ -292,7 +292,7 @@ def test_indicators_equal_recount(data: Data) -> None:
     out = ind.as_dict()
     keys = [i["key"] for i in out["indicators"]]
     assert keys == ["on_time_rate", "digitized_dossiers", "e_results", "reuse_components",
-                    "reuse_dossiers"]
+                    "reuse_dossiers", "satisfaction", "rated_dossiers"]
     assert all("× 100%" in i["formula"] for i in out["indicators"])
 
 
@@ -329,7 +329,7 @@ def test_cli_csv_json_indicators(data: Data, tmp_path: Path) -> None:
     for name in ("Tỷ lệ hồ sơ giải quyết đúng hạn", "Tỷ lệ kết quả giải quyết điện tử",
                  "Tỷ lệ thành phần hồ sơ được tái sử dụng", "Thời gian giải quyết trung bình"):
         assert name in res.output
-    assert res.output.count("× 100%") == 5
+    assert res.output.count("× 100%") == 7  # with the satisfaction and rated shares
     res = runner.invoke(main, ["-w", str(data.ws.root), "report", "quarterly"])
     assert res.exit_code == 1 and "đúng một kỳ" in res.output
 
@@ -346,13 +346,16 @@ def test_rendered_report_layout_and_chart(data: Data) -> None:
     rep = render_quarterly(data.ws, numbers, out, issue_date=date(2025, 9, 20),
                            csv_path=out.with_name("bao-cao-2025Q3.csv"), today=date(2025, 9, 20))
     assert rep.pdf is not None and rep.csv is not None
+    assert rep.ratings_csv == out.with_name("bao-cao-2025Q3-danh-gia.csv")
     layout_check(rep.docx)
     text = subprocess.run(["pdftotext", "-layout", str(rep.pdf), "-"], capture_output=True,
                           check=True, text=True).stdout
     flat = " ".join(text.split())
     for heading in ("BÁO CÁO", "I. KẾT QUẢ TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH",
                     "II. SỐ HÓA HỒ SƠ, KẾT QUẢ GIẢI QUYẾT VÀ TÁI SỬ DỤNG DỮ LIỆU",
-                    "III. THỰC HIỆN XIN LỖI ĐỐI VỚI HỒ SƠ QUÁ HẠN", "IV. CÁCH TÍNH SỐ LIỆU",
+                    "III. THỰC HIỆN XIN LỖI ĐỐI VỚI HỒ SƠ QUÁ HẠN",
+                    "IV. ĐÁNH GIÁ CỦA NGƯỜI DÂN, DOANH NGHIỆP VỀ VIỆC GIẢI QUYẾT HỒ SƠ",
+                    "Bảng 4", "Tỷ lệ hài lòng", "V. CÁCH TÍNH SỐ LIỆU",
                     "Kỳ trước chuyển qua", "Tổng cộng", "Nơi nhận",
                     "từ ngày 15/6/2025 đến ngày 14/9/2025"):
         assert heading in flat, heading

@@ -96,16 +96,32 @@ def _samples(site: Site) -> dict[str, dict[str, Any]]:
         "reports": {}, "report_download": {"kind": "csv"}, "quarantine": {},
         "quarantine_retry": {"intake_id": 1}, "quarantine_dismiss": {"intake_id": 1},
         "documents": {}, "documents_file": {},
+        # citizens' ratings (issue 17)
+        "kiosk": {}, "kiosk_now": {}, "kiosk_rate": {}, "kiosk_skip": {},
+        "kiosk_pair_page": {}, "kiosk_pair": {},
+        "rating_link": {"token": "khong-co-duong-dan-nay"},
+        "rating_link_post": {"token": "khong-co-duong-dan-nay"},
+        "kiosks": {}, "kiosk_add": {}, "kiosk_revoke": {"device_id": "999"},
+        "counter_kiosk": {}, "ratings_report": {},
     }
 
 
 # An allowed GET whose sample names nothing there: the dossier has issued no form yet.
 ALLOWED_GET_STATUS = {"dossier_form": 404}
+# Citizens' pages answer everyone alike; a link that does not exist is a 404.
+CITIZEN_GET_STATUS = {"rating_link": 404}
+# An allowed POST whose empty form is not refused with a 400: choosing "no kiosk" is a
+# choice; revoking a kiosk that does not exist is a 404.
+ALLOWED_POST_STATUS = {"counter_kiosk": 303, "kiosk_revoke": 404}
 
 
 def _expected(page: Page, method: str, who: str | None) -> int:
     """What a request with an empty form (and, when logged in, the session's CSRF token)
     must get."""
+    if page.access is Gate.CITIZEN:
+        if method == "GET":
+            return CITIZEN_GET_STATUS.get(page.name, 200)
+        return 403  # the form cookie's token is missing
     if page.access is Gate.PUBLIC:
         if method == "GET":
             return 200 if who is None else 303  # a logged-in officer is sent on
@@ -120,7 +136,7 @@ def _expected(page: Page, method: str, who: str | None) -> int:
         return 403
     if method == "GET":
         return ALLOWED_GET_STATUS.get(page.name, 200)
-    return 400  # allowed, but the empty form is refused
+    return ALLOWED_POST_STATUS.get(page.name, 400)  # allowed, but the empty form is refused
 
 
 def test_route_table_is_the_whole_app(site: Site) -> None:

@@ -236,7 +236,8 @@ def quarterly(call: ApiCall) -> m.QuarterlyFigures:
     return m.QuarterlyFigures(
         period=_period(call, data), rows=tuple(row(r) for r in data["bieu06"]),
         total=row(data["total"]), apology_letters=data["apology_letters"],
-        digitization=data["digitization_total"], definitions=tuple(data["definitions"]),
+        digitization=data["digitization_total"], ratings=data["ratings_total"],
+        definitions=tuple(data["definitions"]),
         warnings=tuple(data["warnings"]))
 
 

@@ -281,6 +281,9 @@ class QuarterlyFigures:
     apology_letters: int = described("Số thư xin lỗi đã gửi trong kỳ.")
     digitization: dict[str, Any] = described(
         "Số liệu số hóa và tái sử dụng của kỳ (tổng cộng).")
+    ratings: dict[str, Any] = described(
+        "Đánh giá của người dân, doanh nghiệp về các hồ sơ giải quyết trong kỳ (tổng cộng): "
+        "rất hài lòng, hài lòng, không hài lòng, chưa đánh giá, tỷ lệ hài lòng (%).")
     definitions: tuple[str, ...] = described("Định nghĩa các chỉ tiêu.")
     warnings: tuple[str, ...] = described("Cảnh báo (ví dụ kỳ chưa kết thúc).")
 

@@ -305,12 +305,14 @@ def _vi_datetime(iso: str, zone: tzinfo) -> str:
 # Overdue and apologies
 
 
-def overdue(conn: sqlite3.Connection, today: date) -> list[LifecycleRecord]:
-    """Pending dossiers whose due date is before `today`, oldest due date first."""
+def overdue(conn: sqlite3.Connection, today: date, limit: int | None = None
+            ) -> list[LifecycleRecord]:
+    """Pending dossiers whose due date is before `today`, oldest due date first (the
+    first `limit` of them: the desk shows 50 of possibly thousands)."""
     rows = conn.execute(_SELECT + " WHERE x.resolved_at IS NULL AND x.due_date IS NOT NULL"
                         " AND x.cancelled_at IS NULL"
-                        " AND x.due_date < ? ORDER BY x.due_date, x.code",
-                        (today.isoformat(),)).fetchall()
+                        " AND x.due_date < ? ORDER BY x.due_date, x.code LIMIT ?",
+                        (today.isoformat(), -1 if limit is None else limit)).fetchall()
     return [_record(r) for r in rows]
 
 

@@ -27,7 +27,11 @@ def _verbose() -> bool:
 
 
 def print_outcome(outcome: FileOutcome) -> None:
-    """One line per file the pipeline finished, coloured by how it ended."""
+    """One line per file the pipeline finished, coloured by how it ended (and one per
+    page read of a long file while it is OCR'd)."""
+    if outcome.state == "processing":
+        click.echo(f"    {outcome.source}: {outcome.message}")
+        return
     head, message = outcome_lines(outcome)
     click.secho(head, fg=_COLOUR.get(outcome.state))
     click.echo(message)

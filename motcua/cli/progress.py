@@ -66,6 +66,11 @@ def batch_progress(
             task = bar.add_task(label, total=total or None)
 
             def advance(outcome: Outcome) -> None:
+                if outcome.state == "processing":  # a page of a long file, not the end
+                    bar.update(task, description=f"{label}: {outcome.source} — "
+                               f"{outcome.message.rstrip('.')}")
+                    return
+                bar.update(task, description=label)
                 head, message = outcome_lines(outcome)
                 colour = _COLOUR.get(outcome.state, "default")
                 console.print(Text(head, style=colour))
@@ -80,6 +85,9 @@ def batch_progress(
 
     def line(outcome: Outcome) -> None:
         nonlocal count
+        if outcome.state == "processing":  # a page of a long file: no count of its own
+            click.echo(f"    {outcome.source}: {outcome.message}", file=out)
+            return
         count += 1
         head, message = outcome_lines(outcome)
         click.secho(f"[{count}/{total}] {head}", fg=_COLOUR.get(outcome.state), file=out)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from motcua import labels
 from motcua.cli._base import Context, group, json_option, print_json, with_context
 
 
@@ -67,6 +68,10 @@ def report_quarterly(sc: Context, quarter: str | None, year: int | None,
                f"{rep.on_time_rate}")
     click.echo(f"  Đang giải quyết {t['pending_total']} (trong hạn {t['pending_within']}, "
                f"quá hạn {t['pending_overdue']}); văn bản xin lỗi trong kỳ: {rep.apologies}")
+    r = rep.data["ratings_total"]
+    click.echo(f"  Đánh giá của người dân: rất hài lòng {r['very_satisfied']}, hài lòng "
+               f"{r['satisfied']}, không hài lòng {r['dissatisfied']}, chưa đánh giá "
+               f"{r['unrated']}; tỷ lệ hài lòng {labels.vi_percent(r['satisfied_rate'])}")
     click.echo(f"  Số liệu tính trong {rep.seconds:.2f} giây.")
     click.echo("Cách tính:")
     for line in rep.definitions[1:4]:
@@ -79,6 +84,8 @@ def report_quarterly(sc: Context, quarter: str | None, year: int | None,
     click.echo(f"  Biểu đồ: {files.chart}")
     if files.csv:
         click.echo(f"  CSV: {files.csv}")
+    if files.ratings_csv:
+        click.echo(f"  CSV đánh giá: {files.ratings_csv}")
 
 
 @report.command("indicators")

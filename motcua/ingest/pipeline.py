@@ -63,6 +63,7 @@ from motcua.ocr import (
     check_language,
     check_thresholding,
     make_archival,
+    read_progress,
 )
 from motcua.workspace import Workspace
 
@@ -72,6 +73,8 @@ CRASH_ENV = "MOTCUA_TEST_CRASH_AT"
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 600.0
+#: Files of at least this many pages report each page read while they are OCR'd.
+LONG_FILE_PAGES = 5
 
 # Names a scanner, an OS or an office suite leaves behind: never documents.
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
@@ -463,6 +466,7 @@ class Pipeline:
         self.actor = actor or ws.config.ingest.operator
         self.operator = operator
         self.jobs = max(1, ws.config.ocr.jobs)
+        self._pages_shown: dict[int, int] = {}  # intake id -> pages read, last reported
         self.tmp = ws.tmp / str(os.getpid())
         self.token = process_token(os.getpid())
         self._engine: SearchEngine | None = None
@@ -526,7 +530,10 @@ class Pipeline:
                         in_flight[self._submit(step, self.jobs)] = step
                 if in_flight:
                     finished, _ = wait(in_flight, return_when=FIRST_COMPLETED,
-                                       timeout=None if more is None else 1.0)
+                                       timeout=None if more is None and progress is None
+                                       else 1.0)
+                    if progress is not None:
+                        self._report_pages(in_flight.values(), progress)
                     for future in finished:
                         job = in_flight.pop(future)
                         done(self._finish(job, future))
@@ -546,6 +553,20 @@ class Pipeline:
                 self._engine.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
         return [outcomes[i] for i in dict.fromkeys(intake_ids) if i in outcomes]
+
+    def _report_pages(self, jobs: Iterable[_Job], progress: ProgressFn) -> None:
+        """A line per page read for long files in flight (state 'processing': not an
+        outcome, the file is still on its way)."""
+        for job in jobs:
+            got = read_progress(job.tmp_output)
+            if got is None or got[1] < LONG_FILE_PAGES or got[0] == 0:
+                continue
+            if self._pages_shown.get(job.intake_id) == got[0]:
+                continue
+            self._pages_shown[job.intake_id] = got[0]
+            progress(Outcome(job.intake_id, names.visible(job.source), "processing",
+                             job.document_id,
+                             f"Đang nhận dạng chữ: trang {got[0]}/{got[1]}.", str(job.source)))
 
     def _check_store_writable(self) -> None:
         """Fail the run at once, with a message, when the store cannot be written (a

@@ -7,6 +7,7 @@ from motcua.ocr.engine import (
     check_language,
     check_thresholding,
     make_archival,
+    read_progress,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "check_language",
     "check_thresholding",
     "make_archival",
+    "read_progress",
 ]

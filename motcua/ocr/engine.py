@@ -157,7 +157,9 @@ def make_archival(
             input_pdf = _image_to_pdf(Path(source), media_type, work / "images.pdf", changes)
         ocr_pdf = work / "ocr.pdf"
         deadline = started + settings.timeout_seconds
-        pages_ocr = _run_ocrmypdf(input_pdf, ocr_pdf, settings, deadline)
+        progress = progress_path(output_pdf)
+        _start_progress(progress, input_pdf)
+        pages_ocr = _run_ocrmypdf(input_pdf, ocr_pdf, settings, deadline, progress)
         page_count = _finish(ocr_pdf, output_pdf, pages_ocr)
         pages = _page_texts(output_pdf, page_count, pages_ocr, settings)
         done = True
@@ -165,6 +167,7 @@ def make_archival(
         raise _os_error(exc) from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        progress_path(output_pdf).unlink(missing_ok=True)
         if not done:
             # No half-made archival file for the caller to mistake for a result.
             output_pdf.unlink(missing_ok=True)
@@ -177,6 +180,36 @@ def make_archival(
         seconds,
     )
     return OcrOutcome(pages=tuple(pages), seconds=seconds, changes=tuple(changes))
+
+
+# --- progress -------------------------------------------------------------------
+#
+# While a file is OCR'd, `<output>.progress` beside the output says how far it got: the
+# page count on the first line, then the number of each page read. Whoever waits on the
+# file (the pipeline, on this machine or through the shared store) reads it; nothing
+# else depends on it, and it is gone when make_archival returns.
+
+
+def progress_path(output_pdf: Path) -> Path:
+    return output_pdf.with_name(output_pdf.name + ".progress")
+
+
+def _start_progress(progress: Path, input_pdf: Path) -> None:
+    try:
+        with pikepdf.open(input_pdf) as pdf:
+            total = len(pdf.pages)
+        progress.write_text(f"{total}\n", encoding="ascii")
+    except (OSError, pikepdf.PdfError) as exc:
+        log.debug("progress %s: %s", progress, exc)
+
+
+def read_progress(output_pdf: Path) -> tuple[int, int] | None:
+    """(pages read, pages in all) of a file being OCR'd to `output_pdf`, or None."""
+    try:
+        lines = progress_path(output_pdf).read_text(encoding="ascii").split()
+        return len(set(lines[1:])), int(lines[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 # --- images → PDF ---------------------------------------------------------------
@@ -616,14 +649,15 @@ def _drop_unused_fonts(pdf: pikepdf.Pdf) -> list[str]:
 
 
 def _run_ocrmypdf(
-    input_pdf: Path, ocr_pdf: Path, settings: OcrSettings, deadline: float
+    input_pdf: Path, ocr_pdf: Path, settings: OcrSettings, deadline: float,
+    progress: Path | None = None,
 ) -> dict[int, PageOcr]:
     import ocrmypdf
     from ocrmypdf import exceptions as ox
 
     key = str(ocr_pdf)
     plugin.begin_run(key, deadline, settings.thresholding, settings.retry_language,
-                     settings.retry_below)
+                     settings.retry_below, progress)
     pages: dict[int, PageOcr] = {}
     try:
         ocrmypdf.ocr(

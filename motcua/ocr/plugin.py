@@ -94,6 +94,7 @@ class RunState:
     retry_language: str = ""
     retry_below: float = 0.0
     pages: dict[int, PageOcr] = field(default_factory=dict)
+    progress: Path | None = None  # one line appended per page read (engine.progress_path)
 
 
 _RUNS: dict[str, RunState] = {}
@@ -101,9 +102,11 @@ _RUNS_LOCK = threading.Lock()
 
 
 def begin_run(key: str, deadline: float, thresholding: str = "sauvola",
-              retry_language: str = "", retry_below: float = 0.0) -> None:
+              retry_language: str = "", retry_below: float = 0.0,
+              progress: Path | None = None) -> None:
     with _RUNS_LOCK:
-        _RUNS[key] = RunState(deadline, thresholding, retry_language, retry_below)
+        _RUNS[key] = RunState(deadline, thresholding, retry_language, retry_below,
+                              progress=progress)
 
 
 def end_run(key: str) -> dict[int, PageOcr]:
@@ -419,6 +422,8 @@ class MotcuaTesseract(TesseractOcrEngine):
                     tree, page = tree2, page2
         with _RUNS_LOCK:
             state.pages[page.page_no] = page
+        if state.progress is not None:
+            _note_page(state.progress, page.page_no)
         log.debug(
             "page %d: %d words, confidence %.1f, skew %.2f°, rotate %d",
             page.page_no,
@@ -428,6 +433,16 @@ class MotcuaTesseract(TesseractOcrEngine):
             page.rotate,
         )
         return tree, page.text
+
+
+def _note_page(progress: Path, page_no: int) -> None:
+    """Progress for whoever waits on this file (a line per page; appends of a few bytes
+    are atomic). Best effort: progress is never worth failing a page for."""
+    try:
+        with progress.open("a", encoding="ascii") as fh:
+            fh.write(f"{page_no}\n")
+    except OSError as exc:
+        log.debug("progress %s: %s", progress, exc)
 
 
 @hookimpl

@@ -240,13 +240,17 @@ def _issue(ws: Workspace, conn: sqlite3.Connection, kind: str, data: dict[str, A
 def print_receipt(ws: Workspace, conn: sqlite3.Connection, catalogue: Catalogue, code: str,
                   *, pdf: bool = True, converter: Converter | None = None,
                   receiver: str | None = None, papers: list[ReceivedPaper] | None = None,
-                  actor: str | None = None) -> Rendered:
+                  actor: str | None = None, rating: tuple[str, str] | None = None
+                  ) -> Rendered:
     """Form 01 of a received dossier (two copies: one kept, one handed over); signed by
     `receiver` (the officer at the counter), else the configured one. The receipt is
     part of the receiving, which the audit log already holds (`dossier.receive`); a list
-    of `papers` the officer gives is recorded (by `actor`) for the forms that follow."""
+    of `papers` the officer gives is recorded (by `actor`) for the forms that follow.
+    `rating` is (link, last day dd/mm/yyyy) of the rating link printed on it."""
     rec = lc.get_record(conn, code)
     data = receipt_data(ws, conn, catalogue, rec, receiver, papers=papers)
+    if rating is not None:  # the citizen's one-use rating link (services.ratings)
+        data["rating_link"], data["rating_until"] = rating
     done = render_form(ws, "tiep-nhan", data, issued_dir(ws, "tiep-nhan") / _safe(rec.code),
                        pdf=pdf, converter=converter)
     if papers is not None:  # the officer's own list is a fact to keep: forms 02 read it

@@ -34,6 +34,13 @@ Digitization, for the dossiers received within P (new ones, not carried over):
 For the dossiers resolved within P:
   e_results             dossiers with at least one result stored in the warehouse
                         (an electronic result, code <dossier>-KQ<n>).
+Citizens' ratings (Điều 31 Nghị định 118/2025/NĐ-CP), for the dossiers resolved within
+P (the citizen has had the whole handling to judge), each counted once:
+  very_satisfied, satisfied, dissatisfied   rated so, by the end of E (a rating made
+                        later does not change a past period's table);
+  unrated               no rating by the end of E: counted as unrated, never as satisfied.
+  satisfaction rate     (very_satisfied + satisfied) / resolved × 100%: the unrated are in
+                        the denominator.
 Apology letters: letters (form 04) issued within P (issued_on in [S, E]) whose file was
 written (a reservation left by a run that died is not a letter until it is rendered).
 """
@@ -113,6 +120,33 @@ GROUP BY 1
 APOLOGIES_SQL = ("SELECT COUNT(*) FROM apologies WHERE issued_on BETWEEN :start AND :end"
                  " AND docx_path IS NOT NULL")
 
+# Ratings of the dossiers resolved within the period (made by the end of it).
+RATINGS_SQL = """
+SELECT COALESCE(NULLIF(TRIM(x.field), ''), :no_field) AS field, COUNT(*) AS resolved,
+  SUM(r.level = 'very_satisfied') AS very_satisfied,
+  SUM(r.level = 'satisfied') AS satisfied,
+  SUM(r.level = 'dissatisfied') AS dissatisfied
+FROM dossiers x
+LEFT JOIN ratings r ON r.dossier_code = x.code AND r.rated_on <= :end
+WHERE x.resolved_on BETWEEN :start AND :end
+GROUP BY 1
+"""
+
+# The same dossiers one by one, with the officers who received and returned them (the
+# latest receive / resolve entry of the audit log): the leader's table per officer.
+RATINGS_BY_DOSSIER_SQL = """
+SELECT x.code, r.level,
+  (SELECT a.actor FROM audit_log a WHERE a.subject = 'dossier:' || x.code
+     AND a.action = 'dossier.receive' ORDER BY a.seq DESC LIMIT 1) AS received_by,
+  (SELECT a.actor FROM audit_log a WHERE a.subject = 'dossier:' || x.code
+     AND a.action = 'dossier.resolve' ORDER BY a.seq DESC LIMIT 1) AS returned_by
+FROM dossiers x
+LEFT JOIN ratings r ON r.dossier_code = x.code AND r.rated_on <= :end
+WHERE x.resolved_on BETWEEN :start AND :end
+"""
+
+NO_OFFICER = "Chưa xác định cán bộ"
+
 # Indicators: the resolved dossiers of the period, one row each (processing time).
 RESOLVED_ROWS_SQL = """
 SELECT procedure_code, procedure_name, received_on, resolved_on, due_date, processing_days
@@ -184,6 +218,49 @@ class DigitizationRow:
         return out
 
 
+@dataclass(frozen=True)
+class RatingRow:
+    """Ratings of the dossiers resolved in the period (per field, or per officer)."""
+
+    field: str
+    resolved: int = 0
+    very_satisfied: int = 0
+    satisfied: int = 0
+    dissatisfied: int = 0
+
+    @property
+    def rated(self) -> int:
+        return self.very_satisfied + self.satisfied + self.dissatisfied
+
+    @property
+    def unrated(self) -> int:
+        return self.resolved - self.rated
+
+    @property
+    def satisfied_rate(self) -> float | None:
+        """Share of the resolved dossiers rated "rất hài lòng" or "hài lòng"; the unrated
+        count in the denominator, never as satisfied."""
+        return share(self.very_satisfied + self.satisfied, self.resolved)
+
+    @property
+    def rated_rate(self) -> float | None:
+        return share(self.rated, self.resolved)
+
+    def values(self) -> list[Any]:
+        return [self.resolved, self.rated, self.very_satisfied, self.satisfied,
+                self.dissatisfied, self.unrated, self.satisfied_rate]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(rated=self.rated, unrated=self.unrated,
+                   satisfied_rate=self.satisfied_rate, rated_rate=self.rated_rate)
+        return out
+
+
+RATING_CSV_COLUMNS = ("field", "resolved", "rated", "very_satisfied", "satisfied",
+                      "dissatisfied", "unrated", "satisfied_rate")
+
+
 def share(part: int, whole: int) -> float | None:
     """part / whole in percent, None when there is nothing to divide."""
     return None if whole == 0 else 100.0 * part / whole
@@ -207,6 +284,11 @@ class QuarterNumbers:
     digitization_total: DigitizationRow
     apologies: int
     seconds: float
+    ratings: tuple[RatingRow, ...] = ()
+    ratings_total: RatingRow = RatingRow(TOTAL_LABEL)
+
+    def rating_csv_rows(self) -> list[list[Any]]:
+        return [[r.field, *r.values()] for r in (*self.ratings, self.ratings_total)]
 
     def csv_rows(self) -> list[list[Any]]:
         return [[r.field, *r.values()] for r in (*self.rows, self.total)]
@@ -222,6 +304,8 @@ class QuarterNumbers:
             "digitization": [d.as_dict() for d in self.digitization],
             "digitization_total": self.digitization_total.as_dict(),
             "apology_letters": self.apologies,
+            "ratings": [r.as_dict() for r in self.ratings],
+            "ratings_total": self.ratings_total.as_dict(),
         }
 
 
@@ -256,10 +340,30 @@ def quarter_numbers(conn: sqlite3.Connection, period: Period) -> QuarterNumbers:
             {k: int(v or 0) for k, v in dict(r).items() if k != "field"})
     digitization = tuple(DigitizationRow(f, **digi[f]) for f in sorted(digi, key=_field_key))
     apologies = int(conn.execute(APOLOGIES_SQL, p).fetchone()[0])
+    ratings = sorted((RatingRow(r["field"], **{k: int(v or 0) for k, v in dict(r).items()
+                                                if k != "field"})
+                      for r in conn.execute(RATINGS_SQL, p)),
+                     key=lambda row: _field_key(row.field))
     return QuarterNumbers(
         period, tuple(rows), _sum_rows(rows, Bieu06Row, TOTAL_LABEL), digitization,
         _sum_rows(digitization, DigitizationRow, TOTAL_LABEL), apologies,
-        time.perf_counter() - t0)
+        time.perf_counter() - t0, tuple(ratings), _sum_rows(ratings, RatingRow, TOTAL_LABEL))
+
+
+def ratings_by_officer(conn: sqlite3.Connection, period: Period) -> tuple[RatingRow, ...]:
+    """Per officer (receiving or returning; a dossier both received and returned by one
+    officer counts once for that officer): the dossiers resolved in the period and their
+    ratings. The `field` of each row is the officer's name as the audit log records it."""
+    counts: dict[str, dict[str, int]] = {}
+    for r in conn.execute(RATINGS_BY_DOSSIER_SQL, _params(period)):
+        for officer in {r["received_by"] or NO_OFFICER, r["returned_by"] or NO_OFFICER}:
+            c = counts.setdefault(officer, dict.fromkeys(
+                ("resolved", "very_satisfied", "satisfied", "dissatisfied"), 0))
+            c["resolved"] += 1
+            if r["level"]:
+                c[r["level"]] += 1
+    return tuple(RatingRow(name, **counts[name])
+                 for name in sorted(counts, key=lambda n: (n == NO_OFFICER, vi_sort_key(n))))
 
 
 # --------------------------------------------------------------------------------------
@@ -296,13 +400,20 @@ class Indicators:
             "indicators": [
                 {"key": key, "name": name, "value": value, "numerator": num,
                  "denominator": den, "formula": formula}
-                for key, name, value, num, den, formula in indicator_lines(t, d)
+                for key, name, value, num, den, formula in indicator_lines(
+                    t, d, self.numbers.ratings_total)
             ],
             "processing_time": [p.as_dict() for p in self.procedures],
         }
 
 
-def indicator_lines(t: Bieu06Row, d: DigitizationRow
+SATISFACTION_FORMULA = (
+    "(số hồ sơ giải quyết trong kỳ được người dân, doanh nghiệp đánh giá rất hài lòng + "
+    "hài lòng) / số hồ sơ đã giải quyết trong kỳ × 100%; hồ sơ chưa được đánh giá vẫn "
+    "tính ở mẫu số, không tính là hài lòng")
+
+
+def indicator_lines(t: Bieu06Row, d: DigitizationRow, r: RatingRow
                     ) -> list[tuple[str, str, float | None, int, int, str]]:
     """(key, Vietnamese name, value %, numerator, denominator, formula in Vietnamese)."""
     return [
@@ -326,6 +437,12 @@ def indicator_lines(t: Bieu06Row, d: DigitizationRow
          d.dossier_reuse_rate, d.with_reuse, d.received,
          "số hồ sơ tiếp nhận trong kỳ có ít nhất một thành phần tái sử dụng / số hồ sơ "
          "tiếp nhận trong kỳ × 100%"),
+        ("satisfaction", "Tỷ lệ hài lòng của người dân, doanh nghiệp", r.satisfied_rate,
+         r.very_satisfied + r.satisfied, r.resolved, SATISFACTION_FORMULA),
+        ("rated_dossiers", "Tỷ lệ hồ sơ được người dân, doanh nghiệp đánh giá",
+         r.rated_rate, r.rated, r.resolved,
+         "số hồ sơ giải quyết trong kỳ đã được đánh giá / số hồ sơ đã giải quyết trong kỳ "
+         "× 100%"),
     ]
 
 

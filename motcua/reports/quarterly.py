@@ -21,9 +21,12 @@ from motcua.errors import UserError
 from motcua.reports.chart import CHART_TITLE, on_time_chart
 from motcua.reports.numbers import (
     CSV_COLUMNS,
+    RATING_CSV_COLUMNS,
+    SATISFACTION_FORMULA,
     Bieu06Row,
     DigitizationRow,
     QuarterNumbers,
+    RatingRow,
     indicator_lines,
 )
 from motcua.reports.periods import Period
@@ -94,6 +97,11 @@ DEFINITIONS_VI = (
     "ngày tiếp nhận; hồ sơ nhận vào ngày nghỉ được coi như nhận vào ngày làm việc kế tiếp.",
     "Hồ sơ chưa xác định được thời hạn giải quyết (thủ tục không có trong danh mục) không "
     "tính là quá hạn.",
+    "Đánh giá của người dân, doanh nghiệp (Điều 31 Nghị định số 118/2025/NĐ-CP): tính trên "
+    "các hồ sơ đã giải quyết trong kỳ, mỗi hồ sơ một lần đánh giá (tại màn hình đánh giá ở "
+    "quầy hoặc qua đường dẫn in trên Giấy tiếp nhận hồ sơ), ghi nhận đến hết ngày cuối kỳ; "
+    "hồ sơ chưa được đánh giá tính là chưa đánh giá, không tính là hài lòng. Tỷ lệ hài lòng "
+    f"= {SATISFACTION_FORMULA}.",
 )
 
 
@@ -117,6 +125,25 @@ def write_csv(numbers: QuarterNumbers, path: Path) -> Path:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(numbers.csv_rows())
+    return path
+
+
+def ratings_csv_path(csv_path: Path) -> Path:
+    """Where the ratings CSV goes beside the Biểu 06 CSV (whose columns are fixed for the
+    provincial system): `bao-cao.csv` -> `bao-cao-danh-gia.csv`."""
+    return csv_path.with_name(csv_path.stem + "-danh-gia" + csv_path.suffix)
+
+
+def write_ratings_csv(numbers: QuarterNumbers, path: Path) -> Path:
+    """The ratings per field plus `Tổng cộng`, columns RATING_CSV_COLUMNS; the satisfied
+    share as a number (percent), empty when nothing was resolved."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(RATING_CSV_COLUMNS)
+        for row in numbers.rating_csv_rows():
+            rate = row[-1]
+            writer.writerow([*row[:-1], "" if rate is None else f"{rate:.1f}"])
     return path
 
 
@@ -165,6 +192,29 @@ def _digitization_table(rows: list[DigitizationRow]) -> dict[str, Any]:
     }
 
 
+def _ratings_table(rows: list[RatingRow]) -> dict[str, Any]:
+    return {
+        "columns": ["Lĩnh vực", "Hồ sơ đã giải quyết", "Rất hài lòng", "Hài lòng",
+                    "Không hài lòng", "Chưa đánh giá", "Tỷ lệ hài lòng"],
+        "rows": [[r.field, str(r.resolved), str(r.very_satisfied), str(r.satisfied),
+                  str(r.dissatisfied), str(r.unrated), pct(r.satisfied_rate)] for r in rows],
+        "widths_mm": [44, 21, 19, 19, 19, 19, 19],
+        "caption": "Bảng 4. Đánh giá của người dân, doanh nghiệp về việc giải quyết hồ sơ "
+                   "theo lĩnh vực",
+    }
+
+
+def ratings_paragraph(r: RatingRow) -> str:
+    """The Báo cáo's sentence on the ratings of the period (also on the leader's page)."""
+    return (
+        f"Trong số {r.resolved} hồ sơ đã giải quyết trong kỳ, {r.rated} hồ sơ được người "
+        f"dân, doanh nghiệp đánh giá ({pct(r.rated_rate)}): rất hài lòng {r.very_satisfied}, "
+        f"hài lòng {r.satisfied}, không hài lòng {r.dissatisfied}; {r.unrated} hồ sơ chưa "
+        f"được đánh giá. Tỷ lệ hài lòng đạt {pct(r.satisfied_rate)} "
+        f"({r.very_satisfied + r.satisfied}/{r.resolved})."
+    )
+
+
 @dataclass(frozen=True)
 class QuarterlyReport:
     numbers: QuarterNumbers
@@ -172,6 +222,7 @@ class QuarterlyReport:
     docx: Path
     pdf: Path | None
     csv: Path | None
+    ratings_csv: Path | None = None
 
 
 def report_spec(ws: Workspace, numbers: QuarterNumbers, chart: Path, *,
@@ -201,9 +252,11 @@ def report_spec(ws: Workspace, numbers: QuarterNumbers, chart: Path, *,
     )
     digi_items = [
         {"text": f"{name}: {pct(value)} ({num}/{den}). Cách tính: {formula}."}
-        for key, name, value, num, den, formula in indicator_lines(t, d)
-        if key != "on_time_rate"
+        for key, name, value, num, den, formula in indicator_lines(
+            t, d, numbers.ratings_total)
+        if key not in ("on_time_rate", "satisfaction", "rated_dossiers")
     ]
+    r = numbers.ratings_total
     apology = (
         f"Trong kỳ đã ban hành {numbers.apologies} văn bản xin lỗi (Mẫu 04) đối với hồ sơ "
         f"giải quyết quá hạn; số hồ sơ giải quyết quá hạn trong kỳ là {t.resolved_late}, "
@@ -230,6 +283,13 @@ def report_spec(ws: Workspace, numbers: QuarterNumbers, chart: Path, *,
              "items": digi_items,
              "blocks": [{"table": _digitization_table([*numbers.digitization, d])}]},
             {"title": "THỰC HIỆN XIN LỖI ĐỐI VỚI HỒ SƠ QUÁ HẠN", "paragraphs": [apology]},
+            {"title": "ĐÁNH GIÁ CỦA NGƯỜI DÂN, DOANH NGHIỆP VỀ VIỆC GIẢI QUYẾT HỒ SƠ",
+             "paragraphs": [ratings_paragraph(r)],
+             "items": [{"text": f"Tỷ lệ hài lòng của người dân, doanh nghiệp: "
+                                f"{pct(r.satisfied_rate)} "
+                                f"({r.very_satisfied + r.satisfied}/{r.resolved}). Cách "
+                                f"tính: {SATISFACTION_FORMULA}."}],
+             "blocks": [{"table": _ratings_table([*numbers.ratings, r])}]},
             {"title": "CÁCH TÍNH SỐ LIỆU",
              "items": [{"text": text} for text in DEFINITIONS_VI]},
         ],
@@ -264,11 +324,13 @@ def render_quarterly(ws: Workspace, numbers: QuarterNumbers, out: Path, *,
                                            recipients=recipients, signature=signature,
                                            today=today))
     written_csv = write_csv(numbers, csv_path) if csv_path else None
+    rating_csv = write_ratings_csv(numbers, ratings_csv_path(csv_path)) if csv_path else None
     if pdf:
         result = render(ws, spec, base, number=number, converter=converter)
-        return QuarterlyReport(numbers, chart, result.docx, result.pdf, written_csv)
+        return QuarterlyReport(numbers, chart, result.docx, result.pdf, written_csv,
+                               rating_csv)
     docx = base.with_suffix(".docx")
     render_docx(spec, ws.config.agency, docx,
                    number=number if isinstance(number, int) else None,
                    template=find_template(ws, KIND_INFO["bao-cao"].template))
-    return QuarterlyReport(numbers, chart, docx, None, written_csv)
+    return QuarterlyReport(numbers, chart, docx, None, written_csv, rating_csv)

@@ -38,6 +38,8 @@ class Permission(StrEnum):
     ISSUE = "issue"                # render and number issued documents
     ADMIN_USERS = "admin_users"
     ADMIN_DATA = "admin_data"      # export/import, verify, audit, settings, quarantine
+    KIOSKS = "kiosks"              # pair / revoke the citizens' rating screens
+    RATINGS = "ratings"            # ratings per officer (the leader's internal view)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -45,9 +47,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                              Permission.RECEIVE, Permission.REUSE, Permission.ISSUE}),
     Role.SPECIALIST: frozenset({Permission.VIEW, Permission.VIEW_IDS, Permission.EDIT_METADATA,
                                 Permission.REUSE, Permission.ISSUE}),
-    Role.LEADER: frozenset({Permission.VIEW, Permission.REPORTS, Permission.ISSUE}),
+    Role.LEADER: frozenset({Permission.VIEW, Permission.REPORTS, Permission.ISSUE,
+                            Permission.RATINGS}),
     Role.ADMIN: frozenset({Permission.VIEW, Permission.VIEW_IDS, Permission.ADMIN_USERS,
-                           Permission.ADMIN_DATA, Permission.INTAKE}),
+                           Permission.ADMIN_DATA, Permission.INTAKE, Permission.KIOSKS}),
 }
 
 ALL_ROLES = frozenset(Role)

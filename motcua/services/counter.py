@@ -19,7 +19,7 @@ from typing import Any
 from motcua import db, labels
 from motcua.archive import audit
 from motcua.errors import UserError
-from motcua.services import Context, Result, plain
+from motcua.services import Context, Result, plain, ratings
 from motcua.services.access import Permission, require
 from motcua.services.documents import StampOutcome, reindex_one, restamp
 
@@ -334,7 +334,8 @@ def receive(ctx: Context, procedure_code: str, owner_id: str, channel: str, *,
     receipt = None
     if print_receipt:
         made = print_form(ctx.ws, ctx.conn, ctx.catalogue, got.record.code, pdf=pdf,
-                          receiver=ctx.operator if ctx.actor.kind == "user" else None)
+                          receiver=ctx.operator if ctx.actor.kind == "user" else None,
+                          rating=ratings.printed_link(ctx, got.record.code))
         receipt = Receipt(str(made.docx), str(made.pdf) if made.pdf else None)
     return ReceiveOutcome(got.record.as_dict(), _reuse_summary(ctx, got.reuse), receipt,
                           lc.lifecycle_settings(ctx.ws).return_time,
@@ -370,6 +371,7 @@ def resolve(ctx: Context, code: str, result_file: Path, *, at: str | datetime | 
     stamped = restamp(ctx, done.document_id, strict=False) \
         if stamp and result_file.suffix.lower() == ".pdf" else None
     indexed = reindex_one(ctx, done.document_id)
+    ratings.after_handling(ctx, done.record.code, "return")
     return ResolveOutcome(done.record.as_dict(), done.result_code, done.document_id,
                           done.outcome, labels.OUTCOMES[done.outcome], stamped, indexed)
 
@@ -577,7 +579,7 @@ def desk(ctx: Context, query: str = "", *, on: date | None = None) -> Desk:
     marks = ", ".join("?" for _ in WAITING)
     waiting = one(f"SELECT COUNT(*) FROM intake WHERE state IN ({marks})", *WAITING)
     late = []
-    for r in lc.overdue(conn, day)[:50]:
+    for r in lc.overdue(conn, day, limit=50):
         apology = lc.get_apology(conn, r.code)
         late.append(r.as_dict() | {"days_late": r.days_late(day),
                                    "due_date_local": labels.vi_date(r.due_date),
@@ -602,15 +604,21 @@ def _desk_lookup(ctx: Context, query: str, limit: int = 30) -> list[dict[str, An
     conn = ctx.conn
     conn.create_function("motcua_fold", 1, lambda t: _fold(t) if t else "",
                          deterministic=True)
-    needle = "%" + _fold(query).replace("\\", "").replace("%", "").replace("_", "") + "%"
+    folded = _fold(query)
+    needle = "%" + folded.replace("\\", "").replace("%", "").replace("_", "") + "%"
+    # Procedures are few: matched here, in Python, against the catalogue's names.
+    procedures = [p.code for p in ctx.catalogue.procedures if folded in _fold(p.name)][:200]
+    marks = ", ".join("?" for _ in procedures) or "NULL"
+    # Owners are folded once each (a subquery SQLite runs once), not once per dossier.
     rows = conn.execute(
         "SELECT s.code, s.owner_id, o.name AS owner_name, s.procedure_name, s.due_date,"
         " s.resolved_at, s.cancelled_at"
         " FROM dossiers s LEFT JOIN owners o ON o.id = s.owner_id"
-        " WHERE s.code LIKE ? OR s.owner_id = ? OR motcua_fold(o.name) LIKE ?"
-        " OR motcua_fold(s.procedure_name) LIKE ?"
+        " WHERE s.code LIKE ? OR s.owner_id = ?"
+        " OR s.owner_id IN (SELECT id FROM owners WHERE motcua_fold(name) LIKE ?)"
+        f" OR s.procedure_code IN ({marks})"
         " ORDER BY COALESCE(s.received_at, s.created_at) DESC, s.code DESC LIMIT ?",
-        (f"%{query}%", query.replace(" ", ""), needle, needle, limit)).fetchall()
+        (f"%{query}%", query.replace(" ", ""), needle, *procedures, limit)).fetchall()
     return [{"code": r["code"], "owner_id": r["owner_id"], "owner_name": r["owner_name"],
              "procedure_name": r["procedure_name"], "due_date": r["due_date"],
              "due_date_local": labels.vi_date(r["due_date"]), "status": _row_status(r),
@@ -796,7 +804,9 @@ def receive_at_counter(ctx: Context, procedure_code: str, owner_id: str, channel
         set_contact(ctx.conn, lookup.owner_id, ctx.audit_name,
                     address=address.strip() or None, phone=phone.strip() or None)
     got = receive(ctx, proc.code, lookup.owner_id, channel, print_receipt=False)
-    return _hand_over(ctx, got.record["code"], parsed, pdf=pdf)
+    handed = _hand_over(ctx, got.record["code"], parsed, pdf=pdf)
+    ratings.after_handling(ctx, handed.code, "receive")
+    return handed
 
 
 def complete_papers(ctx: Context, code: str, papers: list[tuple[str, str, int]], *,

@@ -13,7 +13,7 @@ from typing import Any
 
 from motcua import labels
 from motcua.errors import UserError
-from motcua.services import Context, Result
+from motcua.services import Context, Result, ratings
 from motcua.services.access import Permission, require
 
 
@@ -68,7 +68,8 @@ def receipt(ctx: Context, code: str, papers: list[str] | None = None, *,
     require(ctx.actor.roles, Permission.RECEIVE)
     parsed = [parse_paper(p, ctx) for p in papers] if papers else None
     made = print_receipt(ctx.ws, ctx.conn, ctx.catalogue, code, pdf=pdf,
-                         receiver=_officer(ctx), papers=parsed, actor=ctx.audit_name)
+                         receiver=_officer(ctx), papers=parsed, actor=ctx.audit_name,
+                         rating=ratings.printed_link(ctx, code))
     return _issued("tiep-nhan", code, made)
 
 

@@ -324,19 +324,32 @@ def upload_states(ctx: Context, paths: list[str]) -> tuple[UploadState, ...]:
         if not absolute.resolve().is_relative_to(inbox):
             continue
         row = ctx.conn.execute(
-            "SELECT i.state, i.document_id, i.reason_vi, d.page_count FROM intake i"
+            "SELECT i.state, i.document_id, i.reason_vi, d.page_count, d.sha256 FROM intake i"
             " LEFT JOIN documents d ON d.id = i.document_id"
             " WHERE i.source_path = ? ORDER BY i.id DESC LIMIT 1",
             (names.db_text(absolute),)).fetchone()
         state = row["state"] if row else "waiting"
         label = labels.label(labels.INTAKE_STATES, state) if row else "đang chờ xử lý"
         if state == "processing":
-            label = "đang nhận dạng chữ"
+            label = "đang nhận dạng chữ" + _pages_read(ctx, row["sha256"])
         states.append(UploadState(rel, absolute.name, state, label,
                                   row["document_id"] if row else None,
                                   row["page_count"] if row else None,
                                   (row["reason_vi"] or "") if row else ""))
     return tuple(states)
+
+
+def _pages_read(ctx: Context, sha256: str | None) -> str:
+    """", trang n/m" while the pipeline (any process on this workspace) OCRs the file."""
+    from motcua.ocr import read_progress
+
+    if not sha256:
+        return ""
+    for output in ctx.ws.tmp.glob(f"*/{sha256}.pdf.progress"):
+        got = read_progress(output.with_name(f"{sha256}.pdf"))
+        if got and got[0]:
+            return f": trang {got[0]}/{got[1]}"
+    return ""
 
 
 def watcher_running(ctx: Context) -> bool:

@@ -41,6 +41,7 @@ class ReportFiles(Result):
     pdf: str | None
     chart: str
     csv: str | None
+    ratings_csv: str | None = None  # beside the Biểu 06 CSV: the ratings per field
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,10 @@ def quarterly(ctx: Context, *, quarter: str | None = None, year: int | None = No
         DEFINITIONS_VI,
         default_output,
         open_period_warning,
+        ratings_csv_path,
         render_quarterly,
         write_csv,
+        write_ratings_csv,
     )
 
     require(ctx.actor.roles, Permission.REPORTS)
@@ -93,9 +96,11 @@ def quarterly(ctx: Context, *, quarter: str | None = None, year: int | None = No
                                 recipients=recipients or None, signature=signature,
                                 today=today)
         files = ReportFiles(str(made.docx), str(made.pdf) if made.pdf else None,
-                            str(made.chart), str(made.csv) if made.csv else None)
+                            str(made.chart), str(made.csv) if made.csv else None,
+                            str(made.ratings_csv) if made.ratings_csv else None)
     elif csv_path:
         write_csv(numbers, csv_path)
+        write_ratings_csv(numbers, ratings_csv_path(csv_path))
     warning = open_period_warning(period, today, labels.vi_date)
     data = numbers.as_dict() | {"definitions": list(DEFINITIONS_VI),
                                 "warnings": [warning] if warning else []}
@@ -144,7 +149,8 @@ def indicators(ctx: Context, *, month: str | None = None, calendar_month: bool =
     ind = compute(ctx.conn, period, ctx.calendar)
     lines = tuple(IndicatorLine(key, name, value, labels.vi_percent(value), num, den, formula)
                   for key, name, value, num, den, formula in indicator_lines(
-                      ind.numbers.total, ind.numbers.digitization_total))
+                      ind.numbers.total, ind.numbers.digitization_total,
+                      ind.numbers.ratings_total))
     procedures = tuple(p.as_dict() | {"average_text": labels.vi_decimal(
         p.average_working_days)} for p in ind.procedures)
     data = ind.as_dict() | {"processing_time_formula": PROCESSING_TIME_FORMULA}

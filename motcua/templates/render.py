@@ -480,6 +480,14 @@ def _receipt_context(d: dict[str, Any], agency: dict[str, str],
                               f"{d['return_place'] or 'Bộ phận Một cửa ' + body}."},
         {"k": "para", "text": "Vào Sổ theo dõi hồ sơ, Quyển số: ……… Số thứ tự: ………"},
     ]
+    if d.get("rating_link"):
+        until = f", đến hết ngày {d['rating_until']}" if d.get("rating_until") else ""
+        blocks.append({"k": "para", "text": (
+            "Mời ông/bà đánh giá mức độ hài lòng về việc giải quyết hồ sơ tại địa chỉ "
+            f"{d['rating_link']} (dùng một lần{until}), hoặc quét mã QR dưới đây; thông tin "
+            "người đánh giá được giữ bí mật.")})
+        blocks.append({"k": "image",
+                       "image": InlineImage(tpl, qr_png(d["rating_link"]), width=Mm(QR_MM))})
     copies = int(d["copies"])
     labels = [COPY_LABELS[i] if i < len(COPY_LABELS) else f"Liên {i + 1}"
               for i in range(copies)] if copies > 1 else [""]

@@ -18,7 +18,7 @@ SECTION    {title (required), paragraphs, items: [{title | text, points, bullets
            caption}} | {image: {path, width_mm, caption}}]}
 tiep-nhan  form 01: dossier_code, applicant: {name, address, phone, id_number}, request,
            documents: [{name, form, copies}], sets, processing_days, received_at,
-           appointment_at, return_place, receiver
+           appointment_at, return_place, receiver, rating_link, rating_until
 xin-loi    form 04: addressee, dossier_code, applicant_name, procedure, field, received_on,
            original_due, reason, new_due (after original_due)
 bo-sung, tu-choi, dung-giai-quyet, kiem-soat, so-theo-doi: forms 02, 03, 05, 06, 07
@@ -231,6 +231,8 @@ SCHEMAS: dict[str, Schema] = {
         "appointment_at": F("datetime", True, "thời gian hẹn trả kết quả"),
         "return_place": F("str", False, "nơi trả kết quả", default=""),
         "receiver": F("str", True, "họ tên người tiếp nhận"),
+        "rating_link": F("str", False, "đường dẫn đánh giá mức độ hài lòng", default=""),
+        "rating_until": F("str", False, "ngày cuối dùng được đường dẫn đánh giá", default=""),
     },
     "bo-sung": {
         **FORM_COMMON,

@@ -173,13 +173,14 @@ def dispatch(page: Page, request: Request, form: dict[str, list[str]]) -> Respon
             except accounts.SessionExpired as exc:
                 expired = exc.reason
         call = Call(request, site, ctx, session, form)
-        if session is None and page.access is not Gate.PUBLIC:
+        if session is None and page.access not in (Gate.PUBLIC, Gate.CITIZEN):
             response = _not_logged_in(call, expired)
             if token:
                 auth.clear_session_cookie(response, request)
             return response
         if request.method == "POST":
-            expected = auth.login_token(request) if page.access is Gate.PUBLIC \
+            expected = auth.login_token(request) \
+                if page.access in (Gate.PUBLIC, Gate.CITIZEN) \
                 else session.csrf_token if session else ""
             sent = (form.get("csrf_token") or [""])[0]
             if not expected or not hmac.compare_digest(sent.encode("utf-8"),

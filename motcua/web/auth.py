@@ -55,15 +55,29 @@ def clear_session_cookie(response: Response, request: Request) -> None:
                            samesite="lax", secure=is_https(request))
 
 
+def form_token(call: Call, response: Response | None = None) -> str:
+    """The token a form posted without a session carries (the login form, the citizens'
+    rating pages): the browser's SameSite=Strict cookie, made when it has none. Pass
+    the `response` that sets the cookie, once rendered."""
+    token = login_token(call.request) or secrets.token_urlsafe(32)
+    if response is not None:
+        set_form_cookie(response, call, token)
+    return token
+
+
+def set_form_cookie(response: Response, call: Call, token: str) -> None:
+    response.set_cookie(cookie_name(call.request, LOGIN_COOKIE), token, path="/",
+                        httponly=True, samesite="strict", secure=is_https(call.request))
+
+
 def _login_form(call: Call, *, error: str = "", notice: str = "", login: str = "",
                 next_url: str = "/", status_code: int = 200) -> Response:
-    token = login_token(call.request) or secrets.token_urlsafe(32)
+    token = form_token(call)
     response = call.render("login.html", {
         "active": "login", "error": error, "notice": notice, "login": login,
         "next_url": next_url, "login_csrf": token,
     }, status_code)
-    response.set_cookie(cookie_name(call.request, LOGIN_COOKIE), token, path="/",
-                        httponly=True, samesite="strict", secure=is_https(call.request))
+    set_form_cookie(response, call, token)
     return response
 
 

@@ -41,10 +41,16 @@ MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 
 
 class Gate(StrEnum):
-    """Routes open without a permission: to anyone, or to any logged-in officer."""
+    """Routes open without a permission: to anyone, or to any logged-in officer.
+
+    PUBLIC pages (the login) send a logged-in officer on; CITIZEN pages (the rating
+    kiosk, the printed rating link) serve whoever comes, logged in or not, and check
+    their own credential (the kiosk's device token, the link's token). POSTs of both
+    carry the form token of a SameSite=Strict cookie (double submit), as the login."""
 
     PUBLIC = "public"
     LOGGED_IN = "logged_in"
+    CITIZEN = "citizen"
 
 
 Access = Permission | Gate
@@ -257,6 +263,7 @@ def make_templates(zone: tzinfo) -> Jinja2Templates:
     )
     env.filters.update(vi_datetime=lambda value: labels.vi_datetime(value, zone),
                        vi_date=labels.vi_date, vi_decimal=labels.vi_decimal, vi_size=vi_size,
+                       vi_percent=labels.vi_percent,
                        cap=cap)
     # The one labels module: the CLI and the page say the same words.
     env.globals.update(INTAKE_STATES=labels.INTAKE_STATES,

@@ -21,7 +21,7 @@ from motcua.errors import MotcuaError, UserError
 from motcua.services import accounts, counter, documents, intake
 from motcua.services import search as search_service
 from motcua.services.access import AccessDenied, Permission, record_access
-from motcua.web import auth, views_archive, views_counter
+from motcua.web import auth, views_archive, views_counter, views_rating
 from motcua.web.core import Call, Gate, Page, int_param, not_found, range_problem
 
 log = logging.getLogger(__name__)
@@ -272,4 +272,6 @@ ROUTES: tuple[Page, ...] = (
     *views_counter.ROUTES,
     # the archive (issue 11): upload, thumbnails, metadata, owners, reports, quarantine
     *views_archive.ARCHIVE_ROUTES,
+    # citizens' ratings (issue 17): the kiosk, the printed link, kiosks, the leader's page
+    *views_rating.ROUTES,
 )

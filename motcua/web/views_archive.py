@@ -10,17 +10,18 @@ The web process never runs OCR itself.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from motcua import labels
 from motcua.errors import MotcuaError, UserError
@@ -305,9 +306,11 @@ def _chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def report_download(call: Call) -> Response:
     kind = call.request.path_params["kind"]
-    if kind not in ("docx", "pdf", "csv"):
+    if kind not in ("docx", "pdf", "csv", "json", "danh-gia.csv"):
         raise not_found("Không có loại tệp báo cáo này.")
     quarter = _quarter_param(call)
+    if kind in ("json", "danh-gia.csv"):
+        return _report_figures(call, quarter, kind)
     out_dir = Path(tempfile.mkdtemp(prefix="report-", dir=call.ws.tmp))
     try:
         made = reports.quarterly(call.ctx, quarter=quarter or None, write=True,
@@ -326,6 +329,28 @@ def report_download(call: Call) -> Response:
     return FileResponse(path, media_type=media,
                         filename=f"bao-cao-bieu-06-{made.period_label}.{kind}".replace(" ", "-")
                         .replace("/", "-"), headers={"cache-control": "private, no-store"})
+
+
+def _report_figures(call: Call, quarter: str, kind: str) -> Response:
+    """The figures alone, without the Báo cáo: the JSON `motcua report quarterly --json`
+    prints, or the ratings CSV (per field, beside Biểu 06's)."""
+    out_dir = Path(tempfile.mkdtemp(prefix="report-", dir=call.ws.tmp))
+    try:
+        made = reports.quarterly(call.ctx, quarter=quarter or None, write=False,
+                                 csv_path=out_dir / "bao-cao.csv" if kind != "json" else None)
+        if kind == "json":
+            return JSONResponse(made.as_dict(), headers={"cache-control": "private, no-store"})
+        data = (out_dir / "bao-cao-danh-gia.csv").read_bytes()
+    except AccessDenied:
+        raise
+    except MotcuaError as exc:
+        raise HTTPException(400, exc.message) from exc
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    name = f"danh-gia-{made.period_label}.csv".replace(" ", "-").replace("/", "-")
+    return Response(data, media_type="text/csv; charset=utf-8", headers={
+        "cache-control": "private, no-store",
+        "content-disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
 # ---- quarantine ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from motcua import labels
 from motcua.errors import UserError
-from motcua.services import counter, forms
+from motcua.services import counter, forms, ratings
 from motcua.services.access import AccessDenied, Permission, record_access
 from motcua.web.core import Call, Page, not_found
 
@@ -64,8 +64,13 @@ def desk(call: Call) -> Response:
     view = counter.desk(call.ctx, query)
     if view.found:
         _record(call, "search", "desk")
+    kiosks = [d for d in ratings.list_devices(call.ctx) if d.active] \
+        if call.can(Permission.RECEIVE) else []
     return call.render("desk.html", {"active": "desk", "desk": view,
-                                     "today": labels.vi_date(view.on.isoformat())})
+                                     "today": labels.vi_date(view.on.isoformat()),
+                                     "kiosks": kiosks, "my_kiosk": ratings.my_kiosk(call.ctx),
+                                     "kiosk_saved": bool(call.request.query_params.get(
+                                         "man_hinh"))})
 
 
 # ---- receiving ------------------------------------------------------------------------

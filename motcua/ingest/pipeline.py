@@ -60,7 +60,14 @@ from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
 from motcua.ingest.limits import Limits, limits_of
 from motcua.ingest.logs import hand_over_rotation
 from motcua.ingest.quarantine import quarantine_file
-from motcua.ocr import OcrOutcome, OcrSettings, check_language, make_archival, read_progress
+from motcua.ocr import (
+    OcrOutcome,
+    OcrSettings,
+    check_language,
+    check_thresholding,
+    make_archival,
+    read_progress,
+)
 from motcua.workspace import Workspace
 
 log = logging.getLogger("motcua.ingest")
@@ -492,6 +499,9 @@ class Pipeline:
         for new due rows whenever the queue runs dry, so the pool stays busy across
         files that arrive while others are being OCR'd."""
         check_language(self.ws.config.ocr.language)
+        if self.ws.config.ocr.retry_language:
+            check_language(self.ws.config.ocr.retry_language)
+        check_thresholding(self.ws.config.ocr.thresholding)
         self._check_store_writable()
         recover(self.ws, self.conn)
         intake_ids = list(intake_ids)
@@ -612,6 +622,9 @@ class Pipeline:
             confidence_threshold=cfg.confidence_threshold,
             timeout_seconds=cfg.timeout_seconds,
             memory_mb=self.limits.worker_memory_mb,
+            thresholding=cfg.thresholding,
+            retry_language=cfg.retry_language,
+            retry_below=cfg.retry_below,
         )
         original = self.ws.absolute(
             store.original_relpath(job.sha256, MEDIA_EXTENSION[job.media_type]))

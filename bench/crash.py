@@ -7,7 +7,9 @@ by a SIGKILL:
 * half of the runs are killed from outside at a random moment (0.3–4 s after start),
   with the whole process group, as a power cut would (OCR workers and Tesseract too);
 * the other half kill themselves at a named step of the pipeline
-  (MOTCUA_TEST_CRASH_AT): between the original's rename into the store and its
+  (MOTCUA_TEST_CRASH_AT): after a batch scan's parts are in the store and after the
+  commit that splits it (every 11th input is a batch scan of two dossiers, each led by a
+  QR sheet), between the original's rename into the store and its
   commit, after the commit, between the PDF/A's rename and its commit, after the
   stamped copy's commit, after the index commit, after the final commit but before
   the inbox copy is removed. Timing
@@ -55,20 +57,28 @@ from tests.intake_kit import (  # noqa: E402
     permission_prefix,
     query,
     sha256,
+    split_once,
     store_problems,
+    tiny_batch,
     tiny_pdf,
     tiny_scan,
 )
 
-CRASH_POINTS = ("original-renamed", "stored", "archival-renamed", "archived", "stamped",
-                "index-committed", "done")
+CRASH_POINTS = ("parts-written", "split", "original-renamed", "stored", "archival-renamed",
+                "archived", "stamped", "index-committed", "done")
+#: Every BATCH_EVERY-th input is a batch scan of two dossiers, each led by a QR sheet: it is
+#: split (crash points "parts-written" and "split") into two documents.
+BATCH_EVERY = 11
+BATCH_SUFFIX = "-lo.pdf"
 DOSSIERS = ("000.00.07.H47-250716-0001", "000.00.07.H47-250716-0002")
 
 
 def _inputs(n: int, rng: random.Random) -> list[tuple[str, bytes]]:
     files: list[tuple[str, bytes]] = []
     for i in range(n):
-        if i % 7 == 3:
+        if i % BATCH_EVERY == 5:
+            name, data = f"quet-{i:05d}{BATCH_SUFFIX}", tiny_batch(i, DOSSIERS)
+        elif i % 7 == 3:
             name, data = f"ho-so-{i:05d}.pdf", tiny_pdf([100_000 + 2 * i, 100_001 + 2 * i])
         else:
             name, data = f"quet-{i:05d}.jpg", tiny_scan(i)
@@ -149,7 +159,8 @@ def run_crash(workdir: Path, n: int, kills: int, *, seed: int = 1, stable: float
         prefix = permission_prefix() or ()
         dropped = _drop_hostile(ws)
     files = _inputs(n, rng)
-    expected = {sha256(data): data for _, data in files}
+    expected = {sha256(data): data for name, data in files if not name.endswith(BATCH_SUFFIX)}
+    batches = {sha256(data): data for name, data in files if name.endswith(BATCH_SUFFIX)}
     first = int(n * 0.6)
     waves = [files[:first]]
     rest = files[first:]
@@ -205,8 +216,9 @@ def run_crash(workdir: Path, n: int, kills: int, *, seed: int = 1, stable: float
     hostile_done = frozenset(hashlib.sha256(d).hexdigest() for _, d in dropped.values()
                              if d is not None)
     twins = sum(1 for states, _ in dropped.values() if "duplicate" in states) // 2
-    problems = store_problems(ws) + archived_once(ws, expected, also=hostile_done,
-                                                  duplicates=twins)
+    split_problems, parts = split_once(ws, batches, len(DOSSIERS))
+    problems = store_problems(ws) + split_problems + archived_once(
+        ws, expected, also=hostile_done | parts, duplicates=twins)
     problems += _hostile_problems(ws, dropped)
     if final_code != 0:
         problems.append(f"final watcher exited {final_code}")

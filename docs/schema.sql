@@ -1,6 +1,6 @@
 -- The motcua database schema, generated from a fresh database by
 -- scripts/write_schema.py; do not edit by hand (tests/test_layers.py checks it).
--- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001, unfiled_reason_0001, ratings_0001
+-- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001, unfiled_reason_0001, ratings_0001, batch_split_0001
 
 CREATE TABLE api_tokens (
     id INTEGER PRIMARY KEY,
@@ -45,6 +45,35 @@ CREATE TABLE audit_log (
     details TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
+);
+
+CREATE TABLE batch_parts (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    part_no INTEGER NOT NULL,
+    first_page INTEGER NOT NULL,
+    last_page INTEGER NOT NULL,
+    cover_page INTEGER,
+    qr_text TEXT,
+    dossier_code TEXT REFERENCES dossiers(code),
+    reason TEXT CHECK (reason IN ('qr_before_first_cover', 'qr_unknown_code', 'qr_unreadable',
+                                  'qr_ambiguous')),
+    sha256 TEXT NOT NULL,
+    original_path TEXT NOT NULL,
+    intake_id INTEGER NOT NULL REFERENCES intake(id),
+    PRIMARY KEY (batch_id, part_no),
+    CHECK ((dossier_code IS NULL) != (reason IS NULL))
+);
+
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    original_name TEXT NOT NULL,
+    original_path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    page_count INTEGER NOT NULL,
+    intake_id INTEGER REFERENCES intake(id),
+    qr_seconds REAL,
+    split_at TEXT NOT NULL
 );
 
 CREATE TABLE counter_kiosks (
@@ -290,6 +319,8 @@ CREATE TABLE web_sessions (
 CREATE INDEX apologies_issued ON apologies(issued_on);
 
 CREATE INDEX audit_log_subject ON audit_log(subject, seq);
+
+CREATE INDEX batch_parts_intake ON batch_parts(intake_id);
 
 CREATE INDEX document_meta_owner ON document_meta(owner_id, type_code);
 

@@ -426,6 +426,46 @@ CREATE TABLE ratings (
 CREATE INDEX ratings_rated_on ON ratings(rated_on);
 """
 
+BATCH_SPLIT_0001 = """
+-- A scanned file whose pages held QR separators (cover sheets, form 01 receipts): its
+-- original is kept byte for byte in the store; each part between separators is archived
+-- as a document of its own (see motcua/ingest/split.py).
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    original_name TEXT NOT NULL,
+    original_path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    page_count INTEGER NOT NULL,
+    intake_id INTEGER REFERENCES intake(id),
+    qr_seconds REAL,
+    split_at TEXT NOT NULL
+);
+
+-- Pages first_page..last_page (1-based, inclusive) of a batch, queued as their own
+-- intake row. cover_page: the separator page left out of the part (NULL for the pages
+-- before the first one). dossier_code only when the QR named a dossier that exists;
+-- otherwise reason (a key of labels.UNFILED_REASONS, copied to the part's document)
+-- says why the part is not filed.
+CREATE TABLE batch_parts (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    part_no INTEGER NOT NULL,
+    first_page INTEGER NOT NULL,
+    last_page INTEGER NOT NULL,
+    cover_page INTEGER,
+    qr_text TEXT,
+    dossier_code TEXT REFERENCES dossiers(code),
+    reason TEXT CHECK (reason IN ('qr_before_first_cover', 'qr_unknown_code', 'qr_unreadable',
+                                  'qr_ambiguous')),
+    sha256 TEXT NOT NULL,
+    original_path TEXT NOT NULL,
+    intake_id INTEGER NOT NULL REFERENCES intake(id),
+    PRIMARY KEY (batch_id, part_no),
+    CHECK ((dossier_code IS NULL) != (reason IS NULL))
+);
+CREATE INDEX batch_parts_intake ON batch_parts(intake_id);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -442,6 +482,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("dossier_cancel_0001", DOSSIER_CANCEL_0001),
     ("unfiled_reason_0001", UNFILED_REASON_0001),
     ("ratings_0001", RATINGS_0001),
+    ("batch_split_0001", BATCH_SPLIT_0001),
 ]
 
 

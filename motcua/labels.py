@@ -106,6 +106,7 @@ REUSE_STATUS: dict[str, str] = {"attached": "đã gắn", "proposed": "đề xu�
 # ---- audit actions ----
 AUDIT_ACTIONS: dict[str, str] = {
     "ingest": "số hóa tài liệu",
+    "split": "tách tệp quét theo tờ bìa",
     "assign": "gán tài liệu vào hồ sơ",
     "stamp": "đóng dấu số hóa",
     "view": "xem",
@@ -169,6 +170,14 @@ UNFILED_REASONS: dict[str, str] = {
                          "hồ sơ nào.",
     "text_unknown_code": "Nội dung ghi mã hồ sơ {hint} nhưng mã này chưa được cấp: tài liệu "
                          "chưa gán vào hồ sơ nào.",
+    # parts of a batch scan split at its cover sheets (motcua.ingest.split)
+    "qr_before_first_cover": "Các trang đứng trước tờ bìa đầu tiên của tệp quét «{hint}»: "
+                             "chưa rõ thuộc hồ sơ nào, tài liệu chưa gán vào hồ sơ nào.",
+    "qr_unknown_code": "Mã QR trên tờ bìa ghi mã hồ sơ {hint} nhưng mã này chưa được cấp "
+                       "(chưa tiếp nhận): tài liệu chưa gán vào hồ sơ nào.",
+    "qr_unreadable": "Mã QR trên tờ bìa không đọc được: tài liệu chưa gán vào hồ sơ nào.",
+    "qr_ambiguous": "Tờ bìa mang nhiều mã hồ sơ ({hint}), không đoán là hồ sơ nào: tài liệu "
+                    "chưa gán vào hồ sơ nào.",
 }
 
 

@@ -51,6 +51,9 @@ class OcrConfig:
     confidence_threshold: float = 70.0
     jobs: int = field(default_factory=lambda: usable_cores())
     timeout_seconds: float = 600.0
+    thresholding: str = "sauvola"
+    retry_language: str = ""
+    retry_below: float = 90.0
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,20 @@ vice_chairman = { name = "Trần Thị Bình", title = "PHÓ CHỦ TỊCH" }
 
 [ocr]
 # Tesseract language: "vie" (default, fastest) or "Vietnamese" (script model, reads
-# office scans a little better, ~40% slower).
+# poor scans a little better, 10–40% slower).
 language = "vie"
 # Pages whose mean word confidence (0-100) is below this are flagged "cần quét lại".
 confidence_threshold = 70
 # Parallel OCR jobs; default is the number of CPU cores.
 # jobs = 2
 timeout_seconds = 600
+# How Tesseract turns the page black and white: "sauvola" (local; reads uneven light,
+# faded toner, seals much better, same speed) or "otsu" (Tesseract's own global default).
+# thresholding = "sauvola"
+# A second model for pages read below retry_below confidence; the better reading is
+# kept. "Vietnamese" costs a second read of those pages (README: OCR settings).
+# retry_language = ""
+# retry_below = 90
 
 [ingest]
 # Name printed in the digitization stamp ("người số hóa").

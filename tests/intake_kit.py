@@ -43,6 +43,56 @@ def tiny_pdf(pages: Sequence[int]) -> bytes:
     return bytes(img2pdf.convert([tiny_scan(n) for n in pages]))
 
 
+def qr_scan(text: str) -> bytes:
+    """A 300 dpi JPEG of a small sheet whose only content is a QR code of `text` (a cover
+    sheet, as far as the split of batch scans is concerned)."""
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(buf, kind="png", scale=12, border=4)
+    buf.seek(0)
+    with Image.open(buf) as qr:
+        sheet = Image.new("L", (1000, 1000), 255)
+        sheet.paste(qr.convert("L"), (100, 100))
+    out = io.BytesIO()
+    sheet.save(out, format="JPEG", quality=90, dpi=(300, 300))
+    return out.getvalue()
+
+
+def tiny_batch(n: int, codes: Sequence[str]) -> bytes:
+    """A batch scan: for each code, a QR sheet then one tiny page (different for every n)."""
+    pages: list[bytes] = []
+    for k, code in enumerate(codes):
+        pages += [qr_scan(code), tiny_scan(n * 10 + k)]
+    return bytes(img2pdf.convert(pages))
+
+
+def split_once(ws: Workspace, batches: dict[str, bytes], parts_each: int
+               ) -> tuple[list[str], frozenset[str]]:
+    """Problems unless each batch scan (sha256 -> bytes) was split once, kept byte for
+    byte, into `parts_each` parts each archived as one indexed document; and the parts'
+    hashes (documents that are expected besides the plain inputs)."""
+    problems: list[str] = []
+    parts: set[str] = set()
+    for digest, data in batches.items():
+        rows = query(ws, "SELECT id, original_path FROM batches WHERE sha256 = ?", (digest,))
+        if len(rows) != 1:
+            problems.append(f"batch {digest[:12]} split {len(rows)} times")
+            continue
+        if ws.absolute(rows[0]["original_path"]).read_bytes() != data:
+            problems.append(f"batch {digest[:12]} stored bytes differ")
+        found = query(ws, "SELECT p.sha256, d.state FROM batch_parts p LEFT JOIN documents d"
+                          " ON d.sha256 = p.sha256 WHERE p.batch_id = ?", (rows[0]["id"],))
+        if len(found) != parts_each:
+            problems.append(f"batch {digest[:12]}: {len(found)} parts, not {parts_each}")
+        for part in found:
+            parts.add(part["sha256"])
+            if part["state"] != "indexed":
+                problems.append(f"batch {digest[:12]}: part {part['sha256'][:12]} "
+                                f"{part['state'] or 'not archived'}")
+    return problems, frozenset(parts)
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -154,6 +204,14 @@ def store_problems(ws: Workspace) -> list[str]:
                     problems.append(f"missing {path}")
                 elif sha256_file(full) != digest:
                     problems.append(f"corrupt {path}")
+        for row in conn.execute("SELECT id, original_path, sha256 FROM batches"):
+            # A batch scan split at its cover sheets: its original is kept whole.
+            referenced.add(row["original_path"])
+            full = ws.absolute(row["original_path"])
+            if not full.exists():
+                problems.append(f"missing {row['original_path']}")
+            elif sha256_file(full) != row["sha256"]:
+                problems.append(f"corrupt {row['original_path']}")
         for row in conn.execute("SELECT d.id, s.stamped_path, s.stamped_sha256 FROM documents d"
                                 " LEFT JOIN stamps s ON s.document_id = d.id"):
             if row["stamped_path"] is None:

@@ -364,3 +364,86 @@ def test_runs_in_process_pool_workers(tmp_path: Path) -> None:
         (page,) = outcome.pages
         assert isinstance(page, PageText) and page.ocr_done
         assert scans.cer(doc.text, page.text) < 1.0
+
+
+# --- issue 15: harsh scans, archived text at least as good as bare Tesseract's ---------
+
+#: pdftotext CER of the archived PDF allowed per quality on harsh scans (issue 15's goals:
+#: office ≤ 1%, poor ≤ 5%; clean as office).
+HARSH_CER = {"clean": 1.0, "office": 1.0, "poor": 5.0}
+HEADER_ROWS = [f"{a} {b}" for a, b in zip(scans.HEADER_LEFT, scans.HEADER_RIGHT, strict=True)]
+
+
+def bare_tesseract(jpeg: Path) -> str:
+    base = jpeg.with_suffix("")
+    subprocess.run(["tesseract", str(jpeg), str(base), "-l", "vie"], capture_output=True,
+                   check=True, env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"})
+    return base.with_suffix(".txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("quality", scans.QUALITIES)
+def test_harsh_scan_archived_text_beats_bare_tesseract(tmp_path: Path, quality: str) -> None:
+    page = scans.render_page(quality, 70, harsh=True)  # type: ignore[arg-type]
+    source = scans.write_pdf([page], tmp_path / "scan.pdf")
+    out = tmp_path / "out.pdf"
+    outcome = make_archival(source, "application/pdf", out, OcrSettings())
+    (extracted,) = pdftotext(out)[:1]
+    archived = scans.cer(page.text, extracted)
+    assert archived <= HARSH_CER[quality]
+    bare = scans.cer(page.text, bare_tesseract(scans.write_jpeg(page, tmp_path / "p.jpg")))
+    # Better on the whole (bench/ingest.py: 0.3–0.7% against 1–7%); on one page either
+    # reading may miss a word or two under the seal, so a page may not lose more.
+    assert archived <= bare + 0.5
+    # The text layer's order survives extraction: the two-column header comes out row
+    # by row, as Tesseract read it, each row on one line.
+    lines = [" ".join(line.split()) for line in extracted.splitlines()]
+    assert lines[:3] == HEADER_ROWS
+    assert scans.cer(page.text, outcome.pages[0].text) <= HARSH_CER[quality]
+    if quality == "office":
+        # The goal (99.5%) is over many pages (bench/ingest.py); one page of ~500 marked
+        # words is allowed a few more slips.
+        assert scans.diacritic_accuracy(page.text, extracted) >= 99.0
+
+
+def test_multipage_born_digital_pdf_with_shared_resources(tmp_path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(
+        TTFont("LiberationSerif", str(scans.FONT_DIR / "LiberationSerif-Regular.ttf"))
+    )
+    source = tmp_path / "digital.pdf"
+    c = canvas.Canvas(str(source), pagesize=A4)
+    for n in range(3):
+        c.setFont("LiberationSerif", 13)
+        c.drawString(72, 780, f"Trang {n + 1}: Ủy ban nhân dân xã")
+        c.showPage()
+    c.save()
+    outcome = make_archival(source, "application/pdf", tmp_path / "out.pdf", OcrSettings())
+    assert [p.text for p in outcome.pages] == [f"Trang {n}: Ủy ban nhân dân xã" for n in (1, 2, 3)]
+    assert not any(p.ocr_done for p in outcome.pages)
+    assert_pdfa2b_structure(tmp_path / "out.pdf")
+
+
+def test_second_model_keeps_the_better_reading(tmp_path: Path) -> None:
+    page = scans.render_page("poor", 71, header=False, max_lines=6, harsh=True)
+    source = scans.write_pdf([page], tmp_path / "scan.pdf")
+    one = make_archival(source, "application/pdf", tmp_path / "one.pdf", OcrSettings())
+    # retry_below 100: every page is read again with Debian's script model.
+    both = make_archival(source, "application/pdf", tmp_path / "both.pdf",
+                         OcrSettings(retry_language="Vietnamese", retry_below=100.0))
+    assert one.pages[0].confidence is not None and both.pages[0].confidence is not None
+    assert both.pages[0].confidence >= one.pages[0].confidence
+    assert scans.cer(page.text, pdftotext(tmp_path / "both.pdf")[0]) <= HARSH_CER["poor"]
+
+
+def test_unknown_thresholding_is_refused_before_any_work(tmp_path: Path) -> None:
+    from motcua.errors import UserError
+
+    source = scans.write_jpeg(scans.render_page("clean", 72, max_lines=1), tmp_path / "p.jpg")
+    with pytest.raises(UserError, match="thresholding"):
+        make_archival(source, "image/jpeg", tmp_path / "out.pdf",
+                      OcrSettings(thresholding="median"))
+    assert not (tmp_path / "out.pdf").exists()

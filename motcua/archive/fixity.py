@@ -2,8 +2,10 @@
 
 Every run is a row of `fixity_runs` with its problems in `fixity_problems`:
 missing (recorded, not on disk), corrupt (hash differs), orphaned (on disk under
-store/originals|archival|stamped, recorded nowhere). `sample_percent` < 100 re-hashes
-a random sample of the recorded files; the orphan scan always covers the whole store.
+store/originals|archival|stamped, recorded nowhere). The originals of batch scans split
+at their cover sheets (`batches`) are recorded files like any other. `sample_percent`
+< 100 re-hashes a random sample of the recorded files; the orphan scan always covers the
+whole store.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ STORE_AREAS = ("originals", "archival", "stamped")
 class StoredFile:
     path: str  # relative to the workspace root
     sha256: str
-    document_id: int
-    role: str  # "original" | "archival" | "stamped"
+    document_id: int | None  # None for a batch scan's original (split into documents)
+    role: str  # "original" | "archival" | "stamped" | "batch"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ def recorded_files(conn: sqlite3.Connection) -> list[StoredFile]:
         " WHERE archival_path IS NOT NULL AND archival_sha256 IS NOT NULL ORDER BY id")]
     files += [StoredFile(r[0], r[1], r[2], "stamped") for r in conn.execute(
         "SELECT stamped_path, stamped_sha256, document_id FROM stamps ORDER BY document_id")]
+    files += [StoredFile(r[0], r[1], None, "batch") for r in conn.execute(
+        "SELECT original_path, sha256 FROM batches ORDER BY id")]
     return files
 
 

@@ -7,7 +7,8 @@ Context (workspace, connection, acting officer) and prints the result in Vietnam
     intake     ingest, watch, status
     documents  search, show, assign, stamp, reindex, doc meta, result add
     counter    owner, dossier, procedures, reuse, overdue
-    forms      dossier receipt/supplement/refuse/stop/control-sheet/register, owner contact
+    forms      dossier receipt/supplement/refuse/stop/control-sheet/register, owner contact,
+               coversheet
     issued     render, templates, number
     reports    report quarterly / indicators
     users      user add / list / passwd / set-roles / disable
@@ -38,7 +39,7 @@ from motcua.cli import (
     users,
     workers,
 )
-from motcua.cli import forms as _forms  # noqa: F401 - adds the forms to dossier/owner
+from motcua.cli import forms as _forms  # adds the forms to dossier/owner; coversheet
 from motcua.cli._base import Group, command
 from motcua.workspace import init_workspace
 
@@ -89,8 +90,8 @@ def init(directory: Path) -> None:
 
 
 main.add_command(init)
-for _module in (intake, documents, counter, issued, reports, integrity, users, serve, tokens,
-                workers):
+for _module in (intake, documents, counter, _forms, issued, reports, integrity, users, serve,
+                tokens, workers):
     for _cmd in _module.COMMANDS:
         main.add_command(_cmd)
 

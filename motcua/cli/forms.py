@@ -1,14 +1,16 @@
 """The one-stop forms of a dossier (Thông tư 03/2025): `dossier receipt | supplement |
 refuse | stop | control-sheet | register`, and `owner contact` (address and phone
-printed on them). The commands join the `dossier` and `owner` groups of `counter`."""
+printed on them). The commands join the `dossier` and `owner` groups of `counter`;
+`coversheet` (cover sheets that split a batch scan) is a command of its own."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
-from motcua.cli._base import Context, json_option, print_json, with_context
+from motcua.cli._base import Context, command, json_option, print_json, with_context
 from motcua.cli.counter import dossier, owner
 
 _NO_PDF = click.option("--no-pdf", is_flag=True, help="Chỉ tạo DOCX, không tạo PDF/A.")
@@ -134,4 +136,28 @@ def owner_contact(sc: Context, owner_id: str, address: str | None, phone: str | 
                f"điện thoại {got.phone or '—'}")
 
 
-COMMANDS: list[Any] = []  # the commands above live in the dossier and owner groups
+@command("coversheet")
+@click.argument("codes", metavar="MÃ_HỒ_SƠ...", nargs=-1, required=True)
+@click.option("-o", "--output", "output", required=True, metavar="TỆP.pdf",
+              type=click.Path(path_type=Path, dir_okay=False),
+              help="Tệp PDF ghi các tờ bìa (mỗi hồ sơ một trang A4).")
+@json_option
+@with_context
+def coversheet(sc: Context, codes: tuple[str, ...], output: Path, as_json: bool) -> None:
+    """In tờ bìa hồ sơ để quét cả chồng: mỗi hồ sơ một trang A4 có mã hồ sơ dạng mã QR
+    lớn và dạng chữ, chủ hồ sơ, thủ tục, ngày tiếp nhận. Đặt mỗi tờ bìa ngay trước các
+    trang của hồ sơ đó; khi nhận tệp quét, motcua tách tệp tại mỗi tờ bìa (hoặc Giấy tiếp
+    nhận Mẫu 01) và lưu từng phần vào đúng hồ sơ."""
+    from motcua.services import forms
+
+    got = forms.cover_sheets(sc, list(codes), output)
+    if as_json:
+        print_json(got)
+        return
+    click.echo(f"Đã in {len(got.codes)} tờ bìa hồ sơ vào {got.path}:")
+    for code in got.codes:
+        click.echo(f"  - {code}")
+
+
+# `coversheet` is a command of its own; the others live in the dossier and owner groups.
+COMMANDS: list[Any] = [coversheet]

@@ -171,6 +171,15 @@ def status_lines(data: dict[str, Any], zone: ZoneInfo) -> list[str]:
         lines.append("Từ chối gần đây:")
         for r in data["recent_refused"]:
             lines.append(f"  - {labels.vi_datetime(r['at'], zone)} {r['path']}: {r['reason']}")
+    parts = data["unfiled_parts"]
+    if parts["count"]:
+        lines.append(f"Phần tách từ tệp quét theo tờ bìa, chưa gắn hồ sơ: {parts['count']}")
+        for p in parts["items"]:
+            where = (f"tài liệu {p['document_id']}" if p["document_id"]
+                     else labels.label(labels.INTAKE_STATES, p["intake_state"]))
+            qr = f" (mã QR: {p['qr_text']})" if p["qr_text"] else ""
+            lines.append(f"  - “{p['batch_name']}” trang {p['pages']} — {where}: "
+                         f"{p['reason_label']}{qr}")
     return lines
 
 

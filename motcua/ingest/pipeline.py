@@ -4,6 +4,9 @@
     claim     -> 'processing', owned by this process
     validate  -> bad content goes to quarantine ('quarantined')
     hash      -> same bytes already archived: 'duplicate'
+    split     -> a PDF whose pages hold QR separators (cover sheets, form 01): the batch
+                 kept in the store, each part queued as an intake row of its own
+                 (motcua.ingest.split); the batch's row is 'done'
     store     -> original durably in the store, documents row 'stored'
     ocr       -> (worker process) archival PDF/A in tmp
     archive   -> PDF/A durably in the store, text and identifiers, documents 'archived',
@@ -55,13 +58,20 @@ from motcua.errors import (
     disk_full,
 )
 from motcua.index import SearchEngine, open_engine
-from motcua.ingest import names
+from motcua.ingest import names, split
 from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
 from motcua.ingest.limits import Limits, limits_of
 from motcua.ingest.logs import hand_over_rotation
 from motcua.ingest.quarantine import quarantine_file
 from motcua.ingest.workers import workers_of
-from motcua.ocr import OcrOutcome, OcrSettings, check_language, make_archival, read_progress
+from motcua.ocr import (
+    OcrOutcome,
+    OcrSettings,
+    check_language,
+    check_thresholding,
+    make_archival,
+    read_progress,
+)
 from motcua.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -485,6 +495,9 @@ class Pipeline:
         self._busy_sha: set[str] = set()
         self._deferred: dict[str, list[int]] = {}
         self._held: set[int] = set()
+        # Intake rows of the parts of a batch just split (or found split after a crash),
+        # run next in this same run.
+        self._spawned: list[int] = []
 
     # ---- driving ----
 
@@ -501,6 +514,9 @@ class Pipeline:
         for new due rows whenever the queue runs dry, so the pool stays busy across
         files that arrive while others are being OCR'd."""
         check_language(self.ws.config.ocr.language)
+        if self.ws.config.ocr.retry_language:
+            check_language(self.ws.config.ocr.retry_language)
+        check_thresholding(self.ws.config.ocr.thresholding)
         self._check_store_writable()
         recover(self.ws, self.conn)
         if self._remote is not None:
@@ -535,6 +551,10 @@ class Pipeline:
                 while queue and len(in_flight) <= self.jobs and not should_stop():
                     intake_id = queue.popleft()
                     step = self._prepare(intake_id)
+                    if self._spawned:
+                        fresh, self._spawned = self._spawned, []
+                        intake_ids.extend(fresh)
+                        queue.extendleft(reversed(fresh))
                     if isinstance(step, Outcome):
                         done(step)
                     elif step is not None:
@@ -634,6 +654,9 @@ class Pipeline:
             confidence_threshold=cfg.confidence_threshold,
             timeout_seconds=cfg.timeout_seconds,
             memory_mb=self.limits.worker_memory_mb,
+            thresholding=cfg.thresholding,
+            retry_language=cfg.retry_language,
+            retry_below=cfg.retry_below,
         )
 
     def _original(self, job: _Job) -> Path:
@@ -770,6 +793,9 @@ class Pipeline:
             self._deferred.setdefault(sha256, []).append(intake_id)
             self._held.add(intake_id)
             return None
+        batch = split.batch_by_sha256(self.conn, sha256)
+        if batch is not None:
+            return self._already_split(row, source, batch)
         existing = records.by_sha256(self.conn, sha256)
         if existing is not None and existing["state"] == "indexed":
             return self._duplicate(row, source, existing)
@@ -784,6 +810,10 @@ class Pipeline:
                 self.conn.execute("UPDATE intake SET document_id = ? WHERE id = ?",
                                   (existing["id"], intake_id))
             return self._resume(self._row(intake_id), source)
+        if media_type == "application/pdf" and split.part_of_intake(self.conn, intake_id) is None:
+            outcome = self._split(self._row(intake_id), source, sha256, st.st_size)
+            if outcome is not None:
+                return outcome
         relpath = store.original_relpath(sha256, MEDIA_EXTENSION[media_type])
         store.durable_copy(source, self.ws.absolute(relpath), self.tmp, sha256)
         _crash_point("original-renamed")
@@ -801,6 +831,49 @@ class Pipeline:
         log.info("stored original %s as document %d", names.visible(source), document_id)
         _crash_point("stored")
         return self._job(intake_id, source, document_id, sha256, media_type, row["dossier_hint"])
+
+    def _split(self, row: sqlite3.Row, source: Path, sha256: str, size: int) -> Outcome | None:
+        """The split step: a PDF with QR separators is kept whole in the store and its
+        parts are queued; None when it has none (it goes on as any file)."""
+        scan = split.read_separators(source)
+        if scan is None:
+            return None
+        plan = split.plan_parts(scan, lambda code: records.dossier_exists(self.conn, code))
+        if not plan:
+            return None
+        relpath = store.original_relpath(sha256, ".pdf")
+        batch = self.ws.absolute(relpath)
+        store.durable_copy(source, batch, self.tmp, sha256)
+        parts = split.write_parts(self.ws, batch, row["original_name"], plan, self.tmp)
+        _crash_point("parts-written")
+        with db.transaction(self.conn):
+            children = split.record_split(
+                self.conn, self.ws, intake_row=row, sha256=sha256, relpath=relpath,
+                size=size, scan=scan, parts=parts, register=register, actor=self.actor)
+            outcome = self._set_state(row["id"], "done",
+                                      split.split_message(parts, row["original_name"]))
+        log.info("split %s into %d parts at pages %s (QR %.2fs)", names.visible(source),
+                 len(parts), [s.page for s in scan.separators], scan.seconds)
+        _crash_point("split")
+        self._release(source, self._row(row["id"]))
+        self._spawned.extend(children)
+        return outcome
+
+    def _already_split(self, row: sqlite3.Row, source: Path, batch: sqlite3.Row) -> Outcome:
+        """Bytes of a batch split before: the same file seen again after a crash (its
+        parts still waiting are run now), or another copy of it (a duplicate)."""
+        first = self._row(batch["intake_id"]) if batch["intake_id"] is not None else None
+        same_file = first is not None and first["source_path"] == row["source_path"]
+        if same_file:
+            outcome = self._set_state(row["id"], "done", "Tệp đã được tách và lưu trữ trước đó.")
+        else:
+            outcome = self._set_state(
+                row["id"], "duplicate",
+                f"Trùng với tệp quét “{batch['original_name']}” đã tách theo tờ bìa trước đó; "
+                "không lưu lần thứ hai.")
+        self._release(source, row)
+        self._spawned.extend(split.waiting_parts(self.conn, batch["id"]))
+        return outcome
 
     def _held_elsewhere(self, document_id: int, intake_id: int) -> bool:
         for other in self.conn.execute(
@@ -895,6 +968,7 @@ class Pipeline:
         ]
         identifiers = find_identifiers([p.text for p in pages])
         in_text = [i.value for i in identifiers if i.kind == "dossier_code"]
+        part = split.part_of_intake(self.conn, job.intake_id)
         with db.transaction(self.conn):
             dossier, source_kind, reason, hint = self._filing(job, in_text)
             records.mark_archived(
@@ -909,6 +983,8 @@ class Pipeline:
                              "original_name": doc["original_name"], "sha256": job.sha256,
                              "archival_sha256": digest, "pages": len(pages),
                              "dossier_code": dossier, "source": names.visible(job.source),
+                             **({"batch": {"id": part["batch_id"], "pages": [
+                                 part["first_page"], part["last_page"]]}} if part else {}),
                              **({"archival_changes": list(result.changes)}
                                 if result.changes else {})})
         log.info("archived document %d (%d pages, %.1fs OCR)", job.document_id, len(pages),
@@ -922,6 +998,16 @@ class Pipeline:
         Only a dossier the counter issued is ever named: the inbox folder's code first,
         then the first issued code printed in the document. Otherwise the document is
         archived in no dossier, with the reason the desk shows."""
+        part = split.part_of_intake(self.conn, job.intake_id)
+        if part is not None:
+            # A part of a batch scan: filed by its cover's QR or not at all, never by a
+            # guess from its text.
+            code = part["dossier_code"]
+            if code and records.dossier_exists(self.conn, code):
+                return code, None, None, None
+            if code:  # issued when the batch was split, gone since (merged away)
+                return None, None, "qr_unknown_code", code
+            return None, None, part["reason"], split.reason_hint(part)
         folder = job.dossier_hint
         if folder and records.dossier_exists(self.conn, folder):
             return folder, "folder", None, None
@@ -974,7 +1060,11 @@ class Pipeline:
             message = f"Đã lưu trữ: {doc['page_count']} trang"
             if doc["dossier_code"]:
                 message += f", hồ sơ {doc['dossier_code']}"
-            elif doc["unfiled_reason"]:
+            part = split.part_of_intake(self.conn, job.intake_id)
+            if part is not None:
+                message += (f" (trang {split.page_span(part['first_page'], part['last_page'])}"
+                            f" của “{part['batch_name']}”)")
+            if not doc["dossier_code"] and doc["unfiled_reason"]:
                 message += ". " + labels.unfiled_reason(doc["unfiled_reason"],
                                                          doc["unfiled_hint"]).rstrip(".")
             if flagged:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from motcua.ingest.names import visible
+from motcua.ingest.split import unfiled_parts
 from motcua.ingest.workers import workers_of
 from motcua.workspace import Workspace
 
@@ -127,6 +128,7 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
             " LIMIT ?", (recent,))
     ]
 
+    parts_total, parts = unfiled_parts(conn, recent)
     pid = watcher_pid(ws)
     return {
         "workspace": str(ws.root),
@@ -149,6 +151,7 @@ def collect(ws: Workspace, conn: sqlite3.Connection, *, recent: int = 10) -> dic
                          "items": rescan_docs[:recent * 2]},
         "recent_quarantines": quarantines,
         "recent_refused": refused,
+        "unfiled_parts": {"count": parts_total, "items": parts},
         "workers": workers_status(ws),
     }
 

@@ -5,9 +5,17 @@ from motcua.ocr.engine import (
     OcrSettings,
     PageText,
     check_language,
+    check_thresholding,
     make_archival,
     read_progress,
 )
 
-__all__ = ["OcrOutcome", "OcrSettings", "PageText", "check_language", "make_archival",
-           "read_progress"]
+__all__ = [
+    "OcrOutcome",
+    "OcrSettings",
+    "PageText",
+    "check_language",
+    "check_thresholding",
+    "make_archival",
+    "read_progress",
+]

@@ -59,6 +59,14 @@ class OcrSettings:
     confidence_threshold: float = 70.0  # below this a page is flagged needs_rescan
     timeout_seconds: float = 600.0
     memory_mb: int = 0  # the worker's address-space limit, quoted in messages (0: none)
+    #: How Tesseract makes the page black and white: "sauvola" (local; default since
+    #: issue 15) or "otsu" (Tesseract's own default, global). See plugin.THRESHOLDING.
+    thresholding: str = "sauvola"
+    #: A second model ("Vietnamese", Debian's script model) for pages the first reads
+    #: with a mean word confidence below ``retry_below``; the better reading is kept.
+    #: Empty: one model only (the default; README "OCR settings" gives the trade).
+    retry_language: str = ""
+    retry_below: float = 90.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,16 @@ def check_language(language: str) -> None:
         )
 
 
+def check_thresholding(name: str) -> None:
+    """Fail at start-up, not on every file, if ``[ocr] thresholding`` names no method."""
+    if name not in plugin.THRESHOLDING:
+        raise UserError(
+            f"Cấu hình [ocr] thresholding = “{name}” không hợp lệ; hãy dùng một trong: "
+            f"{', '.join(plugin.THRESHOLDING)}.",
+            f"unknown thresholding {name!r}",
+        )
+
+
 def make_archival(
     source: Path, media_type: str, output_pdf: Path, settings: OcrSettings
 ) -> OcrOutcome:
@@ -121,6 +139,7 @@ def make_archival(
     the disk is full.
     """
     started = time.monotonic()
+    check_thresholding(settings.thresholding)
     if media_type not in MEDIA_TYPES:
         raise BadInputFile(
             "Loại tệp này không được hỗ trợ để số hóa. "
@@ -576,6 +595,14 @@ def _fonts_showing_text(page: pikepdf.Page) -> set[str]:
     return used
 
 
+def _fonts_selected(page: pikepdf.Page) -> set[str]:
+    return {
+        str(instruction.operands[0])
+        for instruction in pikepdf.parse_content_stream(page, "Tf")
+        if isinstance(instruction, pikepdf.ContentStreamInstruction) and instruction.operands
+    }
+
+
 def _drop_unused_fonts(pdf: pikepdf.Pdf) -> list[str]:
     """Remove page font resources no text is shown with (reportlab always lists Helvetica).
 
@@ -593,11 +620,15 @@ def _drop_unused_fonts(pdf: pikepdf.Pdf) -> list[str]:
             continue
         used = _fonts_showing_text(page)
         unused = {str(k) for k in fonts} - used
-        if not unused:
+        # Pages sharing one resource dictionary (reportlab's multi-page files): a
+        # font dropped on an earlier page is still selected by this page's operators.
+        dangling = _fonts_selected(page) - used - {str(k) for k in fonts}
+        if not unused and not dangling:
             continue
         for name in unused:
             del fonts[name]
             removed.append(f"page {number} unused font {name}")
+        unused |= dangling
         # The selecting operators go too: a Tf naming a missing resource is
         # itself a PDF/A violation.
         kept = [
@@ -625,7 +656,8 @@ def _run_ocrmypdf(
     from ocrmypdf import exceptions as ox
 
     key = str(ocr_pdf)
-    plugin.begin_run(key, deadline, progress)
+    plugin.begin_run(key, deadline, settings.thresholding, settings.retry_language,
+                     settings.retry_below, progress)
     pages: dict[int, PageOcr] = {}
     try:
         ocrmypdf.ocr(

@@ -24,6 +24,7 @@ from motcua.archive import audit, records
 from motcua.archive.documents import EDITABLE, FIELD_LABELS, get_meta, resolve_document
 from motcua.errors import MotcuaError, UserError
 from motcua.ingest.names import visible
+from motcua.ingest.split import part_of_document
 from motcua.services import Context, Result
 from motcua.services.access import Permission, require
 
@@ -85,6 +86,8 @@ class DocumentView(Result):
     intake: tuple[dict[str, Any], ...]
     reused_in: tuple[dict[str, Any], ...]
     confidence_threshold: float
+    #: A part of a batch scan split at its cover sheets: the batch and the page range.
+    batch: dict[str, Any] | None = None
 
 
 def store_file(ctx: Context, stored: str | None) -> Path | None:
@@ -171,6 +174,7 @@ def view(ctx: Context, document_id: int, *, record_view: bool = True) -> Documen
                                                                 r["status"])}
                         for r in reused),
         confidence_threshold=ctx.ws.config.ocr.confidence_threshold,
+        batch=part_of_document(conn, document_id),
     )
     if record_view:
         audit.record(conn, "view", f"document:{document_id}", ctx.audit_name, {})

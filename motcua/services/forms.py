@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from motcua import labels
@@ -146,3 +147,35 @@ def set_owner_contact(ctx: Context, owner_id: str, *, address: str | None = None
     require(ctx.actor.roles, Permission.RECEIVE)
     got = set_contact(ctx.conn, owner_id, ctx.audit_name, address=address, phone=phone)
     return OwnerContact(owner_id.strip(), got["address"], got["phone"])
+
+
+@dataclass(frozen=True)
+class CoverSheets(Result):
+    path: str
+    codes: tuple[str, ...]
+
+
+def cover_sheets(ctx: Context, codes: list[str], out: Path) -> CoverSheets:
+    """One A4 cover sheet per dossier (its code as a large QR code and in text, the
+    owner, the procedure, the day received), to lead its papers in a batch scan."""
+    from motcua.archive.lifecycle import get_record
+    from motcua.templates.coversheet import Cover, write_covers
+
+    require(ctx.actor.roles, Permission.RECEIVE)
+    if not codes:
+        raise UserError("Hãy nêu ít nhất một mã hồ sơ.", "no dossier code")
+    covers = []
+    for code in dict.fromkeys(c.strip() for c in codes):
+        rec = get_record(ctx.conn, code)
+        owner = rec.owner_name or ""
+        if rec.owner_id:
+            owner = f"{owner} ({rec.owner_id})" if owner else rec.owner_id
+        covers.append(Cover(rec.code, owner or "—", rec.procedure_name or "—",
+                            labels.vi_date(rec.received_on) or "—",
+                            ctx.ws.config.agency.issuing_body))
+    out = out.absolute()
+    if not out.parent.is_dir():
+        raise UserError(f"Không có thư mục {out.parent} để ghi tệp tờ bìa.",
+                        f"no folder {out.parent}")
+    write_covers(covers, out)
+    return CoverSheets(str(out), tuple(c.code for c in covers))

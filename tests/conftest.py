@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,3 +92,11 @@ def cli() -> RunCli:
     """The one CLI runner: `cli(ws, "show", "1", "--json")`."""
     return run_cli
 
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium per test module for the Playwright tests (tests/web_kit.py)."""
+    from tests.web_kit import launched_chromium
+
+    with launched_chromium() as launched:
+        yield launched

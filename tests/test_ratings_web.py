@@ -22,13 +22,12 @@ from tests.web_kit import (
     ADMIN_ACTOR,
     ROOT,
     browser_login,
-    chromium,
     http_login,
     make_officers,
     serving,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")  # the whole module drives a browser
 ARTIFACTS = ROOT / "test-artifacts"
 OWNER = "001090054321"
 
@@ -57,16 +56,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         other = counter.receive(ctx, "1.004873", OWNER, "direct", print_receipt=False)
     with serving(ws) as url:
         yield Served(ws, url, got.record["code"], other.record["code"])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        launched = chromium(sync_api, p)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _shot(page: Any, name: str) -> None:

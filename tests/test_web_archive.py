@@ -34,14 +34,13 @@ from tests.web_kit import (
     DOSSIER,
     ROOT,
     browser_login,
-    chromium,
     client_for,
     make_officers,
     serving,
     small_archive,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")  # the whole module drives a browser
 ARTIFACTS = ROOT / "test-artifacts"
 VIEWPORT = {"width": 1366, "height": 768}
 ARCHIVE_WAIT_MS = 240_000  # OCR of three pages on a shared, loaded machine
@@ -84,16 +83,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         except subprocess.TimeoutExpired:
             watcher.kill()
             watcher.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        launched = chromium(sync_api, p)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _page(browser: Any, site: Site, login: str) -> Any:

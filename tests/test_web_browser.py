@@ -27,14 +27,13 @@ from tests.web_kit import (
     OFFICERS,
     ROOT,
     browser_login,
-    chromium,
     make_officers,
     password_for,
     serving,
     small_archive,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")  # the whole module drives a browser
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -62,16 +61,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     ws, doc_id = _workspace(tmp_path_factory.mktemp("browser"))
     with serving(ws) as url:
         yield Served(ws, url, doc_id)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        launched = chromium(sync_api, p)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _entries(ws: Workspace) -> list[audit.AuditEntry]:

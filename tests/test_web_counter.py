@@ -20,7 +20,7 @@ from motcua import db
 from motcua.archive import audit
 from motcua.services import counter, open_context
 from motcua.workspace import Workspace, init_workspace, load_workspace
-from tests.web_kit import ADMIN_ACTOR, ROOT, browser_login, chromium, make_officers, serving
+from tests.web_kit import ADMIN_ACTOR, ROOT, browser_login, make_officers, serving
 
 sync_api = pytest.importorskip("playwright.sync_api")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -47,16 +47,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                                print_receipt=False)
     with serving(ws) as url:
         yield Served(ws, url, late.record["code"])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        launched = chromium(sync_api, p)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _page(browser: Any) -> Any:

@@ -129,6 +129,18 @@ def browser_login(page: Any, url: str, login: str, password: str | None = None) 
     page.click("form.login-form button[type=submit]")
 
 
+@contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, closed afterwards (the `browser` fixture)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        launched = chromium(sync_api, p)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
 def chromium(sync_api: Any, playwright: Any) -> Any:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
@@ -31,26 +32,27 @@ def _only_stray_warnings(report: pikepdf.pdfa.Report) -> bool:
         v.rule == _WARNING_RULE and v.message.startswith(_WARNING_PREFIX) for v in violations)
 
 
-def check(pdf: pikepdf.Pdf) -> pikepdf.pdfa.Report:
-    """PDF/A-2b report of an open PDF."""
-    report = pikepdf.pdfa.check(pdf, "2b")
+def _taken_again_on_stray_warnings(run: Callable[[], pikepdf.pdfa.Report], what: str
+                                   ) -> pikepdf.pdfa.Report:
+    report = run()
     if _only_stray_warnings(report):
-        log.info("PDF/A check saw a warning (%s); checking again",
+        log.info("PDF/A check of %s saw a warning (%s); checking again", what,
                  report.violations[0].message)
         gc.collect()
-        report = pikepdf.pdfa.check(pdf, "2b")
+        report = run()
     return report
+
+
+def check(pdf: pikepdf.Pdf) -> pikepdf.pdfa.Report:
+    """PDF/A-2b report of an open PDF."""
+    return _taken_again_on_stray_warnings(lambda: pikepdf.pdfa.check(pdf, "2b"),
+                                          str(pdf.filename))
 
 
 def check_file(path: Path) -> pikepdf.pdfa.Report:
     """PDF/A-2b report of a written file (as saved, byte for byte)."""
-    report = pikepdf.pdfa.validate_written(path, "2b")
-    if _only_stray_warnings(report):
-        log.info("PDF/A check of %s saw a warning (%s); checking again", path.name,
-                 report.violations[0].message)
-        gc.collect()
-        report = pikepdf.pdfa.validate_written(path, "2b")
-    return report
+    return _taken_again_on_stray_warnings(
+        lambda: pikepdf.pdfa.validate_written(path, "2b"), path.name)
 
 
 def passes(path: Path) -> bool:

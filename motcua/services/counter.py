@@ -689,9 +689,10 @@ def find_owner(ctx: Context, owner_id: str) -> OwnerRef | None:
 
 
 def dossier_exists(ctx: Context, code: str) -> bool:
+    from motcua.archive.records import dossier_exists as exists
+
     require(ctx.actor.roles, Permission.VIEW)
-    return ctx.conn.execute("SELECT 1 FROM dossiers WHERE code = ?",
-                            (code,)).fetchone() is not None
+    return exists(ctx.conn, code)
 
 
 def owner_lookup(ctx: Context, raw_id: str) -> OwnerLookup:

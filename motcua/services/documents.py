@@ -385,7 +385,7 @@ def assign(ctx: Context, document_id: int, dossier_code: str, *, move: bool = Fa
     row = records.by_id(conn, document_id)
     if row is None:
         raise _no_document(document_id)
-    if conn.execute("SELECT 1 FROM dossiers WHERE code = ?", (dossier_code,)).fetchone() is None:
+    if not records.dossier_exists(conn, dossier_code):
         raise UserError(
             f"Không có hồ sơ mã {dossier_code}: mã này chưa được cấp (chưa tiếp nhận, chưa "
             "nhập từ hệ thống một cửa). Kiểm tra lại mã, hoặc tiếp nhận hồ sơ trước.",

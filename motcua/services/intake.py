@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from motcua import labels
+from motcua.archive import records
 from motcua.errors import MotcuaError, UserError
 from motcua.ingest.names import visible
 from motcua.services import Context, Result
@@ -242,8 +243,7 @@ def receive_upload(ctx: Context, source: BinaryIO, filename: str, dossier_code: 
     require(ctx.actor.roles, Permission.INTAKE)
     name = upload_name(filename)
     code = (dossier_code or "").strip() or None
-    if code is not None and ctx.conn.execute(
-            "SELECT 1 FROM dossiers WHERE code = ?", (code,)).fetchone() is None:
+    if code is not None and not records.dossier_exists(ctx.conn, code):
         raise UserError(f"Không có hồ sơ “{code}”.", f"upload to unknown dossier {code!r}")
     folder = ctx.ws.inbox / code if code else ctx.ws.inbox
     folder.mkdir(parents=True, exist_ok=True)
@@ -438,8 +438,8 @@ def quarantine_retry(ctx: Context, intake_id: int) -> QuarantineDecision:
     if path is None or not path.is_file():
         raise UserError("Tệp cách ly không còn trong thư mục cách ly; không thử lại được.",
                         f"quarantined file missing for intake {intake_id}")
-    code = row["dossier_hint"] if row["dossier_hint"] and ctx.conn.execute(
-        "SELECT 1 FROM dossiers WHERE code = ?", (row["dossier_hint"],)).fetchone() else None
+    hint = row["dossier_hint"]
+    code = hint if hint and records.dossier_exists(ctx.conn, hint) else None
     with path.open("rb") as fh:
         placed = receive_upload(ctx, fh, row["original_name"], code,
                                 max_bytes=path.stat().st_size + 1)

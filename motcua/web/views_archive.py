@@ -220,8 +220,7 @@ def document_move(call: Call) -> Response:
     if view.dossier_code and view.dossier_code != code and call.field("confirm", 10) != "1":
         raise HTTPException(400, f"Tài liệu đang thuộc hồ sơ {view.dossier_code}; hãy đánh "
                                  "dấu ô xác nhận chuyển sang hồ sơ khác.")
-    if call.ctx.conn.execute("SELECT 1 FROM dossiers WHERE code = ?", (code,)).fetchone() \
-            is None:
+    if not counter.dossier_exists(call.ctx, code):
         raise HTTPException(400, f"Không có hồ sơ “{code}”.")
     try:
         documents.assign(call.ctx, document_id, code)
@@ -460,8 +459,7 @@ def documents_file(call: Call) -> Response:
     ids = [v for v in call.fields("doc") if v.isdigit() and len(v) < 19][:LIST_SIZE]
     if not code or not ids:
         raise HTTPException(400, "Hãy đánh dấu tài liệu và nhập mã hồ sơ cần gắn vào.")
-    if call.ctx.conn.execute("SELECT 1 FROM dossiers WHERE code = ?", (code,)).fetchone() \
-            is None:
+    if not counter.dossier_exists(call.ctx, code):
         raise HTTPException(400, f"Không có hồ sơ “{code}”.")
     for raw in ids:
         view = _or_404(lambda raw=raw: documents.view(call.ctx, int(raw),  # type: ignore[misc]

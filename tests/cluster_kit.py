@@ -91,11 +91,7 @@ class WorkerProcess:
 
     def pool_pids(self) -> list[int]:
         """The worker's pool processes (its children)."""
-        try:
-            text = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
-        except OSError:
-            return []
-        return [int(p) for p in text.split()]
+        return children(self.pid)
 
     def stop(self, timeout: float = 60) -> None:
         if self.proc.poll() is None:
@@ -111,6 +107,18 @@ class WorkerProcess:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=30)
         self.out.close()
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started, from any of its threads: OCRmyPDF runs Tesseract from
+    a thread pool, and /proc lists a child under the thread that spawned it."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def dossier_code(n: int) -> str:

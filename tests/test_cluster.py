@@ -23,6 +23,7 @@ from tests.cluster_kit import (
     RedisServer,
     WorkerProcess,
     celery_workspace,
+    children,
     issue_dossiers,
     make_corpus,
     place,
@@ -120,13 +121,6 @@ def test_local_and_celery_give_identical_records(
         assert "succeeded" in worker.output(), worker.output()[-3000:]
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 def _run_with_fault(ws: Workspace, folder: Path, tmp_path: Path,
                     fault: str, redis: RedisServer, workers: list[WorkerProcess]) -> None:
     place(folder, ws.inbox)
@@ -136,9 +130,12 @@ def _run_with_fault(ws: Workspace, folder: Path, tmp_path: Path,
             victim = workers[0]
             # Mid-task: one of its pool processes is running Tesseract or Ghostscript.
             busy: list[int] = []
-            wait_for(lambda: bool(busy.extend(p for p in victim.pool_pids() if _children(p))
-                                  or busy), 120, "a task on the first worker", watch,
-                     interval=0.05)
+
+            def working() -> bool:
+                busy[:] = [p for p in victim.pool_pids() if children(p)]
+                return bool(busy)
+
+            wait_for(working, 120, "a task on the first worker", watch, interval=0.05)
             if fault == "worker":
                 victim.kill()  # the whole machine: its task comes back after the timeout
             else:

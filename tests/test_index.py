@@ -7,6 +7,7 @@ the relevance test over a generated warehouse.
 from __future__ import annotations
 
 import datetime
+import re
 import subprocess
 import sys
 import unicodedata
@@ -156,6 +157,36 @@ def test_tone_variants_codes_and_name_keys() -> None:
     literal, canonical, folded = name_keys("Nguyễn  Thị Hoà")
     assert literal == "nguyễn_thị_hoà" and folded == "nguyen_thi_hoa"
     assert name_keys("Nguyễn Thị Hòa")[1] == canonical != literal
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        ("Hồ sơ điện tử, ĐA LỘC: 118/2025", "tiếp nhận_hồ sơ"),
+        ("", "một", ""),
+        # Pages whose folding moves offsets (a ligature, a dotted capital I, a stray
+        # mark): folded page by page, their words still paired with the others'.
+        ("ﬁle số hóa", "İstanbul và Hà Nội", "ß straße x\u0301y"),
+    ],
+)
+def test_indexed_word_pairs_and_twins(pages: tuple[str, ...]) -> None:
+    """The array-built entry agrees with the plain definitions: pairs of every folded
+    word in page order, across pages, and each page's folded twin when it has one."""
+    from motcua.index.normalize import clean_text, tokens
+    from motcua.index.query import _unblob, folded_twin, pairs, to_indexed
+
+    indexed = to_indexed(doc(7, *pages))
+    words = []
+    for page in pages:
+        text = clean_text(page)
+        twin = folded_twin(text)
+        words += ([w for w in re.split(r"[^a-z0-9]+", twin) if w] if twin is not None
+                  else [fold_diacritics(t) for t in tokens(text)])
+    assert indexed.text_pairs == " ".join(pairs(words))
+    _, stored = _unblob(indexed.stored)
+    assert [(no, raw.decode(), twin) for no, raw, twin in stored] == [
+        (no, clean_text(page), folded_twin(clean_text(page)) or "")
+        for no, page in enumerate(pages, start=1)]
 
 
 @pytest.mark.parametrize(

@@ -372,6 +372,22 @@ def test_replace_and_delete(kind: str, tmp_path: Path) -> None:
     assert eng.search("mới") == []
 
 
+def test_settle_after_a_bulk_load_keeps_every_document_once(
+        kind: str, tmp_path: Path) -> None:
+    eng = open_engine(tmp_path / "ix", kind, rebuild=True)
+    for n in range(1, 13):  # a commit every 3 documents: 4 segments in tantivy
+        eng.replace_document(doc(n, f"trang số {n} của hồ sơ lưu trữ"))
+        if n % 3 == 0:
+            eng.commit()
+    eng.settle()
+    assert eng.count() == 12
+    assert sorted(ids(eng.search("lưu trữ", limit=50))) == list(range(1, 13))
+    if kind == "tantivy":
+        # The segments the load left were merged now, not by a later small update.
+        assert eng._segments() == 1  # type: ignore[attr-defined]
+    eng.close()
+
+
 def test_replace_twice_before_commit_keeps_the_last(kind: str, tmp_path: Path) -> None:
     eng = open_engine(tmp_path / "ix", kind)
     eng.replace_document(doc(1, "lần một"))

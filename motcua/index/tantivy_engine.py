@@ -46,6 +46,9 @@ PAIRS_ANALYZER = "motcua_pairs"  # word pairs made in Python (query.pairs)
 BULK_WRITER = (128_000_000, 0)  # heap bytes, threads (0: tantivy picks)
 SMALL_WRITER = (20_000_000, 1)
 LOCK_WAIT_S = 10.0
+# tantivy's default merge policy (LogMergePolicy) counts every segment under about 17,000
+# documents as one level and merges a level when it holds 8 segments.
+MERGE_LEVEL_SEGMENTS = 8
 
 
 def _analyzer(folded: bool) -> tantivy.TextAnalyzer:
@@ -109,6 +112,7 @@ class TantivyEngine:
             raise storage.unreadable(path, KIND, exc) from exc
         self._writer: tantivy.IndexWriter | None = None
         self._writer_size = BULK_WRITER if rebuild else SMALL_WRITER
+        self._last: list[Indexed] = []  # the last entries added (for `settle`)
 
     # -- writing -----------------------------------------------------------
 
@@ -132,7 +136,9 @@ class TantivyEngine:
         writer = self._get_writer()
         # Deletes apply to documents added before them, so the new entry survives.
         writer.delete_documents_by_term("doc_id", entry.document_id)
-        writer.add_document(self._to_doc(to_indexed(entry)))
+        indexed = to_indexed(entry)
+        writer.add_document(self._to_doc(indexed))
+        self._last = [*self._last[1 - MERGE_LEVEL_SEGMENTS:], indexed]
 
     @staticmethod
     def _to_doc(ix: Indexed) -> tantivy.Document:
@@ -169,6 +175,29 @@ class TantivyEngine:
             writer.wait_merging_threads()
         except ValueError as exc:
             raise storage.unreadable(self.path, KIND, exc) from exc
+
+    def settle(self) -> None:
+        """After a bulk load, merge now the small segments it left behind.
+
+        A rebuild ends with a few partial segments in the merge policy's lowest level;
+        left there, the eighth later one-document update (which waits for its merges,
+        so that segments do not pile up) would merge them, seconds instead of
+        milliseconds. Each round adds one of the last entries again (a one-document
+        segment) until the level has been merged; its merged segment is then big enough
+        to leave the level, and later updates merge only small segments."""
+        before = self._segments()
+        for last in self._last:
+            writer = self._get_writer()
+            writer.delete_documents_by_term("doc_id", last.document_id)
+            writer.add_document(self._to_doc(last))
+            self.commit()
+            now = self._segments()
+            if now <= before:
+                return
+            before = now
+
+    def _segments(self) -> int:
+        return int(self._searcher().num_segments)
 
     def close(self) -> None:
         if self._writer is not None:

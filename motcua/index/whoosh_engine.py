@@ -171,6 +171,9 @@ class WhooshEngine:
             fields[KEY_FIELD] = " ".join(ix.keys)
         return fields
 
+    def settle(self) -> None:
+        """Nothing to do: whoosh merges its segments in the commit itself."""
+
     def close(self) -> None:
         self._pending.clear()
         self._clear = False

@@ -661,13 +661,17 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
                 best, best_rank = page, rank
     matched: list[str] = []
     fields: dict[str, str] = data["f"]  # folded, lower case, values one per line
+    # One look over all the fields first (any match at all, even inside a word): most
+    # word queries match none of them.
+    words_in_fields = matcher is not None and matcher.pattern.search(
+        "\n".join(fields.values())) is not None
     for name in FIELDS:
         if name == "text":
             hit = any_text
         else:
             value = fields.get(name, "")
             hit = bool(value) and (
-                (matcher is not None and _search(matcher.pattern, value))
+                (words_in_fields and _search(matcher.pattern, value))  # type: ignore[union-attr]
                 or (plan.key is not None and plan.key in map(code_key, value.split("\n"))))
         if hit:
             matched.append(name)

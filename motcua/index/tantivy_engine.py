@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -69,8 +70,9 @@ def _schema() -> tantivy.Schema:
     for exact, folded, pairs in ((TEXT_EXACT, TEXT_FOLDED, TEXT_PAIRS),
                                  (META_EXACT, META_FOLDED, META_PAIRS)):
         # Phrases are matched on the word pairs, the only fields with positions; the
-        # others answer single words (query.ranking).
-        sb.add_text_field(exact, tokenizer_name=EXACT_ANALYZER, index_option="freq")
+        # others answer single words (query.ranking). The exact fields only ever feed
+        # constant-score tiers: no term frequencies.
+        sb.add_text_field(exact, tokenizer_name=EXACT_ANALYZER, index_option="basic")
         sb.add_text_field(folded, tokenizer_name=FOLDED_ANALYZER, index_option="freq")
         sb.add_text_field(pairs, tokenizer_name=PAIRS_ANALYZER, index_option="position")
     for name in (*NAME_FIELDS, KEY_FIELD):
@@ -112,6 +114,7 @@ class TantivyEngine:
             raise storage.unreadable(path, KIND, exc) from exc
         self._writer: tantivy.IndexWriter | None = None
         self._writer_size = BULK_WRITER if rebuild else SMALL_WRITER
+        self._loaded: tuple[int, int, int] | None = None  # meta.json last reloaded
         self._last: list[Indexed] = []  # the last entries added (for `settle`)
 
     # -- writing -----------------------------------------------------------
@@ -209,10 +212,22 @@ class TantivyEngine:
 
     def _searcher(self) -> tantivy.Searcher:
         try:
-            self.index.reload()
+            # A commit (this process's or another's) replaces meta.json, a new file:
+            # reloading costs more than a short search, so only when it was replaced.
+            stamp = self._meta_stamp()
+            if stamp is None or stamp != self._loaded:
+                self.index.reload()
+                self._loaded = stamp
             return self.index.searcher()
         except (ValueError, OSError) as exc:
             raise storage.unreadable(self.path, KIND, exc) from exc
+
+    def _meta_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path / "meta.json")
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
 
     def count(self) -> int:
         return int(self._searcher().num_docs)

@@ -183,6 +183,18 @@ def test_indexed_word_pairs_and_twins(pages: tuple[str, ...]) -> None:
         words += ([w for w in re.split(r"[^a-z0-9]+", twin) if w] if twin is not None
                   else [fold_diacritics(t) for t in tokens(text)])
     assert indexed.text_pairs == " ".join(pairs(words))
+    # The folded field is given the folded words: both engines make the same terms of
+    # them as of the page text itself (a page with rare characters is tokenised as a
+    # query is, by normalize.tokens).
+    from motcua.index import tantivy_engine, whoosh_engine
+
+    tantivy_folded = tantivy_engine._analyzer(folded=True)
+    whoosh_folded = whoosh_engine._analyzer(folded=True)
+    assert [t.text for t in whoosh_folded(indexed.text_folded)] == words
+    if all(folded_twin(clean_text(page)) is not None for page in pages):
+        assert [t.text for t in whoosh_folded(indexed.text)] == words
+        assert (tantivy_folded.analyze(indexed.text_folded)
+                == tantivy_folded.analyze(indexed.text) == words)
     _, stored = _unblob(indexed.stored)
     assert [(no, raw.decode(), twin) for no, raw, twin in stored] == [
         (no, clean_text(page), folded_twin(clean_text(page)) or "")

@@ -326,6 +326,7 @@ class Indexed:
 
     document_id: int
     text: str  # all pages, cleaned, one after another
+    text_folded: str  # their words lower-cased and folded (the folded field's text)
     meta: str  # every field value, one per line
     text_pairs: str  # word pairs of the folded text, space-separated
     meta_pairs: str
@@ -381,6 +382,7 @@ def to_indexed(entry: DocEntry) -> Indexed:
     return Indexed(
         document_id=entry.document_id,
         text=joined,
+        text_folded=words.tobytes().decode("utf-8"),
         meta="\n".join(v for values in fields.values() for v in values),
         text_pairs=_pair_string(words),
         meta_pairs=" ".join(map("_".join, itertools.pairwise(meta_words))),

@@ -156,7 +156,7 @@ class WhooshEngine:
         fields: dict[str, Any] = {
             "doc_key": str(ix.document_id),
             TEXT_EXACT: ix.text,
-            TEXT_FOLDED: ix.text,
+            TEXT_FOLDED: ix.text_folded,
             META_EXACT: ix.meta,
             META_FOLDED: ix.meta,
             TEXT_PAIRS: ix.text_pairs,

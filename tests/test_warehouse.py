@@ -14,7 +14,6 @@ from motcua import db
 from motcua.archive import audit
 from motcua.archive.catalogue import load_catalogue
 from motcua.archive.documents import set_meta
-from motcua.archive.dossiers import new_dossier
 from motcua.archive.fixity import verify_store
 from motcua.archive.ids import (
     classify_owner_id,
@@ -26,6 +25,7 @@ from motcua.archive.owners import add_owner
 from motcua.archive.reuse import attach, find_valid
 from motcua.archive.stamp import stamp_document
 from motcua.cli import main
+from motcua.counter.dossiers import new_dossier
 from motcua.errors import UserError
 from motcua.workspace import Workspace, init_workspace
 from tests.conftest import run_cli

@@ -109,7 +109,7 @@ class DossierView(Result):
 
 
 def _dossier_dict(ctx: Context, code: str) -> dict[str, Any] | None:
-    from motcua.archive.lifecycle import get_record
+    from motcua.counter.lifecycle import get_record
 
     row = ctx.conn.execute("SELECT d.created_at, o.kind AS owner_kind FROM dossiers d"
                            " LEFT JOIN owners o ON o.id = d.owner_id WHERE d.code = ?",
@@ -274,8 +274,8 @@ class DossierCreated(Result):
 def new_dossier(ctx: Context, procedure_code: str, owner_id: str, channel: str = "direct",
                 code: str | None = None) -> DossierCreated:
     """A dossier without a receipt (no due date until one is known); reuse runs."""
-    from motcua.archive.dossiers import new_dossier as make
     from motcua.archive.settings import warehouse_settings
+    from motcua.counter.dossiers import new_dossier as make
 
     require(ctx.actor.roles, Permission.RECEIVE)
     made = make(ctx.ws, ctx.conn, ctx.catalogue, procedure_code=procedure_code,
@@ -320,8 +320,8 @@ def receive(ctx: Context, procedure_code: str, owner_id: str, channel: str, *,
             print_receipt: bool = True, pdf: bool = True) -> ReceiveOutcome:
     """Receive a dossier at the counter (or back-fill a paper one with `at`): its code,
     automatic reuse, the due date, and form 01 naming the acting officer as receiver."""
-    from motcua.archive import lifecycle as lc
     from motcua.archive.settings import warehouse_settings
+    from motcua.counter import lifecycle as lc
     from motcua.reports.forms import print_receipt as print_form
 
     require(ctx.actor.roles, Permission.RECEIVE)
@@ -363,7 +363,7 @@ def resolve(ctx: Context, code: str, result_file: Path, *, at: str | datetime | 
     """Record a dossier's result (stored byte for byte) and when it came: early, on time
     or late. The "KẾT QUẢ ĐIỆN TỬ" stamp follows the one policy of `documents.restamp`:
     a failure is a warning, the result stands."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.RECEIVE)
     moment = _moment(ctx, at, "thời điểm có kết quả (--at)")
@@ -391,7 +391,7 @@ class ImportOutcome(Result):
 
 def import_dossiers(ctx: Context, csv_file: Path, mapping_file: Path) -> ImportOutcome:
     """Dossiers from the province's system (CSV with a column mapping)."""
-    from motcua.archive.dossier_import import import_csv, load_mapping
+    from motcua.counter.dossier_import import import_csv, load_mapping
 
     require(ctx.actor.roles, Permission.RECEIVE)
     mapping = load_mapping(mapping_file)
@@ -496,7 +496,7 @@ def overdue(ctx: Context, on: str | date | None = None, *, letters: bool = False
             pdf: bool = True) -> OverdueReport:
     """Pending dossiers past their due date; with `letters`, form 04 for each that has
     none yet (a dossier that already had one is never given a second)."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
     from motcua.reports.forms import issue_apology_letters
 
     require(ctx.actor.roles, Permission.VIEW)
@@ -556,7 +556,7 @@ def _fold(text: str) -> str:
 def desk(ctx: Context, query: str = "", *, on: date | None = None) -> Desk:
     """The desk: what is due, late and new today, what waits in the intake, whether the
     watcher runs; `query` finds dossiers by code or owner name (diacritics optional)."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
     from motcua.ingest.status import WAITING, watcher_pid
 
     require(ctx.actor.roles, Permission.VIEW)
@@ -743,7 +743,7 @@ def _papers_of(ctx: Context, code: str) -> list[Any]:
 
 def _hand_over(ctx: Context, code: str, papers: list[Any], *, pdf: bool) -> CounterReceipt:
     """Record the papers, then issue form 01 if nothing required is missing, else 02."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
     from motcua.reports.forms import received_components
     from motcua.services import forms
 
@@ -828,7 +828,7 @@ def complete_papers(ctx: Context, code: str, papers: list[tuple[str, str, int]],
 
 def issued_forms(ctx: Context, code: str) -> tuple[dict[str, Any], ...]:
     """Forms issued for a dossier (newest first), from the audit log and the apology."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.VIEW)
     out: list[dict[str, Any]] = []
@@ -851,7 +851,7 @@ def issued_forms(ctx: Context, code: str) -> tuple[dict[str, Any], ...]:
 def issued_form_file(ctx: Context, code: str, seq: int) -> Path:
     """The PDF (else DOCX) of one form issued for the dossier (`seq` of its audit entry;
     0 = the apology letter)."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.VIEW)
     rel: str | None = None
@@ -873,7 +873,7 @@ def issued_form_file(ctx: Context, code: str, seq: int) -> Path:
 
 def apology(ctx: Context, code: str, *, pdf: bool = True) -> OverdueReport:
     """Form 04 for one overdue dossier (never a second letter)."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
     from motcua.reports.forms import issue_apology_letters
 
     require(ctx.actor.roles, Permission.RECEIVE)
@@ -906,7 +906,7 @@ MAX_NOTE = 2000
 def add_note(ctx: Context, code: str, body: str) -> Note:
     """A note on a dossier, with its author and time; audited."""
     from motcua import db
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.RECEIVE)
     rec = lc.get_record(ctx.conn, code.strip())
@@ -954,7 +954,7 @@ def counter_components(ctx: Context, code: str) -> tuple[tuple[dict[str, Any], .
     """The procedure's components as the counter sees them (received on paper, reused
     from the warehouse, or missing), and the names of the missing ones: the same reading
     as forms 01 and 02."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
     from motcua.reports.forms import received_components
 
     require(ctx.actor.roles, Permission.VIEW)
@@ -999,8 +999,8 @@ def edit_dossier(ctx: Context, code: str, *, procedure_code: str | None = None,
     """Correct a dossier's procedure, owner or channel: one audit entry with the values
     before and after; the due date follows a new procedure; stamps are redone."""
     from motcua import db
-    from motcua.archive import lifecycle as lc
     from motcua.archive.owners import find_owner
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.RECEIVE)
     rec = lc.get_record(ctx.conn, code.strip())
@@ -1055,7 +1055,7 @@ class DossierCancelled(Result):
 def cancel_dossier(ctx: Context, code: str, reason: str) -> DossierCancelled:
     """Cancel a pending dossier with a reason (audited); it leaves the overdue list."""
     from motcua import db
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.RECEIVE)
     rec = lc.get_record(ctx.conn, code.strip())
@@ -1101,7 +1101,7 @@ def merge_dossiers(ctx: Context, source: str, target: str) -> DossiersMerged:
     """Fold dossier `source` (made by mistake, a duplicate) into `target`: its documents,
     reuse links and notes move; `source` is cancelled naming `target`; both audited."""
     from motcua import db
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.RECEIVE)
     src = lc.get_record(ctx.conn, source.strip())

@@ -158,7 +158,7 @@ class CoverSheets(Result):
 def cover_sheets(ctx: Context, codes: list[str], out: Path) -> CoverSheets:
     """One A4 cover sheet per dossier (its code as a large QR code and in text, the
     owner, the procedure, the day received), to lead its papers in a batch scan."""
-    from motcua.archive.lifecycle import get_record
+    from motcua.counter.lifecycle import get_record
     from motcua.templates.coversheet import Cover, write_covers
 
     require(ctx.actor.roles, Permission.RECEIVE)

@@ -57,3 +57,14 @@ def test_the_cli_says_which_key_is_wrong(workspace: Workspace) -> None:
     assert got.exit_code != 0
     assert "khóa không hợp lệ “reports.signatur”" in got.output
     assert "Traceback" not in got.output
+
+
+def test_init_twice_keeps_the_workspace_and_says_so(tmp_path: Path) -> None:
+    first = run_cli(None, "init", str(tmp_path / "kho"))
+    assert first.stdout.startswith("Đã tạo kho làm việc tại")
+    config = (tmp_path / "kho" / "motcua.toml")
+    config.write_text(config.read_text(encoding="utf-8") + "\n# sửa tay\n", encoding="utf-8")
+    again = run_cli(None, "init", str(tmp_path / "kho"))
+    assert again.stdout.startswith("Kho làm việc đã có tại")
+    assert "giữ nguyên" in again.stdout
+    assert config.read_text(encoding="utf-8").endswith("# sửa tay\n")

@@ -706,6 +706,8 @@ def test_cli_receive_json_and_receipt(ws: Workspace, tmp_path: Path) -> None:
                                "--json"])
     late_code = json.loads(res.output)["code"]
     assert json.loads(res.output)["due_date"] == "2026-02-24"  # Saturday, online
+    shown = runner.invoke(main, [*base, "overdue", "--on", "2026-03-02"]).output
+    assert "hẹn 24/02/2026  quá 6 ngày lịch" in shown  # calendar days, said so
     args = [*base, "overdue", "--on", "2026-03-02", "--letters", "--json"]
     first = json.loads(runner.invoke(main, args).output)
     assert [o["code"] for o in first["overdue"]] == [late_code]

@@ -433,7 +433,7 @@ def overdue_cmd(sc: Context, letters: bool, on_text: str | None, reason: str | N
         note = (f"đã xin lỗi ngày {_day(apology['issued_on'])}" if apology and o.apology_done
                 else "văn bản xin lỗi chưa tạo xong" if apology else "chưa xin lỗi")
         click.echo(f"  {r['code']}  {r['procedure_name']}  {r['owner_name'] or r['owner_id']}"
-                   f"  hẹn {_day(r['due_date'])}  quá {o.days_late} ngày  ({note})")
+                   f"  hẹn {_day(r['due_date'])}  quá {o.days_late} ngày lịch  ({note})")
     if rep.letters_asked:
         click.echo(f"Đã tạo {len(rep.letters)} văn bản xin lỗi (Mẫu 04); "
                    f"{len(rep.already_had)} hồ sơ đã có văn bản từ trước, không tạo lại.")

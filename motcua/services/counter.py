@@ -289,6 +289,8 @@ def new_dossier(ctx: Context, procedure_code: str, owner_id: str, channel: str =
 class Receipt(Result):
     docx: str
     pdf: str | None
+    title: str = labels.ISSUED_KINDS["tiep-nhan"]  # form 02's when a paper is missing
+    missing: tuple[str, ...] = ()  # required papers not handed over (form 02 lists them)
 
 
 @dataclass(frozen=True)
@@ -317,14 +319,20 @@ def _moment(ctx: Context, at: str | datetime | None, label: str) -> datetime | N
 
 def receive(ctx: Context, procedure_code: str, owner_id: str, channel: str, *,
             at: str | datetime | None = None, code: str | None = None,
-            print_receipt: bool = True, pdf: bool = True) -> ReceiveOutcome:
+            print_receipt: bool = True, pdf: bool = True,
+            papers: list[str] | None = None) -> ReceiveOutcome:
     """Receive a dossier at the counter (or back-fill a paper one with `at`): its code,
-    automatic reuse, the due date, and form 01 naming the acting officer as receiver."""
+    automatic reuse, the due date, and form 01 naming the acting officer as receiver.
+    `papers` (`TYPE[:HÌNH THỨC[:SỐ LƯỢNG]]`) are what was handed over, recorded and listed
+    on form 01 with the missing ones apart; without them form 01 lists the procedure's
+    required papers as received (the officer checked them in)."""
     from motcua.archive.settings import warehouse_settings
     from motcua.counter import lifecycle as lc
     from motcua.reports.forms import print_receipt as print_form
+    from motcua.services.forms import parse_paper
 
     require(ctx.actor.roles, Permission.RECEIVE)
+    parsed = [parse_paper(p, ctx) for p in papers] if papers else None
     moment = _moment(ctx, at, "thời điểm tiếp nhận (--at)")
     got = lc.receive(ctx.ws, ctx.conn, ctx.catalogue, ctx.calendar,
                      procedure_code=procedure_code, owner_id=owner_id,
@@ -332,7 +340,14 @@ def receive(ctx: Context, procedure_code: str, owner_id: str, channel: str, *,
                      auto_reuse_mode=warehouse_settings(ctx.ws).auto_reuse)
     _refresh_dossiers(ctx, [got.record.code])
     receipt = None
-    if print_receipt:
+    if parsed is not None:  # what was handed over, as the counter's page records it
+        if print_receipt:
+            handed = _hand_over(ctx, got.record.code, parsed, pdf=pdf)
+            receipt = Receipt(handed.form.docx, handed.form.pdf, handed.form.title,
+                              handed.missing)
+        else:
+            _record_papers(ctx, got.record.code, parsed)
+    elif print_receipt:
         made = print_form(ctx.ws, ctx.conn, ctx.catalogue, got.record.code, pdf=pdf,
                           receiver=ctx.operator if ctx.actor.kind == "user" else None,
                           rating=ratings.printed_link(ctx, got.record.code))
@@ -741,15 +756,19 @@ def _papers_of(ctx: Context, code: str) -> list[Any]:
     return list(recorded_papers(ctx.conn, code) or [])
 
 
+def _record_papers(ctx: Context, code: str, papers: list[Any]) -> None:
+    audit.record(ctx.conn, "dossier.papers", f"dossier:{code}", ctx.audit_name,
+                 {"papers": [{"type_code": p.type_code, "form": p.form, "copies": p.copies}
+                             for p in papers]})
+
+
 def _hand_over(ctx: Context, code: str, papers: list[Any], *, pdf: bool) -> CounterReceipt:
     """Record the papers, then issue form 01 if nothing required is missing, else 02."""
     from motcua.counter import lifecycle as lc
     from motcua.reports.forms import received_components
     from motcua.services import forms
 
-    audit.record(ctx.conn, "dossier.papers", f"dossier:{code}", ctx.audit_name,
-                 {"papers": [{"type_code": p.type_code, "form": p.form, "copies": p.copies}
-                             for p in papers]})
+    _record_papers(ctx, code, papers)
     rec = lc.get_record(ctx.conn, code)
     lines, missing = received_components(ctx.conn, ctx.catalogue, rec, papers)
     if missing:
@@ -762,21 +781,10 @@ def _hand_over(ctx: Context, code: str, papers: list[Any], *, pdf: bool) -> Coun
                           tuple(lines), tuple(missing), issued)
 
 
-PAPER_FORMS = ("Bản chính", "Bản sao", "Bản sao có chứng thực")
-
-
 def _paper(ctx: Context, type_code: str, form: str, copies: int) -> Any:
-    from motcua.reports.forms import ReceivedPaper
+    from motcua.services.forms import paper
 
-    if type_code not in ctx.catalogue.document_types:
-        raise UserError(f"Loại giấy tờ “{type_code}” không có trong danh mục.",
-                        f"bad paper {type_code!r}")
-    if form not in PAPER_FORMS:
-        raise UserError(f"Hình thức “{form}” không hợp lệ; chọn: {', '.join(PAPER_FORMS)}.",
-                        f"bad paper form {form!r}")
-    if not 1 <= copies <= 99:
-        raise UserError("Số lượng mỗi giấy tờ phải từ 1 đến 99.", f"bad copies {copies}")
-    return ReceivedPaper(type_code, form, copies)
+    return paper(ctx, type_code, form, copies)
 
 
 def receive_at_counter(ctx: Context, procedure_code: str, owner_id: str, channel: str,

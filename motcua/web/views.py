@@ -68,8 +68,8 @@ def search(call: Call) -> Response:
         except MotcuaError as exc:
             errors.append(exc.message)
         else:
-            # The date picker only shows ISO values: give back what it can display.
-            form[key] = day.isoformat() if day else form[key]
+            # Shown back as clerks write it, whichever form was typed.
+            form[key] = day.strftime("%d/%m/%Y") if day else form[key]
     page = int_param(params.get("page"), 1, 1, MAX_PAGE)
     searched = any(form.values())
     result: search_service.SearchResult | None = None

@@ -96,6 +96,7 @@ def search(call: Call) -> Response:
     return call.render("search.html", {
         "active": "search", "form": form, "errors": errors, "searched": searched,
         "hits": hits, "page": page, "has_next": has_next,
+        "people": result.people if result else (),
         "kind_label": result.kind_label if result else "",
         "first_rank": (page - 1) * PAGE_SIZE + 1,
         "total_documents": result.total_documents if result else 0,

@@ -116,9 +116,15 @@ def test_local_and_celery_give_identical_records(
     assert store_problems(ws) == []
     status = run_cli(ws, "status").stdout
     assert "2 máy nhận dạng chữ (motcua worker) đang chạy" in status
-    for worker in workers:  # both machines took a share
+    # Both machines were handed tasks. Which one finishes a given file is a race (a
+    # quick machine may finish every file while the other's copies are withdrawn), so
+    # only this is asserted; the identical records above show every file was read.
+    outputs = []
+    for worker in workers:
         worker.stop()
-        assert "succeeded" in worker.output(), worker.output()[-3000:]
+        outputs.append(worker.output())
+        assert "] received" in outputs[-1], outputs[-1][-3000:]
+    assert any("succeeded" in o for o in outputs), outputs[0][-3000:]
 
 
 def _run_with_fault(ws: Workspace, folder: Path, tmp_path: Path,

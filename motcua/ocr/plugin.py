@@ -134,48 +134,54 @@ _ALLOWED_OPS = {"q", "Q", "cm", "Do"}
 def page_jpeg(input_file: Path, pageno: int) -> bytes | None:
     """The page's JPEG bytes if the page is exactly one JPEG drawn over the page."""
     with pikepdf.open(input_file) as pdf:
-        page = pdf.pages[pageno - 1]
-        if int(page.obj.get("/Rotate", 0)) % 360:
+        found = scan_image(pdf.pages[pageno - 1])
+        return None if found is None else bytes(found.read_raw_bytes())
+
+
+def scan_image(page: pikepdf.Page) -> pikepdf.Stream | None:
+    """The page's image if the page is exactly one 8-bit grey or RGB JPEG drawn over the
+    whole page (a scanner's page), else None."""
+    if int(page.obj.get("/Rotate", 0)) % 360:
+        return None
+    xobjects = page.resources.get("/XObject", pikepdf.Dictionary())
+    if len(xobjects) != 1:
+        return None
+    ((name, image),) = xobjects.items()
+    if image.get("/Subtype") != "/Image":
+        return None
+    filters = image.get("/Filter")
+    if isinstance(filters, pikepdf.Array):
+        filters = filters[0] if len(filters) == 1 else None
+    if filters != "/DCTDecode" or int(image.get("/BitsPerComponent", 0)) != 8:
+        return None
+    if image.get("/ColorSpace") not in ("/DeviceGray", "/DeviceRGB"):
+        return None
+    if any(k in image for k in ("/Decode", "/SMask", "/Mask", "/ImageMask")):
+        return None
+    matrix = None
+    for instruction in pikepdf.parse_content_stream(page):
+        if not isinstance(instruction, pikepdf.ContentStreamInstruction):
+            return None  # an inline image: not a plain scan page
+        operands, op = instruction.operands, str(instruction.operator)
+        if op not in _ALLOWED_OPS:
             return None
-        xobjects = page.resources.get("/XObject", pikepdf.Dictionary())
-        if len(xobjects) != 1:
+        if op == "cm":
+            matrix = [float(v) for v in operands]
+        elif op == "Do" and operands[0] != name:
             return None
-        ((name, image),) = xobjects.items()
-        if image.get("/Subtype") != "/Image":
-            return None
-        filters = image.get("/Filter")
-        if isinstance(filters, pikepdf.Array):
-            filters = filters[0] if len(filters) == 1 else None
-        if filters != "/DCTDecode" or int(image.get("/BitsPerComponent", 0)) != 8:
-            return None
-        if image.get("/ColorSpace") not in ("/DeviceGray", "/DeviceRGB"):
-            return None
-        if any(k in image for k in ("/Decode", "/SMask", "/Mask", "/ImageMask")):
-            return None
-        matrix = None
-        for instruction in pikepdf.parse_content_stream(page):
-            if not isinstance(instruction, pikepdf.ContentStreamInstruction):
-                return None  # an inline image: not a plain scan page
-            operands, op = instruction.operands, str(instruction.operator)
-            if op not in _ALLOWED_OPS:
-                return None
-            if op == "cm":
-                matrix = [float(v) for v in operands]
-            elif op == "Do" and operands[0] != name:
-                return None
-        if matrix is None:
-            return None
-        x0, y0, x1, y1 = (float(v) for v in page.mediabox)
-        a, b, c, d, e, f = matrix
-        covers = (
-            abs(b) < 1e-6
-            and abs(c) < 1e-6
-            and abs(a - (x1 - x0)) < 1.0
-            and abs(d - (y1 - y0)) < 1.0
-            and abs(e - x0) < 1.0
-            and abs(f - y0) < 1.0
-        )
-        return bytes(image.read_raw_bytes()) if covers else None
+    if matrix is None:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    a, b, c, d, e, f = matrix
+    covers = (
+        abs(b) < 1e-6
+        and abs(c) < 1e-6
+        and abs(a - (x1 - x0)) < 1.0
+        and abs(d - (y1 - y0)) < 1.0
+        and abs(e - x0) < 1.0
+        and abs(f - y0) < 1.0
+    )
+    return image if covers and isinstance(image, pikepdf.Stream) else None
 
 
 def with_density(jpeg: bytes, dpi: int) -> bytes:
@@ -386,53 +392,59 @@ class MotcuaTesseract(TesseractOcrEngine):
         input_file: Path, options: Any, page_number: int = 0
     ) -> tuple[OcrElement, str]:
         state = _state_for(options) or RunState(deadline=time.monotonic() + 600.0)
-        deadline, thresholding = state.deadline, state.thresholding
-        image = Path(input_file)
-        languages = list(options.languages)
-        base = image.with_name(f"{image.stem}_motcua")
-        run_tesseract(image, base, languages, deadline, thresholding=thresholding)
-        tree, page = _read(base, page_number + 1)
-        if state.retry_language and ORIENTATION_DOUBT <= page.confidence < state.retry_below:
-            # A page read with doubt: the other model may read it better.
-            other = image.with_name(f"{image.stem}_motcua_retry")
-            run_tesseract(image, other, state.retry_language.split("+"), deadline,
+        tree, page = read_page(Path(input_file), page_number + 1, list(options.languages), state)
+        return tree, page.text
+
+
+def read_page(image: Path, page_no: int, languages: list[str], state: RunState
+              ) -> tuple[OcrElement, PageOcr]:
+    """Read one page image: Tesseract once (a second model on a doubtful page, orientation
+    detection on a page that reads badly), the page's facts recorded in ``state``."""
+    deadline, thresholding = state.deadline, state.thresholding
+    base = image.with_name(f"{image.stem}_motcua")
+    run_tesseract(image, base, languages, deadline, thresholding=thresholding)
+    tree, page = _read(base, page_no)
+    if state.retry_language and ORIENTATION_DOUBT <= page.confidence < state.retry_below:
+        # A page read with doubt: the other model may read it better.
+        other = image.with_name(f"{image.stem}_motcua_retry")
+        run_tesseract(image, other, state.retry_language.split("+"), deadline,
+                      thresholding=thresholding)
+        tree2, page2 = _read(other, page.page_no)
+        log.debug("page %d: %s confidence %.1f, %s %.1f", page.page_no, "+".join(languages),
+                  page.confidence, state.retry_language, page2.confidence)
+        if page2.confidence > page.confidence:
+            tree, page = tree2, page2
+    if page.confidence < ORIENTATION_DOUBT and page.words >= ORIENTATION_MIN_WORDS:
+        turn = detect_rotation(image, deadline)
+        log.debug(
+            "page %d: low confidence %.1f, orientation says %d°",
+            page.page_no,
+            page.confidence,
+            turn,
+        )
+        if turn:
+            # --psm 1 recognises the page in its detected orientation and
+            # reports it as textangle, which the renderer and _page_stats
+            # turn into rotated text and /Rotate.
+            turned = image.with_name(f"{image.stem}_motcua_osd")
+            run_tesseract(image, turned, languages, deadline, psm=1,
                           thresholding=thresholding)
-            tree2, page2 = _read(other, page.page_no)
-            log.debug("page %d: %s confidence %.1f, %s %.1f", page.page_no, "+".join(languages),
-                      page.confidence, state.retry_language, page2.confidence)
+            tree2, page2 = _read(turned, page.page_no)
             if page2.confidence > page.confidence:
                 tree, page = tree2, page2
-        if page.confidence < ORIENTATION_DOUBT and page.words >= ORIENTATION_MIN_WORDS:
-            turn = detect_rotation(image, deadline)
-            log.debug(
-                "page %d: low confidence %.1f, orientation says %d°",
-                page.page_no,
-                page.confidence,
-                turn,
-            )
-            if turn:
-                # --psm 1 recognises the page in its detected orientation and
-                # reports it as textangle, which the renderer and _page_stats
-                # turn into rotated text and /Rotate.
-                turned = image.with_name(f"{image.stem}_motcua_osd")
-                run_tesseract(image, turned, languages, deadline, psm=1,
-                              thresholding=thresholding)
-                tree2, page2 = _read(turned, page.page_no)
-                if page2.confidence > page.confidence:
-                    tree, page = tree2, page2
-        with _RUNS_LOCK:
-            state.pages[page.page_no] = page
-        if state.progress is not None:
-            _note_page(state.progress, page.page_no)
-        log.debug(
-            "page %d: %d words, confidence %.1f, skew %.2f°, rotate %d",
-            page.page_no,
-            page.words,
-            page.confidence,
-            page.skew_deg,
-            page.rotate,
-        )
-        return tree, page.text
+    with _RUNS_LOCK:
+        state.pages[page.page_no] = page
+    if state.progress is not None:
+        _note_page(state.progress, page.page_no)
+    log.debug(
+        "page %d: %d words, confidence %.1f, skew %.2f°, rotate %d",
+        page.page_no,
+        page.words,
+        page.confidence,
+        page.skew_deg,
+        page.rotate,
+    )
+    return tree, page
 
 
 def _note_page(progress: Path, page_no: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import logging
 import math
 import os
@@ -717,18 +718,29 @@ def _run_direct(
     return count, dict(state.pages)
 
 
+#: Pages of one file are read by at most ``jobs`` Tesseract processes, each taking at
+#: least this many pages in turn: a process per page would load the model every page
+#: (~10% of the time, issue 15). A file of 2–3 pages then uses one core, while the
+#: pipeline's other files use the others.
+MIN_PAGES_PER_PROCESS = 2
+
+
 def _read_pages(files: list[Path], settings: OcrSettings, state: plugin.RunState
                 ) -> list[OcrElement]:
-    """hOCR trees of the page images, ``settings.jobs`` pages at a time."""
+    """hOCR trees of the page images, in order."""
     languages = settings.language.split("+")
-    jobs = max(1, min(settings.jobs, len(files)))
-    with ThreadPoolExecutor(jobs, thread_name_prefix="motcua-ocr") as pool:
-        futures = [pool.submit(plugin.read_page, f, n, languages, state)
-                   for n, f in enumerate(files, 1)]
+    count = max(1, min(settings.jobs, len(files) // MIN_PAGES_PER_PROCESS))
+    numbered = list(enumerate(files, 1))
+    # Consecutive runs of pages, as even as can be.
+    cuts = [round(k * len(files) / count) for k in range(count + 1)]
+    batches = [numbered[a:b] for a, b in itertools.pairwise(cuts)]
+    with ThreadPoolExecutor(count, thread_name_prefix="motcua-ocr") as pool:
+        futures = [pool.submit(plugin.read_pages, [f for _, f in batch], [n for n, _ in batch],
+                               languages, state) for batch in batches]
         try:
-            return [future.result()[0] for future in futures]
+            return [tree for future in futures for tree, _ in future.result()]
         except BaseException:
-            # Pages not started are dropped; those running end at the deadline at most.
+            # Runs not started are dropped; those running end at the deadline at most.
             pool.shutdown(wait=True, cancel_futures=True)
             raise
 

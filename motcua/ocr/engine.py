@@ -672,17 +672,16 @@ def _run_direct(
             images = [plugin.scan_image(page) for page in pdf.pages]
             if not images or any(image is None for image in images):
                 return None
-            places: list[textlayer.Placement] = []
+            places = _placements(pdf, images)
+            if places is None:
+                return None
             files: list[Path] = []
-            for number, (page, image) in enumerate(zip(pdf.pages, images, strict=True), 1):
+            for number, (image, place) in enumerate(zip(images, places, strict=True), 1):
                 assert image is not None
-                x0, y0, x1, y1 = (float(v) for v in page.mediabox)
-                place = textlayer.Placement(x0, y0, x1 - x0, y1 - y0, int(image.Width),
-                                            int(image.Height))
-                dpi = max(1, round(place.px_width * 72 / place.width))
+                # As OCRmyPDF would: the resolution the image is drawn at.
+                dpi = min(65535, max(1, round(place.px_width * 72 / place.width)))
                 files.append(work / f"page-{number:05d}.jpg")
                 files[-1].write_bytes(plugin.with_density(bytes(image.read_raw_bytes()), dpi))
-                places.append(place)
             trees = _read_pages(files, settings, state)
             font: pikepdf.Dictionary | None = None
             for page, tree, place in zip(pdf.pages, trees, places, strict=True):
@@ -718,18 +717,33 @@ def _run_direct(
     return count, dict(state.pages)
 
 
-#: Pages of one file are read by at most ``jobs`` Tesseract processes, each taking at
-#: least this many pages in turn: a process per page would load the model every page
-#: (~10% of the time, issue 15). A file of 2–3 pages then uses one core, while the
-#: pipeline's other files use the others.
-MIN_PAGES_PER_PROCESS = 2
+def _placements(pdf: pikepdf.Pdf, images: list[pikepdf.Stream | None]
+                ) -> list[textlayer.Placement] | None:
+    """Where each page's image lies, or None if a page's box or image size is unusable
+    (OCRmyPDF then judges the file)."""
+    places = []
+    for page, image in zip(pdf.pages, images, strict=True):
+        try:
+            x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+            width, height = int(image.Width), int(image.Height)  # type: ignore[union-attr]
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return None
+        if x1 - x0 < 1 or y1 - y0 < 1 or width < 1 or height < 1:
+            return None
+        places.append(textlayer.Placement(x0, y0, x1 - x0, y1 - y0, width, height))
+    return places
 
 
 def _read_pages(files: list[Path], settings: OcrSettings, state: plugin.RunState
                 ) -> list[OcrElement]:
-    """hOCR trees of the page images, in order."""
+    """hOCR trees of the page images, in order.
+
+    ``jobs`` Tesseract processes, each reading a run of consecutive pages: a process per
+    page would load the model every page (~0.2 CPU-s of a ~2 s page, issue 15). Fewer
+    processes than ``jobs`` leave a core idle at the end of a run of files (tried: two pages
+    at least per process cut CPU time but cost wall time on the bench)."""
     languages = settings.language.split("+")
-    count = max(1, min(settings.jobs, len(files) // MIN_PAGES_PER_PROCESS))
+    count = max(1, min(settings.jobs, len(files)))
     numbered = list(enumerate(files, 1))
     # Consecutive runs of pages, as even as can be.
     cuts = [round(k * len(files) / count) for k in range(count + 1)]

@@ -1,10 +1,14 @@
 """Any accepted input → archival PDF/A-2b with a text layer, plus per-page text.
 
-The work is OCRmyPDF's (PDF/A, grafting the text layer, skipping pages that
-already carry text); :mod:`motcua.ocr.plugin` makes it cheap for scans. After
-OCRmyPDF, skewed pages are straightened by a rotation in the page's content
-stream (the JPEG is not decoded or re-encoded), because pdftotext reads the
-text layer of a skewed page out of order (CER 10% office / 35% poor, issue 2).
+A scanner's PDF (every page one JPEG drawn over the page; images are wrapped so)
+is read by :mod:`motcua.ocr.plugin`'s Tesseract runs and gets its text layer from
+:mod:`motcua.ocr.textlayer`, without OCRmyPDF (issue 15: its fixed per-file work
+cost more than the time goal allowed). Any other file is OCRmyPDF's (PDF/A,
+grafting the text layer, skipping pages that already carry text), with the same
+plugin reading the pages. Either way, skewed pages are then straightened by a
+rotation in the page's content stream (the JPEG is not decoded or re-encoded),
+because pdftotext reads the text layer of a skewed page out of order (CER 10%
+office / 35% poor, issue 2).
 """
 
 from __future__ import annotations

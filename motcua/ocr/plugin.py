@@ -10,7 +10,9 @@ Two hooks replace OCRmyPDF's defaults:
     embedded stream's bytes. Any other page falls through to the default.
 
 ``get_ocr_engine``
-    One Tesseract run per page writing hOCR and plain text together. From the
+    One Tesseract run per page writing hOCR and plain text together
+    (:func:`read_pages`, which :mod:`motcua.ocr.engine` also calls directly for
+    scanner PDFs with a run of several pages per process). From the
     hOCR we keep per-page mean word confidence, the skew angle and the
     orientation, which :mod:`motcua.ocr.engine` uses to straighten the page
     after OCRmyPDF has finished, without re-encoding the image. Orientation

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from motcua import db  # noqa: E402
 from motcua.archive.catalogue import load_catalogue  # noqa: E402
-from motcua.archive.workdays import load_calendar  # noqa: E402
+from motcua.counter.workdays import load_calendar  # noqa: E402
 from motcua.reports.numbers import (  # noqa: E402
     NO_FIELD,
     RATINGS_SQL,

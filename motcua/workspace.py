@@ -177,6 +177,44 @@ def _build(cls: type, data: dict[str, Any], section: str) -> Any:
     return cls(**kwargs)
 
 
+# The sections read by the module that uses them (each says what its values mean), with
+# their keys: a misspelt section or key is refused when motcua.toml is loaded, for every
+# section alike, instead of being silently ignored where it is read.
+OTHER_SECTIONS: dict[str, frozenset[str]] = {
+    "web": frozenset({"idle_minutes", "absolute_hours", "max_failures", "lockout_minutes",
+                      "upload_max_mb"}),
+    "limits": frozenset({"max_pixels_per_page", "max_decompressed_mb", "max_pages",
+                         "worker_memory_mb"}),
+    "workers": frozenset({"backend", "broker_url", "in_flight", "visibility_timeout",
+                          "retry_seconds"}),
+    "warehouse": frozenset({"auto_reuse", "mst_check_digit", "operator", "timezone"}),
+    "lifecycle": frozenset({"count_from", "deem_next_working_day", "return_time",
+                            "return_place", "receiver", "apology_extension_days",
+                            "apology_reason"}),
+    "reports": frozenset({"recipients", "archive", "signature"}),
+    "ratings": frozenset({"link_base", "link_days", "kiosk_seconds", "criteria"}),
+    "templates": frozenset({"numbering", "paper"}),
+}
+
+
+def _check_other_section(name: str, value: Any) -> None:
+    if name not in OTHER_SECTIONS:
+        known = ", ".join(f"[{n}]" for n in ("agency", "ocr", "ingest", "index",
+                                              *OTHER_SECTIONS))
+        raise UserError(
+            f"Tệp cấu hình {CONFIG_NAME}: mục không hợp lệ “[{name}]”; các mục được nhận: "
+            f"{known}.", f"unknown config section {name}")
+    if not isinstance(value, dict):
+        raise UserError(f"Tệp cấu hình {CONFIG_NAME}: “{name}” phải là một mục “[{name}]”.",
+                        f"config section {name} is not a table")
+    for key in value:
+        if key not in OTHER_SECTIONS[name]:
+            raise UserError(
+                f"Tệp cấu hình {CONFIG_NAME}: khóa không hợp lệ “{name}.{key}”; mục "
+                f"[{name}] nhận: {', '.join(sorted(OTHER_SECTIONS[name]))}.",
+                f"unknown config key {name}.{key}")
+
+
 def parse_config(text: str) -> Config:
     try:
         data = tomllib.loads(text)
@@ -193,6 +231,7 @@ def parse_config(text: str) -> Config:
         if name in sections:
             built[name] = _build(sections[name], value, name)
         else:
+            _check_other_section(name, value)
             extra[name] = value
     return Config(**built, extra=extra)
 

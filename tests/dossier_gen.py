@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from motcua import db, labels
 from motcua.archive.catalogue import Procedure
-from motcua.archive.workdays import WorkCalendar
+from motcua.counter.workdays import WorkCalendar
 
 AGENCY = "000.00.07.H47"
 CHANNELS = ("online", "direct", "post")

@@ -25,12 +25,12 @@ from reportlab.pdfgen import canvas
 
 from motcua import db
 from motcua.archive import audit
-from motcua.archive import lifecycle as lc
 from motcua.archive.catalogue import Catalogue, load_catalogue
 from motcua.archive.documents import set_meta
 from motcua.archive.owners import add_owner, set_contact
 from motcua.archive.settings import local_now
-from motcua.archive.workdays import load_calendar
+from motcua.counter import lifecycle as lc
+from motcua.counter.workdays import load_calendar
 from motcua.errors import UserError
 from motcua.reports import forms
 from motcua.templates import Converter, WarmOffice, layout_check, validate

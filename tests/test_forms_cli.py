@@ -165,3 +165,28 @@ def test_click_usage_errors_are_vietnamese(workspace: Workspace, cli: RunCli) ->
         where = hint.removeprefix("motcua ")
         assert f"Lỗi: {message}" in res.stderr and f" {where}\n" in res.stderr
         assert "Error:" not in res.output and "Usage:" not in res.output
+
+
+def test_receive_with_the_papers_handed_over(workspace: Workspace, cli: RunCli) -> None:
+    """`dossier receive --paper …` does what the counter's page does: records the papers,
+    issues form 01 when every required one is there, form 02 naming the missing ones
+    otherwise; a bad paper is refused before any dossier is made."""
+    cli(workspace, "owner", "add", OWNER, "--name", "Nguyễn Thị Hoa")
+    every = ["to_khai_khai_sinh", "giay_chung_sinh:bản sao có chứng thực:2", "cccd:Bản sao",
+             "giay_chung_nhan_ket_hon"]
+    args = ["dossier", "receive", "-p", "1.001193", "-o", OWNER, "-c", "direct", "--no-pdf"]
+    full = cli(workspace, *args, *[x for p in every for x in ("--paper", p)], "--json").json()
+    text = docx_text(full["receipt"]["docx"])
+    assert "tiep-nhan" in full["receipt"]["docx"]
+    assert "2. Giấy chứng sinh (bản sao có chứng thực; số lượng: 02)." in text
+    assert "Thành phần hồ sơ còn thiếu" not in text
+
+    part = cli(workspace, *args, "--paper", "giay_chung_sinh", "--paper", "cccd")
+    assert "Còn thiếu giấy tờ phải bổ sung: Tờ khai đăng ký khai sinh; Giấy chứng nhận " \
+           "kết hôn" in part.stdout
+    assert "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02): " in part.stdout
+
+    before = cli(workspace, "dossier", "list", "--json").json()
+    bad = cli(workspace, *args, "--paper", "cccd:bản nháp", check=False)
+    assert bad.exit_code != 0 and "Hình thức “bản nháp” không hợp lệ" in bad.output
+    assert cli(workspace, "dossier", "list", "--json").json() == before

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -158,3 +160,33 @@ def test_every_audit_action_written_has_a_label() -> None:
         written |= set(re.findall(r'"(reuse\.(?:attach|propose))"', text))
     assert {"ingest", "assign", "user_add", "apology.reclaim"} <= written
     assert sorted(written - set(labels.AUDIT_ACTIONS)) == []
+
+
+def _schema_checks() -> list[tuple[str, set[str]]]:
+    """Every `column TEXT … CHECK (column IN (…))` of the checked-in schema."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "schema.sql").read_text(
+        encoding="utf-8")
+    return [(m.group(1), set(re.findall(r"'(\w+)'", m.group(2))))
+            for m in re.finditer(r"CHECK \((\w+) IN \(([^)]*)\)\)", text)]
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize(("column", "table"), [
+    ("state", labels.INTAKE_STATES), ("state", labels.DOCUMENT_STATES),
+    ("dossier_source", labels.DOSSIER_SOURCES), ("kind", labels.IDENTIFIER_KINDS),
+    ("kind", labels.FIXITY_PROBLEMS), ("kind", labels.OWNER_KINDS),
+    ("role", labels.DOCUMENT_ROLES), ("role", labels.ROLES),
+    ("status", labels.REUSE_STATUS), ("level", labels.RATING_LEVELS),
+    ("channel", labels.RATING_CHANNELS), ("event", labels.RATING_EVENTS),
+])
+def test_every_state_the_schema_allows_has_its_one_label(
+        column: str, table: dict[str, str]) -> None:
+    """The database and the labels name the same states: a state added to a CHECK list
+    without its Vietnamese word (or the reverse) fails here."""
+    assert (column, set(table)) in _schema_checks()
+
+
+@pytest.mark.quick
+def test_every_batch_part_reason_has_its_sentence() -> None:
+    reasons = [values for column, values in _schema_checks() if column == "reason"]
+    assert reasons and all(values <= set(labels.UNFILED_REASONS) for values in reasons)

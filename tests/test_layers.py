@@ -19,7 +19,20 @@ PACKAGE = ROOT / "motcua"
 
 FRONT_END_MAY_IMPORT = ("motcua.services", "motcua.labels", "motcua.errors",
                         "motcua.workspace", "motcua.index")
-DOMAIN = ("ingest", "ocr", "archive", "index", "templates", "reports")
+DOMAIN = ("ingest", "ocr", "archive", "counter", "index", "templates", "reports")
+# Which domain package may use which: ocr and index are leaves (the tools); ingest drives
+# the steps to its right; the archive uses the PDF/A check and the index; the counter,
+# the templates and the reports read the archive, and the reports the counter too.
+# Nothing imports ingest: the pipeline is started by the services.
+DOMAIN_MAY_IMPORT = {
+    "ingest": ("ocr", "archive", "index"),
+    "ocr": (),
+    "archive": ("ocr", "index"),
+    "counter": ("archive",),
+    "index": (),
+    "templates": ("archive",),
+    "reports": ("archive", "counter", "templates"),
+}
 
 
 def imports_of(path: Path) -> Iterator[tuple[int, str]]:
@@ -90,6 +103,17 @@ def test_the_domain_never_imports_services_or_front_ends(package: str) -> None:
     bad = [f"{p.relative_to(ROOT)}:{line} imports {t}" for p in files_under(package)
            for line, t in imports_of(p)
            if _within(t, ("motcua.services", "motcua.cli", "motcua.web"))]
+    assert bad == []
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("package", DOMAIN)
+def test_the_domain_follows_the_data_flow(package: str) -> None:
+    allowed = tuple(f"motcua.{q}" for q in (package, *DOMAIN_MAY_IMPORT[package]))
+    others = tuple(f"motcua.{q}" for q in DOMAIN)
+    bad = [f"{p.relative_to(ROOT)}:{line} imports {t}" for p in files_under(package)
+           for line, t in imports_of(p)
+           if _within(t, others) and not _within(t, allowed)]
     assert bad == []
 
 

@@ -23,14 +23,14 @@ from click.testing import CliRunner
 from docx import Document
 
 from motcua import db
-from motcua.archive import lifecycle as lc
 from motcua.archive.catalogue import load_catalogue
-from motcua.archive.dossier_import import import_csv, load_mapping
-from motcua.archive.dossiers import new_dossier
 from motcua.archive.owners import add_owner
 from motcua.archive.settings import local_now
-from motcua.archive.workdays import Rule, WorkCalendar, load_calendar, parse_holidays_file
 from motcua.cli import main
+from motcua.counter import lifecycle as lc
+from motcua.counter.dossier_import import import_csv, load_mapping
+from motcua.counter.dossiers import new_dossier
+from motcua.counter.workdays import Rule, WorkCalendar, load_calendar, parse_holidays_file
 from motcua.errors import TransientError, UserError
 from motcua.reports.forms import issue_apology_letters
 from motcua.reports.numbers import quarter_numbers
@@ -364,7 +364,7 @@ import os, signal, sys
 from datetime import date
 from pathlib import Path
 from motcua import db
-from motcua.archive import lifecycle as lc
+from motcua.counter import lifecycle as lc
 from motcua.workspace import load_workspace
 
 ws = load_workspace(Path(sys.argv[1]))
@@ -706,6 +706,8 @@ def test_cli_receive_json_and_receipt(ws: Workspace, tmp_path: Path) -> None:
                                "--json"])
     late_code = json.loads(res.output)["code"]
     assert json.loads(res.output)["due_date"] == "2026-02-24"  # Saturday, online
+    shown = runner.invoke(main, [*base, "overdue", "--on", "2026-03-02"]).output
+    assert "hẹn 24/02/2026  quá 6 ngày lịch" in shown  # calendar days, said so
     args = [*base, "overdue", "--on", "2026-03-02", "--letters", "--json"]
     first = json.loads(runner.invoke(main, args).output)
     assert [o["code"] for o in first["overdue"]] == [late_code]

@@ -276,6 +276,18 @@ def test_bad_inputs_are_quarantined_and_the_batch_goes_on(ws: Workspace) -> None
         assert {r[0] for r in rows} == quarantined
         assert all(r[1] and r[2] for r in rows)
     assert_consistent(ws)
+    assert all("Tệp đã được chuyển vào" in outcomes[n].message for n in quarantined)
+
+    # A bad file named outside the inbox is copied into quarantine; the message says the
+    # original stays where it is (it used to say "moved").
+    elsewhere = ws.root / "o-ngoai"
+    elsewhere.mkdir()
+    (elsewhere / "hong2.pdf").write_bytes(b"%PDF-1.4\n" + os.urandom(2000) + b"\n%%EOF\n")
+    [copied] = ingest_paths(ws, [elsewhere / "hong2.pdf"])
+    assert copied.state == "quarantined"
+    assert "tệp gốc vẫn ở chỗ cũ" in copied.message
+    assert "được chuyển vào" not in copied.message
+    assert (elsewhere / "hong2.pdf").exists() and (ws.quarantine / "hong2.pdf").exists()
 
 
 @pytest.mark.parametrize("step", ["original-renamed", "stored", "archival-renamed", "archived",

@@ -23,7 +23,7 @@ from docx import Document
 from motcua import db, labels
 from motcua.archive import audit
 from motcua.archive.catalogue import load_catalogue
-from motcua.archive.workdays import load_calendar
+from motcua.counter.workdays import load_calendar
 from motcua.errors import UserError
 from motcua.reports.numbers import NO_FIELD, NO_OFFICER, quarter_numbers, ratings_by_officer
 from motcua.reports.periods import parse_quarter

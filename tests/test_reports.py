@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from motcua import db
 from motcua.archive.catalogue import load_catalogue
-from motcua.archive.workdays import WorkCalendar, load_calendar
 from motcua.cli import main
+from motcua.counter.workdays import WorkCalendar, load_calendar
 from motcua.errors import UserError
 from motcua.reports.numbers import CSV_COLUMNS, NO_FIELD, indicators, quarter_numbers
 from motcua.reports.periods import (

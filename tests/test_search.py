@@ -335,3 +335,45 @@ def test_a_dossier_given_its_owner_brings_its_scans_to_the_owner(
     assert 9999 not in found()
     _cli(ws, "dossier", "new", "--procedure", "1.001193", "--owner", owner.id, "--code", code)
     assert 9999 in found()[:len(owner.documents) + 1]
+
+
+def test_the_box_names_the_people_it_found(live: tuple[Workspace, Warehouse]) -> None:
+    """An ID or a full name also finds the owner, with their dossiers and documents, even
+    before any document of theirs is scanned; a leader sees the ID masked and no link."""
+    ws, wh = live
+    owner = next(o for o in wh.owners if o.documents)
+    cli_args = ["owner", "add", "079090001111", "--name", "Hoàng Thị Lụa"]
+    _cli(ws, *cli_args)
+    _cli(ws, "dossier", "new", "-p", "1.001193", "-o", "079090001111")
+    with open_context(ws, _actor(*ALL_ROLES)) as ctx:
+        by_id = search(ctx, "079090001111")
+        by_name = search(ctx, "hoang thi lua")
+        theirs = search(ctx, owner.name)
+        page_two = search(ctx, owner.name, offset=20)
+        words = search(ctx, "ho so")
+    assert [(p.name, p.dossiers, p.documents, p.link_id) for p in by_id.people] == [
+        ("Hoàng Thị Lụa", 1, 0, "079090001111")]
+    assert by_id.documents == () and by_name.people == by_id.people
+    # the owner first; near-twins of the same letters after (Hoa, Hòa, Hoà…)
+    assert theirs.people[0].link_id == owner.id
+    assert theirs.people[0].documents >= len(owner.documents)
+    assert {name_keys(p.name)[2] for p in theirs.people} == {name_keys(owner.name)[2]}
+    assert page_two.people == () and words.people == ()
+    with open_context(ws, _actor(Role.LEADER)) as ctx:
+        masked = search(ctx, "079090001111").people[0]
+    assert masked.link_id is None and "*" in masked.id
+    shown = _cli(ws, "search", "079090001111")
+    assert "Chủ hồ sơ: Hoàng Thị Lụa (Công dân, 079090001111) — 1 hồ sơ, 0 tài liệu" in shown
+    assert "Không có tài liệu nào khớp." in shown
+    from tests.web_kit import client_for, make_officers
+
+    make_officers(ws)
+    with client_for(ws, "chuyenvien") as web:
+        page = web.get("/", params={"q": "hoang thi lua"}).text
+    assert 'href="/owners/079090001111">Hoàng Thị Lụa</a>' in page
+    assert "1 hồ sơ, 0 tài liệu" in page and "Không có tài liệu nào khớp" in page
+    with client_for(ws, "lanhdao") as web:
+        page = web.get("/", params={"q": "079090001111"}).text
+    people = page.split('id="chu-ho-so"', 1)[1].split("</ul>", 1)[0]
+    assert "Hoàng Thị Lụa" in people and "079090001111" not in people
+    assert "/owners/" not in people

@@ -26,7 +26,6 @@ from motcua import SYSTEM_NAME
 from motcua.archive import audit
 from motcua.archive.catalogue import load_catalogue
 from motcua.archive.documents import add_result, set_meta
-from motcua.archive.dossiers import new_dossier
 from motcua.archive.owners import add_owner
 from motcua.archive.stamp import (
     KIND_RESULT,
@@ -41,6 +40,7 @@ from motcua.archive.stamp import (
     stamp_lines,
     stamp_pdf,
 )
+from motcua.counter.dossiers import new_dossier
 from motcua.db import connect
 from motcua.ocr import pdfa_check
 from motcua.workspace import Workspace, init_workspace

@@ -664,6 +664,12 @@ def test_numbering_schemes_and_new_year(tmp_path: Path) -> None:
     out = [runner.invoke(main, ["-w", str(ws.root), "number", "take", "--type", t,
                                 "--year", "2030"]).output.strip() for t in ("KH", "QĐ", "BC")]
     assert out == ["Số: 01/KH-UBND", "Số: 02/QĐ-UBND", "Số: 03/BC-UBND"]
+    listed = runner.invoke(main, ["-w", str(ws.root), "number", "list"]).output.splitlines()
+    assert listed[0].split()[:3] == ["Năm", "Số,", "ký"]
+    assert [line.split()[1] for line in listed if line.startswith("2030")] == [
+        "01/KH-UBND", "02/QĐ-UBND", "03/BC-UBND"]
+    none = runner.invoke(main, ["-w", str(ws.root), "number", "list", "--year", "1999"])
+    assert none.output.strip() == "Chưa cấp số nào trong năm 1999."
     bad = cfg.replace('numbering = "single"', 'numbering = "moi-loai"')
     ws.config_path.write_text(bad, encoding="utf-8")
     res = runner.invoke(main, ["-w", str(ws.root), "number", "take", "--type", "KH"])
@@ -681,6 +687,11 @@ def test_cli_render_with_auto_number(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     import json
 
+    draft = subprocess.run(
+        [sys.executable, "-m", "motcua", "-w", str(ws.root), "render", "quyet-dinh",
+         str(EXAMPLES / "quyet-dinh.yaml"), "-o", str(tmp_path / "du-thao")],
+        capture_output=True, text=True, timeout=300)
+    assert draft.stdout.splitlines()[0] == "Đã soạn dự thảo quyết định (chưa có số)"
     meta = json.loads(proc.stdout)
     assert meta["number_symbol"] == "01/KH-UBND" and meta["issue_date"] == "2025-07-16"
     assert Path(meta["pdf"]).is_file() and Path(meta["docx"]).is_file()

@@ -14,7 +14,6 @@ from motcua import db
 from motcua.archive import audit
 from motcua.archive.catalogue import load_catalogue
 from motcua.archive.documents import set_meta
-from motcua.archive.dossiers import new_dossier
 from motcua.archive.fixity import verify_store
 from motcua.archive.ids import (
     classify_owner_id,
@@ -26,6 +25,7 @@ from motcua.archive.owners import add_owner
 from motcua.archive.reuse import attach, find_valid
 from motcua.archive.stamp import stamp_document
 from motcua.cli import main
+from motcua.counter.dossiers import new_dossier
 from motcua.errors import UserError
 from motcua.workspace import Workspace, init_workspace
 from tests.conftest import run_cli
@@ -217,7 +217,7 @@ def test_automatic_reuse_on_dossier_creation(wh: tuple[Workspace, sqlite3.Connec
                        (code,)).fetchone()
     assert tuple(row) == ("attached" if mode == "attach" else "proposed", "auto")
     text = runner.invoke(main, ["-w", str(ws.root), "dossier", "show", code]).output
-    assert "Còn thiếu: Tờ khai đăng ký kết hôn" in text
+    assert "Chưa số hóa (chưa có bản điện tử trong kho): Tờ khai đăng ký kết hôn" in text
     if mode == "propose":
         res = runner.invoke(main, ["-w", str(ws.root), "reuse", "attach", str(cccd),
                                    "--dossier", code])
@@ -226,7 +226,7 @@ def test_automatic_reuse_on_dossier_creation(wh: tuple[Workspace, sqlite3.Connec
                             (code,)).fetchone()[0] == "attached"
     plain = runner.invoke(main, ["-w", str(ws.root), "dossier", "new", "-p", "1.000894",
                                  "-o", ALICE])
-    assert "Còn thiếu: Tờ khai đăng ký kết hôn" in plain.output
+    assert "Chưa số hóa (chưa có bản điện tử trong kho): Tờ khai đăng ký kết hôn" in plain.output
     assert ("Tái sử dụng: #" if mode == "attach" else "Đề xuất tái sử dụng: #") in plain.output
 
 

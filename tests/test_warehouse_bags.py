@@ -15,12 +15,12 @@ from motcua.archive import audit
 from motcua.archive.bags import export_bag, import_bag
 from motcua.archive.catalogue import load_catalogue
 from motcua.archive.documents import add_result, set_meta
-from motcua.archive.dossiers import new_dossier
 from motcua.archive.fixity import verify_store
 from motcua.archive.indexing import index_document
 from motcua.archive.owners import add_owner
 from motcua.archive.stamp import stamp_document
 from motcua.cli import main
+from motcua.counter.dossiers import new_dossier
 from motcua.errors import UserError
 from motcua.index import open_engine
 from motcua.workspace import Workspace, init_workspace

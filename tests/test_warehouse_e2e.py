@@ -49,7 +49,7 @@ def test_scan_to_stamped_reused_exported(tmp_path: Path) -> None:
     assert read_xmp_fields(ws.root / rec.stamped_path) == rec.fields
     # A later dossier of the same owner reuses the birth certificate automatically.
     out = cli("dossier", "new", "-p", "1.000894", "-o", CHILD_MOTHER)
-    assert "Còn thiếu" in out
+    assert "Chưa số hóa" in out
     found = cli("reuse", "find", "--owner", CHILD_MOTHER, "--type", "giay_khai_sinh")
     assert f"#{doc_id}" in found
     later = conn.execute("SELECT code FROM dossiers WHERE code != ?", (CODE,)).fetchone()[0]

@@ -162,13 +162,14 @@ def test_search_place_name_and_filters(client: TestClient, archive: Archive) -> 
     later = client.get("/", params={"q": "khuyen hoc",
                                     "from": (today + timedelta(days=2)).isoformat()})
     assert "Không tìm thấy kết quả nào" in later.text
-    # The picker sends ISO dates; people typing write day/month/year.
+    # Both forms are taken; the box shows the day back as clerks write it.
     tomorrow = today + timedelta(days=1)
     within = client.get("/", params={"q": "khuyen hoc", "from": (today - timedelta(days=2))
                                      .isoformat(), "to": tomorrow.strftime("%d/%m/%Y")})
     assert MINUTES_NAME in within.text
     assert "Tìm thấy 1 tài liệu phù hợp" in within.text
-    assert f'name="to" value="{tomorrow.isoformat()}"' in within.text
+    assert f'name="to" value="{tomorrow.strftime("%d/%m/%Y")}"' in within.text
+    assert 'type="date"' not in within.text
 
 
 def test_search_rejects_bad_dates_politely(client: TestClient) -> None:
@@ -481,11 +482,14 @@ def test_browser_search_and_document(server: str, archive: Archive, tmp_path: Pa
 
             page.fill("#q", "")
             page.fill("#owner", CITIZEN_ID)
-            page.fill("#from", date.today().isoformat())
+            # typed as clerks write it, in a text box: not the browser's mm/dd/yyyy picker
+            assert page.get_attribute("#from", "type") == "text"
+            typed = date.today().strftime("%d/%m/%Y")
+            page.fill("#from", typed)
             page.click("form.search button[type=submit]")
             page.wait_for_selector("ol.hits li.hit")
             assert page.locator("ol.hits li.hit").count() == 1
-            assert page.input_value("#from") == date.today().isoformat()
+            assert page.input_value("#from") == typed
             page.fill("#owner", "")
             page.fill("#from", "")
 

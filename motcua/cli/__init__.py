@@ -41,7 +41,7 @@ from motcua.cli import (
 )
 from motcua.cli import forms as _forms  # adds the forms to dossier/owner; coversheet
 from motcua.cli._base import Group, command
-from motcua.workspace import init_workspace
+from motcua.workspace import CONFIG_NAME, init_workspace
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,8 +83,12 @@ def main(ctx: click.Context, workspace_path: Path | None, login: str | None,
                 type=click.Path(path_type=Path, file_okay=False), default=".")
 def init(directory: Path) -> None:
     """Tạo kho làm việc mới trong THƯ_MỤC (mặc định: thư mục hiện tại)."""
+    existed = (directory / CONFIG_NAME).exists()
     ws = init_workspace(directory)
-    click.echo(f"Đã tạo kho làm việc tại {ws.root}")
+    if existed:
+        click.echo(f"Kho làm việc đã có tại {ws.root}: giữ nguyên cấu hình và dữ liệu.")
+    else:
+        click.echo(f"Đã tạo kho làm việc tại {ws.root}")
     click.echo(f"  Thư mục nhận tệp quét: {ws.inbox}")
     click.echo(f"  Cấu hình: {ws.config_path}")
 

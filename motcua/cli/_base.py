@@ -173,3 +173,10 @@ __all__ = [
     "print_json",
     "with_context",
 ]
+
+
+paper_option = click.option(
+    "--paper", "papers", multiple=True, metavar="LOẠI[:HÌNH THỨC[:SỐ LƯỢNG]]",
+    help="Giấy tờ công dân đã nộp, ví dụ “giay_chung_sinh:Bản sao:2” (lặp lại cho mỗi "
+         "loại; hình thức: Bản chính, Bản sao, Bản sao có chứng thực). Không ghi: giấy tờ đã "
+         "ghi nhận trước đó; chưa có thì coi như đã nhận đủ theo danh mục.")

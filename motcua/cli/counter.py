@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from motcua import labels
-from motcua.cli._base import Context, command, group, json_option, print_json, with_context
+from motcua.cli._base import (
+    Context,
+    command,
+    group,
+    json_option,
+    paper_option,
+    print_json,
+    with_context,
+)
 from motcua.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -103,9 +111,10 @@ def _print_reuse(reuse: ReuseSummary) -> None:
         click.echo(f"  Đề xuất tái sử dụng: #{c['document_id']} {c['type_name']}"
                    f" — xác nhận bằng “motcua reuse attach {c['document_id']} --dossier …”")
     if reuse.missing:
-        click.echo("  Còn thiếu: " + "; ".join(reuse.missing_names))
+        click.echo("  Chưa số hóa (chưa có bản điện tử trong kho): "
+                   + "; ".join(reuse.missing_names))
     else:
-        click.echo("  Đã đủ thành phần hồ sơ theo danh mục.")
+        click.echo("  Đã có bản điện tử của mọi thành phần hồ sơ theo danh mục.")
 
 
 @dossier.command("new")
@@ -159,7 +168,8 @@ def dossier_show(sc: Context, code: str, as_json: bool) -> None:
         click.echo(f"    #{r['document_id']}  tái sử dụng ({r['status_label']}): "
                    f"{sc.catalogue.type_name(r['type_code'] or '-')}")
     if rec.missing_types:
-        click.echo("  Còn thiếu: " + "; ".join(rec.missing_names))
+        click.echo("  Chưa số hóa (chưa có bản điện tử trong kho): "
+                   + "; ".join(rec.missing_names))
 
 
 @dossier.command("list")
@@ -249,18 +259,21 @@ def dossier_merge(sc: Context, source: str, target: str, as_json: bool) -> None:
 @click.option("--at", "at_text", default=None,
               help="Thời điểm tiếp nhận (nhập bù hồ sơ giấy), ví dụ “16/07/2025 08:30”.")
 @click.option("--code", default=None, help="Mã hồ sơ có sẵn (mặc định: cấp tự động).")
+@paper_option
 @click.option("--no-print", is_flag=True, help="Không in Giấy tiếp nhận (Mẫu 01).")
 @click.option("--no-pdf", is_flag=True, help="Chỉ tạo DOCX của Mẫu 01, không tạo PDF/A.")
 @json_option
 @with_context
 def dossier_receive(sc: Context, procedure_code: str, owner_id: str, channel: str,
-                    at_text: str | None, code: str | None, no_print: bool, no_pdf: bool,
-                    as_json: bool) -> None:
-    """Tiếp nhận hồ sơ tại Bộ phận Một cửa: cấp mã, tính ngày hẹn trả, in Mẫu 01."""
+                    at_text: str | None, code: str | None, papers: tuple[str, ...],
+                    no_print: bool, no_pdf: bool, as_json: bool) -> None:
+    """Tiếp nhận hồ sơ tại Bộ phận Một cửa: cấp mã, tính ngày hẹn trả, in Mẫu 01 (hoặc
+    Mẫu 02 khi giấy tờ ghi bằng --paper còn thiếu thành phần bắt buộc)."""
     from motcua.services import counter
 
     got = counter.receive(sc, procedure_code, owner_id, channel, at=at_text, code=code,
-                          print_receipt=not no_print, pdf=not no_pdf)
+                          print_receipt=not no_print, pdf=not no_pdf,
+                          papers=list(papers) or None)
     if as_json:
         print_json(got)
         return
@@ -271,8 +284,10 @@ def dossier_receive(sc: Context, procedure_code: str, owner_id: str, channel: st
     click.echo(f"  Thời hạn giải quyết: {rec['processing_days']} ngày làm việc")
     click.echo(f"  Hẹn trả kết quả: {got.return_time} ngày {_day(rec['due_date'])}")
     _print_reuse(got.reuse)
+    if got.receipt is not None and got.receipt.missing:
+        click.echo("  Còn thiếu giấy tờ phải bổ sung: " + "; ".join(got.receipt.missing))
     if got.receipt is not None:
-        click.echo(f"  Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01): "
+        click.echo(f"  {got.receipt.title}: "
                    f"{got.receipt.pdf or got.receipt.docx}"
                    + ("" if got.receipt.pdf is None else " (sẵn sàng ký số)"))
 
@@ -433,7 +448,7 @@ def overdue_cmd(sc: Context, letters: bool, on_text: str | None, reason: str | N
         note = (f"đã xin lỗi ngày {_day(apology['issued_on'])}" if apology and o.apology_done
                 else "văn bản xin lỗi chưa tạo xong" if apology else "chưa xin lỗi")
         click.echo(f"  {r['code']}  {r['procedure_name']}  {r['owner_name'] or r['owner_id']}"
-                   f"  hẹn {_day(r['due_date'])}  quá {o.days_late} ngày  ({note})")
+                   f"  hẹn {_day(r['due_date'])}  quá {o.days_late} ngày lịch  ({note})")
     if rep.letters_asked:
         click.echo(f"Đã tạo {len(rep.letters)} văn bản xin lỗi (Mẫu 04); "
                    f"{len(rep.already_had)} hồ sơ đã có văn bản từ trước, không tạo lại.")

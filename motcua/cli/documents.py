@@ -39,8 +39,13 @@ def search(sc: Context, query: str, dossier: str | None, owner: str | None,
     if as_json:
         print_json(found)
         return
+    for person in found.people:
+        click.echo(f"Chủ hồ sơ: {person.name} ({person.kind_label}, {person.id}) — "
+                   f"{person.dossiers} hồ sơ, {person.documents} tài liệu"
+                   + (f"; xem: motcua owner show {person.link_id}" if person.link_id else ""))
     if not found.documents:
-        click.echo("Không tìm thấy kết quả nào.")
+        click.echo("Không có tài liệu nào khớp." if found.people
+                   else "Không tìm thấy kết quả nào.")
         return
     click.echo(f"Tìm theo: {found.kind_label}")
     for n, doc in enumerate(found.documents, start=1):

@@ -10,7 +10,14 @@ from typing import Any
 
 import click
 
-from motcua.cli._base import Context, command, json_option, print_json, with_context
+from motcua.cli._base import (
+    Context,
+    command,
+    json_option,
+    paper_option,
+    print_json,
+    with_context,
+)
 from motcua.cli.counter import dossier, owner
 
 _NO_PDF = click.option("--no-pdf", is_flag=True, help="Chỉ tạo DOCX, không tạo PDF/A.")
@@ -28,9 +35,7 @@ def _print(made: Any, as_json: bool) -> None:
 
 @dossier.command("receipt")
 @click.argument("code", metavar="MÃ_HỒ_SƠ")
-@click.option("--paper", "papers", multiple=True, metavar="LOẠI[:HÌNH THỨC[:SỐ LƯỢNG]]",
-              help="Giấy tờ đã nhận, ví dụ “giay_chung_sinh:Bản sao:2” (lặp lại cho mỗi "
-                   "loại). Không ghi: các giấy tờ hồ sơ đang có.")
+@paper_option
 @_NO_PDF
 @json_option
 @with_context

@@ -69,7 +69,11 @@ def render_cmd(kind: str, spec_path: Path, output: Path | None, number: str | No
     if as_json:
         print_json(result)
         return
-    click.echo(f"Đã soạn {result.type_name.lower()} {result.number_symbol or ''}".rstrip())
+    what = result.type_name.lower()
+    if result.metadata.get("number") is None:  # a draft: "/QĐ-UBND" alone says nothing
+        click.echo(f"Đã soạn dự thảo {what} (chưa có số)")
+    else:
+        click.echo(f"Đã soạn {what} số {result.number_symbol}")
     click.echo(f"  DOCX: {result.docx}")
     click.echo(f"  PDF/A: {result.pdf} ({result.page_count} trang, ô ký số ở trang "
                f"{result.field_page}{', đã ký số' if result.signed else ''})")
@@ -149,6 +153,10 @@ def number_list(sc: Context, year: int | None, as_json: bool) -> None:
         print_json([{k: v for k, v in r.items() if k != "taken_at_local"}
                     for r in got.numbers])
         return
+    if not got.numbers:
+        click.echo(f"Chưa cấp số nào{f' trong năm {year}' if year else ''}.")
+        return
+    click.echo(f"{'Năm':4}  {'Số, ký hiệu':17} {'Cấp lúc':16}  Văn bản")
     for r in got.numbers:
         click.echo(f"{r['year']}  {int(r['number']):02d}/{r['symbol']:14} "
                    f"{r['taken_at_local']}  {r['document']}")

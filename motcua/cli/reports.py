@@ -72,7 +72,7 @@ def report_quarterly(sc: Context, quarter: str | None, year: int | None,
     click.echo(f"  Đánh giá của người dân: rất hài lòng {r['very_satisfied']}, hài lòng "
                f"{r['satisfied']}, không hài lòng {r['dissatisfied']}, chưa đánh giá "
                f"{r['unrated']}; tỷ lệ hài lòng {labels.vi_percent(r['satisfied_rate'])}")
-    click.echo(f"  Số liệu tính trong {rep.seconds:.2f} giây.")
+    click.echo(f"  Số liệu tính trong {labels.vi_decimal(rep.seconds, 2)} giây.")
     click.echo("Cách tính:")
     for line in rep.definitions[1:4]:
         click.echo(f"  - {line}")

@@ -1102,12 +1102,16 @@ class Pipeline:
             return self._set_state(intake_id, "quarantined", exc.message,
                                    reason_vi=names.safe_text(exc.message),
                                    last_error=names.safe_text(exc.detail))
+        moved = self._in_inbox(source)
         placed = quarantine_file(source, self.ws.quarantine, exc.message, exc.detail,
-                                 move=self._in_inbox(source))
+                                 move=moved)
         where = names.visible(placed)
+        # A file named outside the inbox is copied, never taken from its owner: say so.
+        said = (f"Tệp đã được chuyển vào {where}." if moved else
+                f"Bản sao của tệp được đặt trong {where}; tệp gốc vẫn ở chỗ cũ.")
         return self._set_state(
             intake_id, "quarantined",
-            f"{exc.message} Tệp đã được chuyển vào {where}.",
+            f"{exc.message} {said}",
             reason_vi=names.safe_text(exc.message), last_error=names.safe_text(exc.detail),
             quarantine_path=where)
 

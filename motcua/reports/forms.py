@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from motcua.archive import audit
-from motcua.archive import lifecycle as lc
 from motcua.archive.catalogue import Catalogue
 from motcua.archive.reuse import reuses_of
 from motcua.archive.settings import centre_zone, local_now
-from motcua.archive.workdays import WorkCalendar
+from motcua.counter import lifecycle as lc
+from motcua.counter.workdays import WorkCalendar
 from motcua.errors import MotcuaError, UserError
 from motcua.templates import KIND_INFO, Converter, find_template, render, render_docx, validate
 from motcua.templates.render import FORM_NUMBERS, paper_profile

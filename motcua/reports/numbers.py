@@ -54,7 +54,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date
 from typing import Any
 
-from motcua.archive.workdays import WorkCalendar
+from motcua.counter.workdays import WorkCalendar
 from motcua.labels import vi_sort_key
 from motcua.reports.periods import Period
 

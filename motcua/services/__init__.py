@@ -29,7 +29,7 @@ from motcua.workspace import Workspace
 
 if TYPE_CHECKING:
     from motcua.archive.catalogue import Catalogue
-    from motcua.archive.workdays import WorkCalendar
+    from motcua.counter.workdays import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class Context:
 
     @cached_property
     def calendar(self) -> WorkCalendar:
-        from motcua.archive.workdays import load_calendar
+        from motcua.counter.workdays import load_calendar
 
         return load_calendar(self.ws)
 

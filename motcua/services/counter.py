@@ -109,7 +109,7 @@ class DossierView(Result):
 
 
 def _dossier_dict(ctx: Context, code: str) -> dict[str, Any] | None:
-    from motcua.archive.lifecycle import get_record
+    from motcua.counter.lifecycle import get_record
 
     row = ctx.conn.execute("SELECT d.created_at, o.kind AS owner_kind FROM dossiers d"
                            " LEFT JOIN owners o ON o.id = d.owner_id WHERE d.code = ?",
@@ -274,8 +274,8 @@ class DossierCreated(Result):
 def new_dossier(ctx: Context, procedure_code: str, owner_id: str, channel: str = "direct",
                 code: str | None = None) -> DossierCreated:
     """A dossier without a receipt (no due date until one is known); reuse runs."""
-    from motcua.archive.dossiers import new_dossier as make
     from motcua.archive.settings import warehouse_settings
+    from motcua.counter.dossiers import new_dossier as make
 
     require(ctx.actor.roles, Permission.RECEIVE)
     made = make(ctx.ws, ctx.conn, ctx.catalogue, procedure_code=procedure_code,
@@ -289,6 +289,8 @@ def new_dossier(ctx: Context, procedure_code: str, owner_id: str, channel: str =
 class Receipt(Result):
     docx: str
     pdf: str | None
+    title: str = labels.ISSUED_KINDS["tiep-nhan"]  # form 02's when a paper is missing
+    missing: tuple[str, ...] = ()  # required papers not handed over (form 02 lists them)
 
 
 @dataclass(frozen=True)
@@ -317,14 +319,20 @@ def _moment(ctx: Context, at: str | datetime | None, label: str) -> datetime | N
 
 def receive(ctx: Context, procedure_code: str, owner_id: str, channel: str, *,
             at: str | datetime | None = None, code: str | None = None,
-            print_receipt: bool = True, pdf: bool = True) -> ReceiveOutcome:
+            print_receipt: bool = True, pdf: bool = True,
+            papers: list[str] | None = None) -> ReceiveOutcome:
     """Receive a dossier at the counter (or back-fill a paper one with `at`): its code,
-    automatic reuse, the due date, and form 01 naming the acting officer as receiver."""
-    from motcua.archive import lifecycle as lc
+    automatic reuse, the due date, and form 01 naming the acting officer as receiver.
+    `papers` (`TYPE[:HÌNH THỨC[:SỐ LƯỢNG]]`) are what was handed over, recorded and listed
+    on form 01 with the missing ones apart; without them form 01 lists the procedure's
+    required papers as received (the officer checked them in)."""
     from motcua.archive.settings import warehouse_settings
+    from motcua.counter import lifecycle as lc
     from motcua.reports.forms import print_receipt as print_form
+    from motcua.services.forms import parse_paper
 
     require(ctx.actor.roles, Permission.RECEIVE)
+    parsed = [parse_paper(p, ctx) for p in papers] if papers else None
     moment = _moment(ctx, at, "thời điểm tiếp nhận (--at)")
     got = lc.receive(ctx.ws, ctx.conn, ctx.catalogue, ctx.calendar,
                      procedure_code=procedure_code, owner_id=owner_id,
@@ -332,7 +340,14 @@ def receive(ctx: Context, procedure_code: str, owner_id: str, channel: str, *,
                      auto_reuse_mode=warehouse_settings(ctx.ws).auto_reuse)
     _refresh_dossiers(ctx, [got.record.code])
     receipt = None
-    if print_receipt:
+    if parsed is not None:  # what was handed over, as the counter's page records it
+        if print_receipt:
+            handed = _hand_over(ctx, got.record.code, parsed, pdf=pdf)
+            receipt = Receipt(handed.form.docx, handed.form.pdf, handed.form.title,
+                              handed.missing)
+        else:
+            _record_papers(ctx, got.record.code, parsed)
+    elif print_receipt:
         made = print_form(ctx.ws, ctx.conn, ctx.catalogue, got.record.code, pdf=pdf,
                           receiver=ctx.operator if ctx.actor.kind == "user" else None,
                           rating=ratings.printed_link(ctx, got.record.code))
@@ -363,7 +378,7 @@ def resolve(ctx: Context, code: str, result_file: Path, *, at: str | datetime | 
     """Record a dossier's result (stored byte for byte) and when it came: early, on time
     or late. The "KẾT QUẢ ĐIỆN TỬ" stamp follows the one policy of `documents.restamp`:
     a failure is a warning, the result stands."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.RECEIVE)
     moment = _moment(ctx, at, "thời điểm có kết quả (--at)")
@@ -391,7 +406,7 @@ class ImportOutcome(Result):
 
 def import_dossiers(ctx: Context, csv_file: Path, mapping_file: Path) -> ImportOutcome:
     """Dossiers from the province's system (CSV with a column mapping)."""
-    from motcua.archive.dossier_import import import_csv, load_mapping
+    from motcua.counter.dossier_import import import_csv, load_mapping
 
     require(ctx.actor.roles, Permission.RECEIVE)
     mapping = load_mapping(mapping_file)
@@ -496,7 +511,7 @@ def overdue(ctx: Context, on: str | date | None = None, *, letters: bool = False
             pdf: bool = True) -> OverdueReport:
     """Pending dossiers past their due date; with `letters`, form 04 for each that has
     none yet (a dossier that already had one is never given a second)."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
     from motcua.reports.forms import issue_apology_letters
 
     require(ctx.actor.roles, Permission.VIEW)
@@ -556,7 +571,7 @@ def _fold(text: str) -> str:
 def desk(ctx: Context, query: str = "", *, on: date | None = None) -> Desk:
     """The desk: what is due, late and new today, what waits in the intake, whether the
     watcher runs; `query` finds dossiers by code or owner name (diacritics optional)."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
     from motcua.ingest.status import WAITING, watcher_pid
 
     require(ctx.actor.roles, Permission.VIEW)
@@ -741,15 +756,19 @@ def _papers_of(ctx: Context, code: str) -> list[Any]:
     return list(recorded_papers(ctx.conn, code) or [])
 
 
-def _hand_over(ctx: Context, code: str, papers: list[Any], *, pdf: bool) -> CounterReceipt:
-    """Record the papers, then issue form 01 if nothing required is missing, else 02."""
-    from motcua.archive import lifecycle as lc
-    from motcua.reports.forms import received_components
-    from motcua.services import forms
-
+def _record_papers(ctx: Context, code: str, papers: list[Any]) -> None:
     audit.record(ctx.conn, "dossier.papers", f"dossier:{code}", ctx.audit_name,
                  {"papers": [{"type_code": p.type_code, "form": p.form, "copies": p.copies}
                              for p in papers]})
+
+
+def _hand_over(ctx: Context, code: str, papers: list[Any], *, pdf: bool) -> CounterReceipt:
+    """Record the papers, then issue form 01 if nothing required is missing, else 02."""
+    from motcua.counter import lifecycle as lc
+    from motcua.reports.forms import received_components
+    from motcua.services import forms
+
+    _record_papers(ctx, code, papers)
     rec = lc.get_record(ctx.conn, code)
     lines, missing = received_components(ctx.conn, ctx.catalogue, rec, papers)
     if missing:
@@ -762,21 +781,10 @@ def _hand_over(ctx: Context, code: str, papers: list[Any], *, pdf: bool) -> Coun
                           tuple(lines), tuple(missing), issued)
 
 
-PAPER_FORMS = ("Bản chính", "Bản sao", "Bản sao có chứng thực")
-
-
 def _paper(ctx: Context, type_code: str, form: str, copies: int) -> Any:
-    from motcua.reports.forms import ReceivedPaper
+    from motcua.services.forms import paper
 
-    if type_code not in ctx.catalogue.document_types:
-        raise UserError(f"Loại giấy tờ “{type_code}” không có trong danh mục.",
-                        f"bad paper {type_code!r}")
-    if form not in PAPER_FORMS:
-        raise UserError(f"Hình thức “{form}” không hợp lệ; chọn: {', '.join(PAPER_FORMS)}.",
-                        f"bad paper form {form!r}")
-    if not 1 <= copies <= 99:
-        raise UserError("Số lượng mỗi giấy tờ phải từ 1 đến 99.", f"bad copies {copies}")
-    return ReceivedPaper(type_code, form, copies)
+    return paper(ctx, type_code, form, copies)
 
 
 def receive_at_counter(ctx: Context, procedure_code: str, owner_id: str, channel: str,
@@ -828,7 +836,7 @@ def complete_papers(ctx: Context, code: str, papers: list[tuple[str, str, int]],
 
 def issued_forms(ctx: Context, code: str) -> tuple[dict[str, Any], ...]:
     """Forms issued for a dossier (newest first), from the audit log and the apology."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.VIEW)
     out: list[dict[str, Any]] = []
@@ -851,7 +859,7 @@ def issued_forms(ctx: Context, code: str) -> tuple[dict[str, Any], ...]:
 def issued_form_file(ctx: Context, code: str, seq: int) -> Path:
     """The PDF (else DOCX) of one form issued for the dossier (`seq` of its audit entry;
     0 = the apology letter)."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.VIEW)
     rel: str | None = None
@@ -873,7 +881,7 @@ def issued_form_file(ctx: Context, code: str, seq: int) -> Path:
 
 def apology(ctx: Context, code: str, *, pdf: bool = True) -> OverdueReport:
     """Form 04 for one overdue dossier (never a second letter)."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
     from motcua.reports.forms import issue_apology_letters
 
     require(ctx.actor.roles, Permission.RECEIVE)
@@ -906,7 +914,7 @@ MAX_NOTE = 2000
 def add_note(ctx: Context, code: str, body: str) -> Note:
     """A note on a dossier, with its author and time; audited."""
     from motcua import db
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.RECEIVE)
     rec = lc.get_record(ctx.conn, code.strip())
@@ -954,7 +962,7 @@ def counter_components(ctx: Context, code: str) -> tuple[tuple[dict[str, Any], .
     """The procedure's components as the counter sees them (received on paper, reused
     from the warehouse, or missing), and the names of the missing ones: the same reading
     as forms 01 and 02."""
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
     from motcua.reports.forms import received_components
 
     require(ctx.actor.roles, Permission.VIEW)
@@ -999,8 +1007,8 @@ def edit_dossier(ctx: Context, code: str, *, procedure_code: str | None = None,
     """Correct a dossier's procedure, owner or channel: one audit entry with the values
     before and after; the due date follows a new procedure; stamps are redone."""
     from motcua import db
-    from motcua.archive import lifecycle as lc
     from motcua.archive.owners import find_owner
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.RECEIVE)
     rec = lc.get_record(ctx.conn, code.strip())
@@ -1055,7 +1063,7 @@ class DossierCancelled(Result):
 def cancel_dossier(ctx: Context, code: str, reason: str) -> DossierCancelled:
     """Cancel a pending dossier with a reason (audited); it leaves the overdue list."""
     from motcua import db
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.RECEIVE)
     rec = lc.get_record(ctx.conn, code.strip())
@@ -1101,7 +1109,7 @@ def merge_dossiers(ctx: Context, source: str, target: str) -> DossiersMerged:
     """Fold dossier `source` (made by mistake, a duplicate) into `target`: its documents,
     reuse links and notes move; `source` is cancelled naming `target`; both audited."""
     from motcua import db
-    from motcua.archive import lifecycle as lc
+    from motcua.counter import lifecycle as lc
 
     require(ctx.actor.roles, Permission.RECEIVE)
     src = lc.get_record(ctx.conn, source.strip())

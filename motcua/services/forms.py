@@ -41,23 +41,37 @@ def _officer(ctx: Context) -> str | None:
     return ctx.operator if ctx.actor.kind == "user" else None
 
 
-def parse_paper(text: str, ctx: Context) -> Any:
-    """`TYPE[:HÌNH THỨC[:SỐ LƯỢNG]]` (e.g. `giay_chung_sinh:Bản sao:2`) -> ReceivedPaper."""
+PAPER_FORMS = ("Bản chính", "Bản sao", "Bản sao có chứng thực")
+
+
+def paper(ctx: Context, type_code: str, form: str, copies: int) -> Any:
+    """One paper handed over at the counter, checked: a type of the catalogue, one of
+    PAPER_FORMS (any letter case), 1 to 99 copies. The web's checklist and the CLI's
+    `--paper` both come here."""
     from motcua.reports.forms import ReceivedPaper
 
-    parts = [p.strip() for p in text.split(":")]
-    type_code = parts[0]
     if type_code not in ctx.catalogue.document_types:
         raise UserError(f"Loại giấy tờ “{type_code}” không có trong danh mục "
-                        f"(procedures.toml, mục [document_types]).", f"bad paper {text!r}")
-    form = parts[1] if len(parts) > 1 and parts[1] else "Bản chính"
-    copies = 1
-    if len(parts) > 2 and parts[2]:
-        if not parts[2].isdigit() or not 1 <= int(parts[2]) <= 99:
-            raise UserError(f"Số lượng “{parts[2]}” của giấy tờ {type_code} phải là số từ 1 "
-                            "đến 99.", f"bad paper count {text!r}")
-        copies = int(parts[2])
-    return ReceivedPaper(type_code, form, copies)
+                        "(procedures.toml, mục [document_types]).", f"bad paper {type_code!r}")
+    chosen = next((f for f in PAPER_FORMS if f.casefold() == form.strip().casefold()), None)
+    if chosen is None:
+        raise UserError(f"Hình thức “{form}” không hợp lệ; chọn: {', '.join(PAPER_FORMS)}.",
+                        f"bad paper form {form!r}")
+    if not 1 <= copies <= 99:
+        raise UserError(f"Số lượng giấy tờ {type_code} phải là số từ 1 đến 99.",
+                        f"bad copies {copies}")
+    return ReceivedPaper(type_code, chosen, copies)
+
+
+def parse_paper(text: str, ctx: Context) -> Any:
+    """`TYPE[:HÌNH THỨC[:SỐ LƯỢNG]]` (e.g. `giay_chung_sinh:Bản sao:2`) -> ReceivedPaper."""
+    parts = [p.strip() for p in text.split(":")]
+    form = parts[1] if len(parts) > 1 and parts[1] else PAPER_FORMS[0]
+    count = parts[2] if len(parts) > 2 and parts[2] else "1"
+    if not count.isdigit():
+        raise UserError(f"Số lượng “{count}” của giấy tờ {parts[0]} phải là số từ 1 đến 99.",
+                        f"bad paper count {text!r}")
+    return paper(ctx, parts[0], form, int(count))
 
 
 def receipt(ctx: Context, code: str, papers: list[str] | None = None, *,
@@ -158,7 +172,7 @@ class CoverSheets(Result):
 def cover_sheets(ctx: Context, codes: list[str], out: Path) -> CoverSheets:
     """One A4 cover sheet per dossier (its code as a large QR code and in text, the
     owner, the procedure, the day received), to lead its papers in a batch scan."""
-    from motcua.archive.lifecycle import get_record
+    from motcua.counter.lifecycle import get_record
     from motcua.templates.coversheet import Cover, write_covers
 
     require(ctx.actor.roles, Permission.RECEIVE)

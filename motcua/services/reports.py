@@ -30,7 +30,7 @@ def _period(quarter: str | None = None, year: int | None = None, month: str | No
 
 
 def _synced(ctx: Context) -> None:
-    from motcua.archive.lifecycle import sync_lifecycle
+    from motcua.counter.lifecycle import sync_lifecycle
 
     sync_lifecycle(ctx.conn, ctx.catalogue, ctx.calendar)
 

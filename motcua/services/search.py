@@ -111,6 +111,19 @@ class FoundDocument(Result):
 
 
 @dataclass(frozen=True)
+class Person(Result):
+    """An owner the box named (by ID, or by full name), shown above the documents: staff
+    look for people, and a citizen may have dossiers but no document yet."""
+
+    id: str  # masked for roles without view_ids
+    name: str
+    kind_label: str
+    dossiers: int
+    documents: int
+    link_id: str | None  # the owner page's key; None when IDs are masked
+
+
+@dataclass(frozen=True)
 class SearchResult(Result):
     query: str
     kind: str  # key of KIND_LABELS
@@ -119,6 +132,7 @@ class SearchResult(Result):
     has_more: bool
     filters: dict[str, Any]  # the filters used, dates as YYYY-MM-DD
     total_documents: int  # in the archive (an empty archive is told apart from no match)
+    people: tuple[Person, ...] = ()
 
     @property
     def kind_label(self) -> str:
@@ -134,6 +148,7 @@ class SearchResult(Result):
             "filters": dict(self.filters),
             "total_documents": self.total_documents,
             "documents": [d.as_dict() for d in self.documents],
+            "people": [p.as_dict() for p in self.people],
         }
 
 
@@ -207,4 +222,46 @@ def search(ctx: Context, query: str, *, limit: int = 20, offset: int = 0,
     total = int(ctx.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
     used = {k: v.isoformat() if isinstance(v, date) else v
             for k, v in vars(parsed).items() if v is not None}
-    return SearchResult(plan.text, kind, documents, offset, len(hits) > limit, used, total)
+    people = _people(ctx, plan, show_ids) if offset == 0 else ()
+    return SearchResult(plan.text, kind, documents, offset, len(hits) > limit, used, total,
+                        people)
+
+
+MAX_PEOPLE = 10
+
+
+def _people(ctx: Context, plan: Any, show_ids: bool) -> tuple[Person, ...]:
+    """Owners the query names: the one with that ID, or those whose full name is the
+    query (diacritics optional; an exact spelling first)."""
+    from motcua.index.normalize import name_keys
+
+    conn = ctx.conn
+    if plan.kind in ("citizen_id", "tax_code"):
+        typed = "".join(plan.text.strip('"').split())
+        rows = conn.execute("SELECT id, kind, name FROM owners WHERE id = ?",
+                            (typed,)).fetchall()
+    elif plan.name:
+        literal, canonical, folded = plan.name
+        conn.create_function("motcua_name_key", 1, lambda t: name_keys(t or "")[2],
+                             deterministic=True)
+        rows = conn.execute("SELECT id, kind, name FROM owners WHERE motcua_name_key(name) = ?"
+                            " LIMIT ?", (folded, MAX_PEOPLE)).fetchall()
+        # As the documents rank: the exact spelling, then the other tone placement, then
+        # the same letters without diacritics (Hoa, Hòa, Hoà are three people).
+        rows.sort(key=lambda r: (name_keys(r["name"])[0] != literal,
+                                 name_keys(r["name"])[1] != canonical, r["name"], r["id"]))
+    else:
+        return ()
+    people = []
+    for r in rows:
+        dossiers = conn.execute("SELECT COUNT(*) FROM dossiers WHERE owner_id = ?",
+                                (r["id"],)).fetchone()[0]
+        documents = conn.execute(
+            "SELECT COUNT(DISTINCT d.id) FROM documents d"
+            " LEFT JOIN document_meta m ON m.document_id = d.id"
+            " LEFT JOIN dossiers s ON s.code = d.dossier_code"
+            " WHERE m.owner_id = ? OR s.owner_id = ?", (r["id"], r["id"])).fetchone()[0]
+        people.append(Person(r["id"] if show_ids else mask_id(r["id"]), r["name"],
+                             labels.label(labels.OWNER_KINDS, r["kind"]), int(dossiers),
+                             int(documents), r["id"] if show_ids else None))
+    return tuple(people)

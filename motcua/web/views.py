@@ -68,8 +68,8 @@ def search(call: Call) -> Response:
         except MotcuaError as exc:
             errors.append(exc.message)
         else:
-            # The date picker only shows ISO values: give back what it can display.
-            form[key] = day.isoformat() if day else form[key]
+            # Shown back as clerks write it, whichever form was typed.
+            form[key] = day.strftime("%d/%m/%Y") if day else form[key]
     page = int_param(params.get("page"), 1, 1, MAX_PAGE)
     searched = any(form.values())
     result: search_service.SearchResult | None = None
@@ -96,6 +96,7 @@ def search(call: Call) -> Response:
     return call.render("search.html", {
         "active": "search", "form": form, "errors": errors, "searched": searched,
         "hits": hits, "page": page, "has_next": has_next,
+        "people": result.people if result else (),
         "kind_label": result.kind_label if result else "",
         "first_rank": (page - 1) * PAGE_SIZE + 1,
         "total_documents": result.total_documents if result else 0,

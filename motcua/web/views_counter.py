@@ -101,7 +101,7 @@ def receive_page(call: Call, errors: list[str] | None = None,
     return call.render("receive.html", {
         "active": "receive", "errors": errors or [], "form": form, "chosen": chosen,
         "procedures": counter.find_procedures(call.ctx, ""),
-        "paper_forms": counter.PAPER_FORMS,
+        "paper_forms": forms.PAPER_FORMS,
         "lookup": counter.owner_lookup(call.ctx, form["owner_id"]),
     }, status_code)
 
@@ -187,7 +187,7 @@ def dossier_page(call: Call, errors: list[str] | None = None, status_code: int =
         "procedures": counter.find_procedures(call.ctx, "", limit=10_000) if record else (),
         "notes": counter.notes(call.ctx, view.code),
         "notice": NOTICES.get(done, ""), "just_issued": just_issued,
-        "errors": errors or [], "paper_forms": counter.PAPER_FORMS,
+        "errors": errors or [], "paper_forms": forms.PAPER_FORMS,
         "results": [d for d in view.documents if d.get("role") == "result"],
     }, status_code)
 

@@ -43,9 +43,9 @@ from motcua import db, labels
 from motcua.archive import audit, settings
 from motcua.archive.catalogue import Catalogue
 from motcua.archive.documents import add_result
-from motcua.archive.dossiers import CHANNELS, new_dossier
 from motcua.archive.reuse import AutoReuseOutcome
-from motcua.archive.workdays import WorkCalendar
+from motcua.counter.dossiers import CHANNELS, new_dossier
+from motcua.counter.workdays import WorkCalendar
 from motcua.errors import TransientError, UserError
 from motcua.workspace import Workspace
 

@@ -41,9 +41,9 @@ from typing import IO, Any
 from motcua import db, labels
 from motcua.archive import audit
 from motcua.archive.catalogue import Catalogue
-from motcua.archive.dossiers import CHANNELS
 from motcua.archive.ids import classify_owner_id, validate_dossier_code
-from motcua.archive.workdays import WorkCalendar
+from motcua.counter.dossiers import CHANNELS
+from motcua.counter.workdays import WorkCalendar
 from motcua.errors import UserError
 
 FIELDS: dict[str, tuple[bool, str]] = {

@@ -496,4 +496,4 @@ def test_one_tesseract_run_reads_several_pages_in_order(tmp_path: Path) -> None:
         assert scans.cer(known.text, words) < 2.0  # each tree is its own page's
     # Each page noted as read once Tesseract moved on (or ended), in order.
     assert progress.read_text(encoding="ascii").split() == ["9", "4", "5", "6"]
-    assert sorted(state.pages) == [4, 5, 6]
+    assert sorted(state.pages) == [4, 5, 6] and state.read == {4, 5, 6}

@@ -706,7 +706,7 @@ def _run_direct(
             # written; a file that fails is not written.
             pikepdf.pdfa.save(pdf, output_pdf, "2b")
     except OcrTimeout as exc:
-        raise _too_long(input_pdf, settings, len(state.pages), str(exc)) from exc
+        raise _too_long(input_pdf, settings, len(state.read), str(exc)) from exc
     except TesseractFailed as exc:
         raise _tesseract_failed(exc) from exc
     except pikepdf.pdfa.PdfaError as exc:

@@ -99,6 +99,8 @@ class RunState:
     retry_below: float = 0.0
     pages: dict[int, PageOcr] = field(default_factory=dict)
     progress: Path | None = None  # one line appended per page read (engine.progress_path)
+    #: Pages Tesseract has finished, before any follow-up (what a timeout reports).
+    read: set[int] = field(default_factory=set)
 
 
 _RUNS: dict[str, RunState] = {}
@@ -453,17 +455,23 @@ def read_pages(images: list[Path], page_numbers: list[int], languages: list[str]
     numbers = {str(image): n for image, n in zip(images, page_numbers, strict=True)}
     started: list[int] = []
 
+    def page_read(page_no: int) -> None:
+        with _RUNS_LOCK:
+            state.read.add(page_no)
+        if state.progress is not None:
+            _note_page(state.progress, page_no)
+
     def page_started(path: str) -> None:
         # Tesseract names each page as it starts it: the one before is read.
-        if started and state.progress is not None:
-            _note_page(state.progress, started[-1])
+        if started:
+            page_read(started[-1])
         if path in numbers:
             started.append(numbers[path])
 
     run_tesseract(listing, base, languages, state.deadline, thresholding=state.thresholding,
                   on_page=page_started)
-    if started and state.progress is not None:
-        _note_page(state.progress, started[-1])
+    if started:
+        page_read(started[-1])
     hocr_pages = split_hocr(base.with_suffix(".hocr").read_text(encoding="utf-8"))
     texts = base.with_suffix(".txt").read_text(encoding="utf-8").split("\f")
     if len(hocr_pages) != len(images) or len(texts) < len(images):

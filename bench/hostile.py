@@ -2,8 +2,9 @@
 `motcua ingest` in a fresh workspace: what happened, why, how long, how much memory.
 
 Memory is the kernel's own accounting: `wait4` returns the peak resident set of the
-`ingest` process and every process it waited for (OCR workers, Tesseract, Ghostscript);
-"worker" is the OCR worker's own `ru_maxrss`, as it logged it. Runs as root drop the
+`ingest` process and every process it waited for (the tools it runs itself); OCR workers
+are children of the fork server, so "worker" is the OCR worker's own `ru_maxrss`
+(Tesseract and Ghostscript included), as it logged it. Runs as root drop the
 file-mode override (setpriv), so that the unreadable file is really unreadable.
 
     .venv/bin/python bench/hostile.py            # a Markdown table, then a summary
@@ -108,7 +109,7 @@ def main() -> int:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
         print("| kind | class | outcome | reason (Vietnamese, first words) | time s "
-              "| peak MiB (tree) | worker MiB |")
+              "| peak MiB (ingest) | worker MiB |")
         print("|---|---|---|---|---|---|---|")
         for r in results:
             reason = str(r["reason"]).replace("|", "/")

@@ -352,9 +352,10 @@ def test_assign_files_and_restamps_an_unassigned_scan(ws: Workspace) -> None:
 
 
 def _kill_worker_mid_ocr(run: Callable[[], list[Outcome]]) -> list[Outcome]:
-    """Run `run` while a thread SIGKILLs the OCR worker (a child of this process) once
-    Tesseract runs under it: a machine fault, as the out-of-memory killer would cause.
-    (A timeout no longer serves: a file too long for its timeout is settled at once.)"""
+    """Run `run` while a thread SIGKILLs the OCR worker (forked by this process's fork
+    server) once Tesseract runs under it: a machine fault, as the out-of-memory killer
+    would cause. (A timeout no longer serves: a file too long for its timeout is settled
+    at once.)"""
     me = os.getpid()
 
     def parent_of(pid: str) -> int:
@@ -368,7 +369,7 @@ def _kill_worker_mid_ocr(run: Callable[[], list[Outcome]]) -> list[Outcome]:
                     if Path(f"/proc/{pid}/comm").read_text().strip() != "tesseract":
                         continue
                     worker = parent_of(pid)
-                    if parent_of(str(worker)) == me:
+                    if parent_of(str(parent_of(str(worker)))) == me:
                         os.kill(worker, signal.SIGKILL)
                         return
                 except (OSError, ValueError, IndexError):

@@ -98,23 +98,22 @@ def setup_logging(ws: Workspace, *, verbose: bool = False) -> Path:
     return path
 
 
-def hand_over_rotation() -> None:
-    """In a forked OCR worker: write to the log file without ever rotating it.
+def worker_logging(path: str | None, level: int) -> None:
+    """In an OCR worker: write to the intake process's log file without ever rotating it.
 
-    A worker inherits the parent's RotatingFileHandler; if each process rotated on its
-    own, lines would be lost or land in the wrong file. A WatchedFileHandler appends one
-    line per write (atomic under O_APPEND) and reopens the file after the parent has
-    rotated it.
-    """
-    for logger in (logging.getLogger(), logging.getLogger("motcua")):
-        for handler in list(logger.handlers):
-            if isinstance(handler, logging.handlers.RotatingFileHandler):
-                watched = logging.handlers.WatchedFileHandler(handler.baseFilename,
-                                                              encoding="utf-8",
-                                                              errors="backslashreplace")
-                watched.setFormatter(handler.formatter)
-                watched.setLevel(handler.level)
-                for kept in handler.filters:
-                    watched.addFilter(kept)
-                logger.removeHandler(handler)
-                logger.addHandler(watched)
+    If each process rotated the file on its own, lines would be lost or land in the
+    wrong file. A WatchedFileHandler appends one line per write (atomic under O_APPEND)
+    and reopens the file after the intake process has rotated it. The worker's console
+    stays silent, as the clerk's does without -v."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    logging.getLogger("motcua").setLevel(level)
+    if path is None:
+        root.addHandler(logging.NullHandler())
+        return
+    watched = logging.handlers.WatchedFileHandler(path, encoding="utf-8",
+                                                  errors="backslashreplace")
+    watched.setFormatter(JsonLinesFormatter())
+    watched.addFilter(_OursOrWarnings())
+    root.addHandler(watched)

@@ -26,14 +26,16 @@ cores stay busy across files, not only across pages of one file; with
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import logging
+import multiprocessing
 import os
 import resource
+import select
 import shutil
 import signal
 import sqlite3
+import threading
 import time
 import unicodedata
 from collections import deque
@@ -61,7 +63,7 @@ from motcua.index import SearchEngine, open_engine
 from motcua.ingest import names, split
 from motcua.ingest.detect import MEDIA_EXTENSION, media_type_of
 from motcua.ingest.limits import Limits, limits_of
-from motcua.ingest.logs import hand_over_rotation
+from motcua.ingest.logs import worker_logging
 from motcua.ingest.quarantine import quarantine_file
 from motcua.ingest.workers import workers_of
 from motcua.ocr import (
@@ -387,28 +389,38 @@ def recover(ws: Workspace, conn: sqlite3.Connection) -> int:
 
 VANISHED_VI = "Tệp đã bị xóa hoặc di chuyển khỏi chỗ cũ trước khi được xử lý."
 
-PR_SET_PDEATHSIG = 1
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Where OCR workers come from: a fork server, a small process started once (by
+    fork and exec, so it holds no thread and no lock) from which every worker is forked.
+
+    Forking the intake process itself is unsafe: it runs threads (the watcher's
+    observer, `serve`'s, a test's), and a lock one of them held at the moment of the
+    fork stays locked in the child forever. One OCR worker hung that way inside
+    fontTools while rendering its text layer. The fork server imports this module once,
+    so a new worker still starts with OCRmyPDF already loaded."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
 
 
-def _init_worker(parent_pid: int, memory_mb: int = 0) -> None:
-    """Runs first in every OCR worker process."""
+def _init_worker(parent_pid: int, memory_mb: int = 0,
+                 environment: dict[str, str] | None = None,
+                 log_file: str | None = None, log_level: int = logging.INFO) -> None:
+    """Runs first in every OCR worker process. The fork server started it with the
+    environment and logging of the moment it was started: take the intake process's
+    current ones (what a fork would have given)."""
+    if environment is not None:
+        os.environ.clear()
+        os.environ.update(environment)
     # Ctrl+C in a terminal reaches the whole process group: the parent decides when to
     # stop (finishing in-flight files), so workers and their Tesseract children ignore
-    # it, and SIGTERM too (a forked worker would otherwise run the parent's handler).
+    # it, and SIGTERM too.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Tesseract's OpenMP threads would fight the pool for the same cores.
     os.environ["OMP_THREAD_LIMIT"] = "1"
-    hand_over_rotation()
-    # A forked worker inherits the write end of its own task queue, so it never sees
-    # EOF when the parent is SIGKILLed and would linger forever (holding the parent's
-    # stdout open, too): ask the kernel to kill it with its parent instead.
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        log.debug("prctl(PR_SET_PDEATHSIG) unavailable")
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
+    worker_logging(log_file, log_level)
+    _die_with(parent_pid)
     # Image sizes were judged against [limits] before the file reached a worker; what
     # is left to stop is real memory use, which the address-space limit below does.
     from PIL import Image
@@ -423,6 +435,40 @@ def _init_worker(parent_pid: int, memory_mb: int = 0) -> None:
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _die_with(parent_pid: int) -> None:
+    """End this worker when the intake process ends, however it ends (SIGKILL too).
+
+    A worker never sees EOF on its task queue when the intake process is killed, and
+    the fork server stays alive as long as any worker does (each holds its "alive"
+    pipe), so neither notices: without this a worker would linger forever, holding the
+    intake's stdout open. A thread blocks on a pidfd of the intake process (the kernel
+    says when it exits) and kills the worker then."""
+    try:
+        pidfd: int | None = os.pidfd_open(parent_pid)
+    except ProcessLookupError:
+        os._exit(1)  # already gone
+    except OSError:
+        pidfd = None  # a kernel without pidfd_open: look once a second instead
+
+    def watch() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])
+        else:
+            while _pid_alive(parent_pid):
+                time.sleep(1)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="motcua-parent-watch", daemon=True).start()
+
+
+def _log_target() -> tuple[str | None, int]:
+    """The workspace log file this process writes to, and motcua's level."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            return handler.baseFilename, logging.getLogger("motcua").level
+    return None, logging.getLogger("motcua").level
 
 
 def peak_rss_kb() -> int:
@@ -640,8 +686,9 @@ class Pipeline:
             self._pool = None
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.jobs, initializer=_init_worker,
-                initargs=(os.getpid(), self.limits.worker_memory_mb))
+                max_workers=self.jobs, mp_context=_pool_context(), initializer=_init_worker,
+                initargs=(os.getpid(), self.limits.worker_memory_mb, dict(os.environ),
+                          *_log_target()))
         return self._pool.submit(
             _ocr_in_worker, str(self._original(job)), job.media_type, str(job.tmp_output),
             self._ocr_settings(pages_jobs), names.visible(job.source.name))

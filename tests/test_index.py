@@ -7,6 +7,7 @@ the relevance test over a generated warehouse.
 from __future__ import annotations
 
 import datetime
+import re
 import subprocess
 import sys
 import unicodedata
@@ -156,6 +157,48 @@ def test_tone_variants_codes_and_name_keys() -> None:
     literal, canonical, folded = name_keys("Nguyễn  Thị Hoà")
     assert literal == "nguyễn_thị_hoà" and folded == "nguyen_thi_hoa"
     assert name_keys("Nguyễn Thị Hòa")[1] == canonical != literal
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        ("Hồ sơ điện tử, ĐA LỘC: 118/2025", "tiếp nhận_hồ sơ"),
+        ("", "một", ""),
+        # Pages whose folding moves offsets (a ligature, a dotted capital I, a stray
+        # mark): folded page by page, their words still paired with the others'.
+        ("ﬁle số hóa", "İstanbul và Hà Nội", "ß straße x\u0301y"),
+    ],
+)
+def test_indexed_word_pairs_and_twins(pages: tuple[str, ...]) -> None:
+    """The array-built entry agrees with the plain definitions: pairs of every folded
+    word in page order, across pages, and each page's folded twin when it has one."""
+    from motcua.index.normalize import clean_text, tokens
+    from motcua.index.query import _unblob, folded_twin, pairs, to_indexed
+
+    indexed = to_indexed(doc(7, *pages))
+    words = []
+    for page in pages:
+        text = clean_text(page)
+        twin = folded_twin(text)
+        words += ([w for w in re.split(r"[^a-z0-9]+", twin) if w] if twin is not None
+                  else [fold_diacritics(t) for t in tokens(text)])
+    assert indexed.text_pairs == " ".join(pairs(words))
+    # The folded field is given the folded words: both engines make the same terms of
+    # them as of the page text itself (a page with rare characters is tokenised as a
+    # query is, by normalize.tokens).
+    from motcua.index import tantivy_engine, whoosh_engine
+
+    tantivy_folded = tantivy_engine._analyzer(folded=True)
+    whoosh_folded = whoosh_engine._analyzer(folded=True)
+    assert [t.text for t in whoosh_folded(indexed.text_folded)] == words
+    if all(folded_twin(clean_text(page)) is not None for page in pages):
+        assert [t.text for t in whoosh_folded(indexed.text)] == words
+        assert (tantivy_folded.analyze(indexed.text_folded)
+                == tantivy_folded.analyze(indexed.text) == words)
+    _, stored = _unblob(indexed.stored)
+    assert [(no, raw.decode(), twin) for no, raw, twin in stored] == [
+        (no, clean_text(page), folded_twin(clean_text(page)) or "")
+        for no, page in enumerate(pages, start=1)]
 
 
 @pytest.mark.parametrize(
@@ -339,6 +382,22 @@ def test_replace_and_delete(kind: str, tmp_path: Path) -> None:
     eng.commit()
     assert eng.count() == 0
     assert eng.search("mới") == []
+
+
+def test_settle_after_a_bulk_load_keeps_every_document_once(
+        kind: str, tmp_path: Path) -> None:
+    eng = open_engine(tmp_path / "ix", kind, rebuild=True)
+    for n in range(1, 13):  # a commit every 3 documents: 4 segments in tantivy
+        eng.replace_document(doc(n, f"trang số {n} của hồ sơ lưu trữ"))
+        if n % 3 == 0:
+            eng.commit()
+    eng.settle()
+    assert eng.count() == 12
+    assert sorted(ids(eng.search("lưu trữ", limit=50))) == list(range(1, 13))
+    if kind == "tantivy":
+        # The segments the load left were merged now, not by a later small update.
+        assert eng._segments() == 1  # type: ignore[attr-defined]
+    eng.close()
 
 
 def test_replace_twice_before_commit_keeps_the_last(kind: str, tmp_path: Path) -> None:

@@ -249,4 +249,5 @@ def rebuild(
         if progress:
             progress(done, len(ids))
     engine.commit()
+    engine.settle()
     return pages

@@ -106,6 +106,11 @@ class SearchEngine(Protocol):
         """Make staged changes durable and visible to new searches; release the writer."""
         ...
 
+    def settle(self) -> None:
+        """After a bulk load (`rebuild`), committed: do now the merging that would
+        otherwise make a later small update slow."""
+        ...
+
     def search(
         self,
         query: str,

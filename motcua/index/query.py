@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from motcua.index.model import DocEntry, Hit, SearchFilters, Snippet
 from motcua.index.normalize import (
     clean_text,
@@ -324,6 +326,7 @@ class Indexed:
 
     document_id: int
     text: str  # all pages, cleaned, one after another
+    text_folded: str  # their words lower-cased and folded (the folded field's text)
     meta: str  # every field value, one per line
     text_pairs: str  # word pairs of the folded text, space-separated
     meta_pairs: str
@@ -371,48 +374,106 @@ def to_indexed(entry: DocEntry) -> Indexed:
     head = {"pn": [no for no, _ in pages], "f": dict(zip(names, folded, strict=True)),
             "x": extra, "n": entry.original_name, "d": entry.dossier_code}
     texts = [t for _, t in pages]
-    twins = [folded_twin(t) for t in texts]
+    # Every page at once: one string, pages split by _SEP (not a letter or digit, so
+    # both engines tokenise it as a line break, and the blob keeps this very string).
+    joined = _SEP.join(texts)
+    twins, words = _fold_pages(texts, joined)
+    meta_words = [w for w in _NOT_ASCII_WORD.split("\n".join(folded)) if w]
     return Indexed(
         document_id=entry.document_id,
-        text="\n".join(texts),
+        text=joined,
+        text_folded=words.tobytes().decode("utf-8"),
         meta="\n".join(v for values in fields.values() for v in values),
-        text_pairs=_pairs_text([_folded_words(t, tw) for t, tw in zip(texts, twins,
-                                                                        strict=True)]),
-        meta_pairs=_pairs_text([_folded_words("", "\n".join(folded))]),
+        text_pairs=_pair_string(words),
+        meta_pairs=" ".join(map("_".join, itertools.pairwise(meta_words))),
         names=tuple(tuple(s) for s in name_sets),
         keys=tuple(keys),
         day=day_number(entry.date),
-        stored=_blob(head, texts, twins),
+        stored=(json.dumps(head, ensure_ascii=False).encode("utf-8") + _PART_B
+                + joined.encode("utf-8") + _PART_B + twins),
     )
 
 
 _NOT_ASCII_WORD = re.compile(r"[^a-z0-9]+")
 
 
-def _folded_words(text: str, twin: str | None) -> list[str]:
-    """The folded words of a text, from its twin when it has one (an ASCII split is
-    several times faster than the Unicode tokenizer)."""
-    if twin is not None:
-        return [w for w in _NOT_ASCII_WORD.split(twin) if w]
-    return [fold_diacritics(t) for t in tokens(text)]
+def _fold_pages(texts: list[str], joined: str) -> tuple[bytes, np.ndarray]:
+    """The pages' folded twins, _SEP-separated (an empty twin where folding moves
+    offsets), and the folded words of every page as UTF-8 bytes in which only letters
+    and digits belong to words (what `_pair_string` reads).
+
+    Folds the whole document with one table look-up per character (see `_FOLD_TABLE`);
+    a document with a character the table lacks is folded page by page as
+    `folded_twin` does."""
+    chars = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    if not len(chars) or int(chars.max()) < len(_FOLD_TABLE):
+        folded = _FOLD_TABLE[chars]
+        if folded.all():
+            return folded.tobytes(), folded
+    twins = [folded_twin(t) for t in texts]
+    words = [tw.encode("ascii") if tw is not None
+             else " ".join(fold_diacritics(t) for t in tokens(text)).encode("utf-8")
+             for text, tw in zip(texts, twins, strict=True)]
+    return (_SEP_B.join((tw or "").encode("ascii") for tw in twins),
+            np.frombuffer(_SEP_B.join(words), dtype=np.uint8))
 
 
-def _pairs_text(pages: list[list[str]]) -> str:
-    """The word pairs of consecutive pages, space-separated (built with C-level joins:
-    this runs for every page indexed)."""
-    words = [w for page in pages for w in page] if len(pages) > 1 else pages[0]
-    return " ".join(map("_".join, itertools.pairwise(words)))
+def _fold_table() -> np.ndarray:
+    """Per character below U+2000: the one ASCII character `folded_twin` turns it into
+    (lower case, marks dropped, đ → d), or 0 if it becomes anything else."""
+    table = np.zeros(0x2000, dtype=np.uint8)
+    for code in range(1, len(table)):
+        low = chr(code).lower()
+        if len(low) != 1:
+            continue
+        out = unicodedata.normalize("NFD", low.replace("đ", "d")).encode("ascii", "ignore")
+        if len(out) == 1:
+            table[code] = out[0]
+    return table
+
+
+_FOLD_TABLE = _fold_table()
+
+
+# Bytes that belong to a word in `_fold_pages`' words: ASCII lower-case letters and
+# digits (a twin is lower-case ASCII) and every non-ASCII byte (a folded word that kept
+# a rare letter; such words are joined by spaces, never by non-ASCII punctuation).
+_WORD_BYTE = np.zeros(256, dtype=np.int8)
+_WORD_BYTE[[*range(ord("a"), ord("z") + 1), *range(ord("0"), ord("9") + 1),
+            *range(128, 256)]] = 1
+_GLUE = np.frombuffer(b"_ ", dtype=np.uint8)
+
+
+def _pair_string(data: np.ndarray) -> str:
+    """The word pairs of UTF-8 `data`, "a_b b_c c_d", built by array operations: in
+    Python, one string per word and per pair made this the slowest part of indexing."""
+    inside = np.zeros(len(data) + 2, dtype=np.int8)
+    inside[1:-1] = _WORD_BYTE[data]
+    edges = inside[1:] - inside[:-1]
+    starts = np.flatnonzero(edges == 1)
+    if len(starts) < 2:
+        return ""
+    lengths = np.flatnonzero(edges == -1) - starts
+    # Each pair is four slices of `source`: word, "_", next word, " ".
+    source = np.concatenate((data, _GLUE))
+    n = len(starts) - 1
+    seg_start = np.empty(4 * n, dtype=np.int64)
+    seg_len = np.empty(4 * n, dtype=np.int64)
+    seg_start[0::4], seg_len[0::4] = starts[:-1], lengths[:-1]
+    seg_start[1::4], seg_len[1::4] = len(data), 1
+    seg_start[2::4], seg_len[2::4] = starts[1:], lengths[1:]
+    seg_start[3::4], seg_len[3::4] = len(data) + 1, 1
+    seg_len[-1] = 0  # no space after the last pair
+    ends = np.cumsum(seg_len)
+    index = np.arange(int(ends[-1])) - np.repeat(ends - seg_len - seg_start, seg_len)
+    return source[index].tobytes().decode("utf-8")
 
 
 # Stored blob: small JSON head, then the pages, then their folded twins (JSON escaping of
 # whole pages costs more than the rest of indexing a document). clean_text removes these
 # separators from every text.
 _PART, _SEP = "\x1d", "\x1e"
-
-
-def _blob(head: dict[str, Any], texts: list[str], twins: list[str | None]) -> bytes:
-    return (json.dumps(head, ensure_ascii=False) + _PART + _SEP.join(texts) + _PART
-            + _SEP.join(t or "" for t in twins)).encode("utf-8")
+_PART_B, _SEP_B = _PART.encode(), _SEP.encode()
 
 
 def _unblob(stored: bytes | str) -> tuple[dict[str, Any], list[tuple[int, bytes, str]]]:
@@ -602,13 +663,17 @@ def make_hit(plan: QueryPlan, document_id: int, score: float, stored: bytes | st
                 best, best_rank = page, rank
     matched: list[str] = []
     fields: dict[str, str] = data["f"]  # folded, lower case, values one per line
+    # One look over all the fields first (any match at all, even inside a word): most
+    # word queries match none of them.
+    words_in_fields = matcher is not None and matcher.pattern.search(
+        "\n".join(fields.values())) is not None
     for name in FIELDS:
         if name == "text":
             hit = any_text
         else:
             value = fields.get(name, "")
             hit = bool(value) and (
-                (matcher is not None and _search(matcher.pattern, value))
+                (words_in_fields and _search(matcher.pattern, value))  # type: ignore[union-attr]
                 or (plan.key is not None and plan.key in map(code_key, value.split("\n"))))
         if hit:
             matched.append(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -46,6 +47,9 @@ PAIRS_ANALYZER = "motcua_pairs"  # word pairs made in Python (query.pairs)
 BULK_WRITER = (128_000_000, 0)  # heap bytes, threads (0: tantivy picks)
 SMALL_WRITER = (20_000_000, 1)
 LOCK_WAIT_S = 10.0
+# tantivy's default merge policy (LogMergePolicy) counts every segment under about 17,000
+# documents as one level and merges a level when it holds 8 segments.
+MERGE_LEVEL_SEGMENTS = 8
 
 
 def _analyzer(folded: bool) -> tantivy.TextAnalyzer:
@@ -66,8 +70,9 @@ def _schema() -> tantivy.Schema:
     for exact, folded, pairs in ((TEXT_EXACT, TEXT_FOLDED, TEXT_PAIRS),
                                  (META_EXACT, META_FOLDED, META_PAIRS)):
         # Phrases are matched on the word pairs, the only fields with positions; the
-        # others answer single words (query.ranking).
-        sb.add_text_field(exact, tokenizer_name=EXACT_ANALYZER, index_option="freq")
+        # others answer single words (query.ranking). The exact fields only ever feed
+        # constant-score tiers: no term frequencies.
+        sb.add_text_field(exact, tokenizer_name=EXACT_ANALYZER, index_option="basic")
         sb.add_text_field(folded, tokenizer_name=FOLDED_ANALYZER, index_option="freq")
         sb.add_text_field(pairs, tokenizer_name=PAIRS_ANALYZER, index_option="position")
     for name in (*NAME_FIELDS, KEY_FIELD):
@@ -109,6 +114,8 @@ class TantivyEngine:
             raise storage.unreadable(path, KIND, exc) from exc
         self._writer: tantivy.IndexWriter | None = None
         self._writer_size = BULK_WRITER if rebuild else SMALL_WRITER
+        self._loaded: tuple[int, int, int] | None = None  # meta.json last reloaded
+        self._last: list[Indexed] = []  # the last entries added (for `settle`)
 
     # -- writing -----------------------------------------------------------
 
@@ -132,14 +139,16 @@ class TantivyEngine:
         writer = self._get_writer()
         # Deletes apply to documents added before them, so the new entry survives.
         writer.delete_documents_by_term("doc_id", entry.document_id)
-        writer.add_document(self._to_doc(to_indexed(entry)))
+        indexed = to_indexed(entry)
+        writer.add_document(self._to_doc(indexed))
+        self._last = [*self._last[1 - MERGE_LEVEL_SEGMENTS:], indexed]
 
     @staticmethod
     def _to_doc(ix: Indexed) -> tantivy.Document:
         doc = tantivy.Document()
         doc.add_integer("doc_id", ix.document_id)
         doc.add_text(TEXT_EXACT, ix.text)
-        doc.add_text(TEXT_FOLDED, ix.text)
+        doc.add_text(TEXT_FOLDED, ix.text_folded)  # same terms, cheaper to tokenise
         doc.add_text(META_EXACT, ix.meta)
         doc.add_text(META_FOLDED, ix.meta)
         doc.add_text(TEXT_PAIRS, ix.text_pairs)
@@ -170,6 +179,29 @@ class TantivyEngine:
         except ValueError as exc:
             raise storage.unreadable(self.path, KIND, exc) from exc
 
+    def settle(self) -> None:
+        """After a bulk load, merge now the small segments it left behind.
+
+        A rebuild ends with a few partial segments in the merge policy's lowest level;
+        left there, the eighth later one-document update (which waits for its merges,
+        so that segments do not pile up) would merge them, seconds instead of
+        milliseconds. Each round adds one of the last entries again (a one-document
+        segment) until the level has been merged; its merged segment is then big enough
+        to leave the level, and later updates merge only small segments."""
+        before = self._segments()
+        for last in self._last:
+            writer = self._get_writer()
+            writer.delete_documents_by_term("doc_id", last.document_id)
+            writer.add_document(self._to_doc(last))
+            self.commit()
+            now = self._segments()
+            if now <= before:
+                return
+            before = now
+
+    def _segments(self) -> int:
+        return int(self._searcher().num_segments)
+
     def close(self) -> None:
         if self._writer is not None:
             writer, self._writer = self._writer, None
@@ -180,10 +212,22 @@ class TantivyEngine:
 
     def _searcher(self) -> tantivy.Searcher:
         try:
-            self.index.reload()
+            # A commit (this process's or another's) replaces meta.json, a new file:
+            # reloading costs more than a short search, so only when it was replaced.
+            stamp = self._meta_stamp()
+            if stamp is None or stamp != self._loaded:
+                self.index.reload()
+                self._loaded = stamp
             return self.index.searcher()
         except (ValueError, OSError) as exc:
             raise storage.unreadable(self.path, KIND, exc) from exc
+
+    def _meta_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path / "meta.json")
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
 
     def count(self) -> int:
         return int(self._searcher().num_docs)

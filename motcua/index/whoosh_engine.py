@@ -156,7 +156,7 @@ class WhooshEngine:
         fields: dict[str, Any] = {
             "doc_key": str(ix.document_id),
             TEXT_EXACT: ix.text,
-            TEXT_FOLDED: ix.text,
+            TEXT_FOLDED: ix.text_folded,
             META_EXACT: ix.meta,
             META_FOLDED: ix.meta,
             TEXT_PAIRS: ix.text_pairs,
@@ -170,6 +170,9 @@ class WhooshEngine:
         if ix.keys:
             fields[KEY_FIELD] = " ".join(ix.keys)
         return fields
+
+    def settle(self) -> None:
+        """Nothing to do: whoosh merges its segments in the commit itself."""
 
     def close(self) -> None:
         self._pending.clear()

@@ -145,12 +145,23 @@ def run_bare(
 
 
 def _archive_timed(
-    source: Path, media_type: str, out: Path, settings: OcrSettings
+    source: Path, media_type: str, out: Path, settings: OcrSettings, via_ocrmypdf: bool = False
 ) -> tuple[OcrOutcome, float]:
-    """make_archival in a pool worker, with the CPU time it cost there."""
-    cpu = cpu_seconds()
-    outcome = make_archival(source, media_type, out, settings)
-    return outcome, cpu_seconds() - cpu
+    """make_archival in a pool worker, with the CPU time it cost there.
+
+    ``via_ocrmypdf``: every file through OCRmyPDF, as before issue 15's own text layer
+    (scanner PDFs otherwise skip it), to compare the two in one run."""
+    from motcua.ocr import engine
+
+    direct = engine._run_direct
+    if via_ocrmypdf:
+        engine._run_direct = lambda *args, **kwargs: None  # type: ignore[assignment]
+    try:
+        cpu = cpu_seconds()
+        outcome = make_archival(source, media_type, out, settings)
+        return outcome, cpu_seconds() - cpu
+    finally:
+        engine._run_direct = direct  # type: ignore[method-assign]
 
 
 def _warm() -> int:
@@ -174,6 +185,9 @@ CONFIGS: dict[str, dict[str, object]] = {
     # vie, and the script model again on pages read below 95% confidence.
     "retry": {"language": "vie", "thresholding": "sauvola", "retry_language": "Vietnamese",
               "retry_below": 95.0},
+    # The default, but every file through OCRmyPDF with a Tesseract run per page (before
+    # issue 15's own text layer and multi-page Tesseract runs).
+    "ocrmypdf": {"language": "vie", "thresholding": "sauvola", "via_ocrmypdf": True},
 }
 
 
@@ -194,9 +208,12 @@ def run_archival(
                 doc = pending.pop(0)
                 # As the pipeline does: every file may use every core for its pages,
                 # so a long file never leaves a core idle once the short ones are done.
-                settings = OcrSettings(jobs=workers, **CONFIGS[config])  # type: ignore[arg-type]
+                options = dict(CONFIGS[config])
+                via_ocrmypdf = bool(options.pop("via_ocrmypdf", False))
+                settings = OcrSettings(jobs=workers, **options)  # type: ignore[arg-type]
                 fut = pool.submit(
-                    _archive_timed, doc.pdf, "application/pdf", out_dir / doc.pdf.name, settings
+                    _archive_timed, doc.pdf, "application/pdf", out_dir / doc.pdf.name, settings,
+                    via_ocrmypdf,
                 )
                 outputs[fut] = doc
             done, _ = wait(outputs, return_when=FIRST_COMPLETED)

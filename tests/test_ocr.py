@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import time
 import unicodedata
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -15,7 +16,7 @@ import pytest
 from PIL import Image
 
 from motcua.errors import BadInputFile
-from motcua.ocr import OcrOutcome, OcrSettings, PageText, make_archival
+from motcua.ocr import OcrOutcome, OcrSettings, PageText, make_archival, plugin, textlayer
 from motcua.ocr.plugin import clean_text, with_density
 from tests import scans
 
@@ -447,3 +448,52 @@ def test_unknown_thresholding_is_refused_before_any_work(tmp_path: Path) -> None
         make_archival(source, "image/jpeg", tmp_path / "out.pdf",
                       OcrSettings(thresholding="median"))
     assert not (tmp_path / "out.pdf").exists()
+
+
+# --- scanner PDFs: our own text layer, Tesseract runs of several pages ------------------
+
+
+def text_font_names(pdf_path: Path) -> set[str]:
+    with pikepdf.open(pdf_path) as pdf:
+        return {str(font.get("/BaseFont")) for page in pdf.pages
+                for font in fonts_in(page.resources, set())}
+
+
+def test_scanner_pdf_gets_our_text_layer_without_ocrmypdf(scanned) -> None:
+    _, out, _, _ = scanned
+    # One invisible font for every page, drawn by motcua.ocr.textlayer; the text it
+    # carries is checked by test_extracted_text_is_accurate_and_in_order.
+    assert text_font_names(out) == {"/" + textlayer.FONT_NAME}
+
+
+def test_own_text_layer_failing_pdfa_leaves_the_file_to_ocrmypdf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fault that cannot be produced for real: our layer selects a font the page lacks.
+    monkeypatch.setattr(textlayer, "text_layer",
+                        lambda tree, place: b"BT /Missing 12 Tf 3 Tr <0041> Tj ET\n")
+    page = scans.render_page("clean", 73, header=False, max_lines=5)
+    source = scans.write_pdf([page], tmp_path / "scan.pdf")
+    out = tmp_path / "out.pdf"
+    outcome = make_archival(source, "application/pdf", out, OcrSettings())
+    assert_pdfa2b_structure(out)
+    assert "/" + textlayer.FONT_NAME not in text_font_names(out)
+    assert scans.cer(page.text, pdftotext(out)[0]) < 1.0
+    assert outcome.pages[0].ocr_done and not outcome.pages[0].needs_rescan
+
+
+def test_one_tesseract_run_reads_several_pages_in_order(tmp_path: Path) -> None:
+    pages = [scans.render_page("clean", 74 + k, header=False, max_lines=3) for k in range(3)]
+    images = [scans.write_jpeg(p, tmp_path / f"p{k}.jpg") for k, p in enumerate(pages)]
+    progress = tmp_path / "out.pdf.progress"
+    progress.write_text("9\n", encoding="ascii")
+    state = plugin.RunState(time.monotonic() + 300, progress=progress)
+    results = plugin.read_pages(images, [4, 5, 6], ["vie"], state)
+    assert [page.page_no for _, page in results] == [4, 5, 6]
+    for (tree, page), known in zip(results, pages, strict=True):
+        assert scans.cer(known.text, page.text) < 1.0
+        words = " ".join(w.text or "" for w in tree.iter_by_class("ocrx_word"))
+        assert scans.cer(known.text, words) < 2.0  # each tree is its own page's
+    # Each page noted as read once Tesseract moved on (or ended), in order.
+    assert progress.read_text(encoding="ascii").split() == ["9", "4", "5", "6"]
+    assert sorted(state.pages) == [4, 5, 6] and state.read == {4, 5, 6}

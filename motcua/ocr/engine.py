@@ -1,16 +1,21 @@
 """Any accepted input → archival PDF/A-2b with a text layer, plus per-page text.
 
-The work is OCRmyPDF's (PDF/A, grafting the text layer, skipping pages that
-already carry text); :mod:`motcua.ocr.plugin` makes it cheap for scans. After
-OCRmyPDF, skewed pages are straightened by a rotation in the page's content
-stream (the JPEG is not decoded or re-encoded), because pdftotext reads the
-text layer of a skewed page out of order (CER 10% office / 35% poor, issue 2).
+A scanner's PDF (every page one JPEG drawn over the page; images are wrapped so)
+is read by :mod:`motcua.ocr.plugin`'s Tesseract runs and gets its text layer from
+:mod:`motcua.ocr.textlayer`, without OCRmyPDF (issue 15: its fixed per-file work
+cost more than the time goal allowed). Any other file is OCRmyPDF's (PDF/A,
+grafting the text layer, skipping pages that already carry text), with the same
+plugin reading the pages. Either way, skewed pages are then straightened by a
+rotation in the page's content stream (the JPEG is not decoded or re-encoded),
+because pdftotext reads the text layer of a skewed page out of order (CER 10%
+office / 35% poor, issue 2).
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import itertools
 import logging
 import math
 import os
@@ -19,16 +24,19 @@ import shutil
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import img2pdf
 import pikepdf
+import pikepdf.pdfa
+from ocrmypdf.models.ocr_element import OcrElement
 from PIL import Image, UnidentifiedImageError
 
 from motcua.errors import BadInputFile, TransientError, UserError, disk_full
-from motcua.ocr import pdfa_check, plugin
+from motcua.ocr import pdfa_check, plugin, textlayer
 from motcua.ocr.plugin import OcrTimeout, PageOcr, TesseractFailed, clean_text
 
 log = logging.getLogger("motcua.ocr")
@@ -159,8 +167,12 @@ def make_archival(
         deadline = started + settings.timeout_seconds
         progress = progress_path(output_pdf)
         _start_progress(progress, input_pdf)
-        pages_ocr = _run_ocrmypdf(input_pdf, ocr_pdf, settings, deadline, progress)
-        page_count = _finish(ocr_pdf, output_pdf, pages_ocr)
+        direct = _run_direct(input_pdf, output_pdf, work, settings, deadline, progress)
+        if direct is not None:
+            page_count, pages_ocr = direct
+        else:
+            pages_ocr = _run_ocrmypdf(input_pdf, ocr_pdf, settings, deadline, progress)
+            page_count = _finish(ocr_pdf, output_pdf, pages_ocr)
         pages = _page_texts(output_pdf, page_count, pages_ocr, settings)
         done = True
     except OSError as exc:
@@ -645,6 +657,112 @@ def _drop_unused_fonts(pdf: pikepdf.Pdf) -> list[str]:
     return removed
 
 
+# --- scanner PDFs: our own text layer ----------------------------------------------
+
+
+def _run_direct(
+    input_pdf: Path, output_pdf: Path, work: Path, settings: OcrSettings, deadline: float,
+    progress: Path | None,
+) -> tuple[int, dict[int, PageOcr]] | None:
+    """OCR a file whose every page is one scanner JPEG without OCRmyPDF (see
+    :mod:`motcua.ocr.textlayer`); write ``output_pdf`` and return (pages, what was read).
+
+    None if the file is not of that kind, or (never seen) if the result would not pass
+    as PDF/A-2b: then OCRmyPDF does the file."""
+    state = plugin.RunState(deadline, settings.thresholding, settings.retry_language,
+                            settings.retry_below, progress=progress)
+    try:
+        with pikepdf.open(input_pdf) as pdf:
+            images = [plugin.scan_image(page) for page in pdf.pages]
+            if not images or any(image is None for image in images):
+                return None
+            places = _placements(pdf, images)
+            if places is None:
+                return None
+            files: list[Path] = []
+            for number, (image, place) in enumerate(zip(images, places, strict=True), 1):
+                assert image is not None
+                # As OCRmyPDF would: the resolution the image is drawn at.
+                dpi = min(65535, max(1, round(place.px_width * 72 / place.width)))
+                files.append(work / f"page-{number:05d}.jpg")
+                files[-1].write_bytes(plugin.with_density(bytes(image.read_raw_bytes()), dpi))
+            trees = _read_pages(files, settings, state)
+            font: pikepdf.Dictionary | None = None
+            for page, tree, place in zip(pdf.pages, trees, places, strict=True):
+                layer = textlayer.text_layer(tree, place)
+                if not layer:
+                    continue
+                font = font if font is not None else textlayer.add_font(pdf)
+                resources = page.obj.Resources
+                if "/Font" not in resources:
+                    resources.Font = pikepdf.Dictionary()
+                resources.Font[textlayer.FONT_KEY] = font
+                # The scan's own drawing in q/Q, so the text is placed in page space.
+                page.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
+                page.contents_add(pikepdf.Stream(pdf, b"\nQ\n" + layer))
+            _straighten(pdf, state.pages)
+            count = len(pdf.pages)
+            # Declares PDF/A-2b (output intent, XMP), writes, and validates the bytes
+            # written; a file that fails is not written.
+            pikepdf.pdfa.save(pdf, output_pdf, "2b")
+    except OcrTimeout as exc:
+        raise _too_long(input_pdf, settings, len(state.read), str(exc)) from exc
+    except TesseractFailed as exc:
+        raise _tesseract_failed(exc) from exc
+    except pikepdf.pdfa.PdfaError as exc:
+        log.warning("%s: own text layer not PDF/A-2b (%s); OCRmyPDF does the file",
+                    input_pdf.name, exc)
+        return None
+    except pikepdf.PdfError as exc:
+        raise BadInputFile(
+            "Tệp PDF bị hỏng hoặc không đầy đủ. Hãy kiểm tra tệp gốc và quét lại.",
+            f"pikepdf: {exc}",
+        ) from exc
+    return count, dict(state.pages)
+
+
+def _placements(pdf: pikepdf.Pdf, images: list[pikepdf.Stream | None]
+                ) -> list[textlayer.Placement] | None:
+    """Where each page's image lies, or None if a page's box or image size is unusable
+    (OCRmyPDF then judges the file)."""
+    places = []
+    for page, image in zip(pdf.pages, images, strict=True):
+        try:
+            x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+            width, height = int(image.Width), int(image.Height)  # type: ignore[union-attr]
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return None
+        if x1 - x0 < 1 or y1 - y0 < 1 or width < 1 or height < 1:
+            return None
+        places.append(textlayer.Placement(x0, y0, x1 - x0, y1 - y0, width, height))
+    return places
+
+
+def _read_pages(files: list[Path], settings: OcrSettings, state: plugin.RunState
+                ) -> list[OcrElement]:
+    """hOCR trees of the page images, in order.
+
+    ``jobs`` Tesseract processes, each reading a run of consecutive pages: a process per
+    page would load the model every page (~0.2 CPU-s of a ~2 s page, issue 15). Fewer
+    processes than ``jobs`` leave a core idle at the end of a run of files (tried: two pages
+    at least per process cut CPU time but cost wall time on the bench)."""
+    languages = settings.language.split("+")
+    count = max(1, min(settings.jobs, len(files)))
+    numbered = list(enumerate(files, 1))
+    # Consecutive runs of pages, as even as can be.
+    cuts = [round(k * len(files) / count) for k in range(count + 1)]
+    batches = [numbered[a:b] for a, b in itertools.pairwise(cuts)]
+    with ThreadPoolExecutor(count, thread_name_prefix="motcua-ocr") as pool:
+        futures = [pool.submit(plugin.read_pages, [f for _, f in batch], [n for n, _ in batch],
+                               languages, state) for batch in batches]
+        try:
+            return [tree for future in futures for tree, _ in future.result()]
+        except BaseException:
+            # Runs not started are dropped; those running end at the deadline at most.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
 # --- OCRmyPDF --------------------------------------------------------------------
 
 
@@ -683,15 +801,7 @@ def _run_ocrmypdf(
         pages = plugin.end_run(key)
         raise _too_long(input_pdf, settings, len(pages), str(exc)) from exc
     except TesseractFailed as exc:
-        if "signal" in str(exc).lower() or "-9" in str(exc):
-            raise TransientError(
-                "Công cụ nhận dạng chữ (Tesseract) bị dừng đột ngột. Hệ thống sẽ thử lại sau.",
-                str(exc),
-            ) from exc
-        raise BadInputFile(
-            "Công cụ nhận dạng chữ (Tesseract) không đọc được các trang của tệp này. Hãy quét "
-            "lại tài liệu (200–300 dpi, ảnh rõ) rồi đặt lại vào thư mục nhận.", str(exc)
-        ) from exc
+        raise _tesseract_failed(exc) from exc
     except ox.EncryptedPdfError as exc:
         raise BadInputFile(
             ENCRYPTED_VI,
@@ -725,6 +835,18 @@ def _run_ocrmypdf(
     return pages
 
 
+def _tesseract_failed(exc: TesseractFailed) -> TransientError | BadInputFile:
+    if "signal" in str(exc).lower() or "-9" in str(exc):
+        return TransientError(
+            "Công cụ nhận dạng chữ (Tesseract) bị dừng đột ngột. Hệ thống sẽ thử lại sau.",
+            str(exc),
+        )
+    return BadInputFile(
+        "Công cụ nhận dạng chữ (Tesseract) không đọc được các trang của tệp này. Hãy quét "
+        "lại tài liệu (200–300 dpi, ảnh rõ) rồi đặt lại vào thư mục nhận.", str(exc)
+    )
+
+
 def _too_long(input_pdf: Path, settings: OcrSettings, done: int, detail: str) -> BadInputFile:
     try:
         with pikepdf.open(input_pdf) as pdf:
@@ -751,29 +873,36 @@ def _rotation_about(cx: float, cy: float, degrees: float) -> tuple[float, ...]:
     return (a, b, -b, a, cx - (a * cx - b * cy), cy - (b * cx + a * cy))
 
 
+def _straighten(pdf: pikepdf.Pdf, pages_ocr: dict[int, PageOcr]) -> bool:
+    """Turn OCR'd pages upright (/Rotate) and level (a rotation in the content stream,
+    the image neither decoded nor re-encoded); say whether any page changed."""
+    changed = False
+    for page_no, info in pages_ocr.items():
+        page = pdf.pages[page_no - 1]
+        if info.rotate:
+            page.obj.Rotate = (int(page.obj.get("/Rotate", 0)) + info.rotate) % 360
+            changed = True
+        if MIN_DESKEW_DEG <= abs(info.skew_deg) <= MAX_DESKEW_DEG:
+            # Turning the whole content (image and text layer together)
+            # keeps them aligned and makes the text lines horizontal, so
+            # extraction reads them in order. Rotations commute, so this is
+            # right whatever /Rotate the page has.
+            x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+            m = _rotation_about((x0 + x1) / 2, (y0 + y1) / 2, -info.skew_deg)
+            cm = " ".join(f"{v:.6f}" for v in m)
+            page.contents_add(pikepdf.Stream(pdf, f"q {cm} cm\n".encode()), prepend=True)
+            page.contents_add(pikepdf.Stream(pdf, b"\nQ\n"))
+            changed = True
+    return changed
+
+
 def _finish(ocr_pdf: Path, output_pdf: Path, pages_ocr: dict[int, PageOcr]) -> int:
-    """Deskew and orient OCR'd pages in place of the content stream; write output_pdf."""
+    """Deskew and orient OCRmyPDF's pages in place of the content stream; write output_pdf."""
     with pikepdf.open(ocr_pdf) as pdf:
         count = len(pdf.pages)
         if count == 0:
             raise BadInputFile("Tệp PDF không có trang nào. Hãy quét lại tài liệu.", "zero pages")
-        changed = False
-        for page_no, info in pages_ocr.items():
-            page = pdf.pages[page_no - 1]
-            if info.rotate:
-                page.obj.Rotate = (int(page.obj.get("/Rotate", 0)) + info.rotate) % 360
-                changed = True
-            if MIN_DESKEW_DEG <= abs(info.skew_deg) <= MAX_DESKEW_DEG:
-                # Turning the whole content (image and text layer together)
-                # keeps them aligned and makes the text lines horizontal, so
-                # extraction reads them in order. Rotations commute, so this is
-                # right whatever /Rotate the page has.
-                x0, y0, x1, y1 = (float(v) for v in page.mediabox)
-                m = _rotation_about((x0 + x1) / 2, (y0 + y1) / 2, -info.skew_deg)
-                cm = " ".join(f"{v:.6f}" for v in m)
-                page.contents_add(pikepdf.Stream(pdf, f"q {cm} cm\n".encode()), prepend=True)
-                page.contents_add(pikepdf.Stream(pdf, b"\nQ\n"))
-                changed = True
+        changed = _straighten(pdf, pages_ocr)
         if changed:
             pdf.save(output_pdf)
     if changed and not _still_pdfa(output_pdf):

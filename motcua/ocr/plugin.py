@@ -10,7 +10,9 @@ Two hooks replace OCRmyPDF's defaults:
     embedded stream's bytes. Any other page falls through to the default.
 
 ``get_ocr_engine``
-    One Tesseract run per page writing hOCR and plain text together. From the
+    One Tesseract run per page writing hOCR and plain text together
+    (:func:`read_pages`, which :mod:`motcua.ocr.engine` also calls directly for
+    scanner PDFs with a run of several pages per process). From the
     hOCR we keep per-page mean word confidence, the skew angle and the
     orientation, which :mod:`motcua.ocr.engine` uses to straighten the page
     after OCRmyPDF has finished, without re-encoding the image. Orientation
@@ -25,6 +27,7 @@ go to a process-global registry keyed by the run's output file.
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import logging
@@ -36,6 +39,7 @@ import subprocess
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +99,8 @@ class RunState:
     retry_below: float = 0.0
     pages: dict[int, PageOcr] = field(default_factory=dict)
     progress: Path | None = None  # one line appended per page read (engine.progress_path)
+    #: Pages Tesseract has finished, before any follow-up (what a timeout reports).
+    read: set[int] = field(default_factory=set)
 
 
 _RUNS: dict[str, RunState] = {}
@@ -134,48 +140,54 @@ _ALLOWED_OPS = {"q", "Q", "cm", "Do"}
 def page_jpeg(input_file: Path, pageno: int) -> bytes | None:
     """The page's JPEG bytes if the page is exactly one JPEG drawn over the page."""
     with pikepdf.open(input_file) as pdf:
-        page = pdf.pages[pageno - 1]
-        if int(page.obj.get("/Rotate", 0)) % 360:
+        found = scan_image(pdf.pages[pageno - 1])
+        return None if found is None else bytes(found.read_raw_bytes())
+
+
+def scan_image(page: pikepdf.Page) -> pikepdf.Stream | None:
+    """The page's image if the page is exactly one 8-bit grey or RGB JPEG drawn over the
+    whole page (a scanner's page), else None."""
+    if int(page.obj.get("/Rotate", 0)) % 360:
+        return None
+    xobjects = page.resources.get("/XObject", pikepdf.Dictionary())
+    if len(xobjects) != 1:
+        return None
+    ((name, image),) = xobjects.items()
+    if image.get("/Subtype") != "/Image":
+        return None
+    filters = image.get("/Filter")
+    if isinstance(filters, pikepdf.Array):
+        filters = filters[0] if len(filters) == 1 else None
+    if filters != "/DCTDecode" or int(image.get("/BitsPerComponent", 0)) != 8:
+        return None
+    if image.get("/ColorSpace") not in ("/DeviceGray", "/DeviceRGB"):
+        return None
+    if any(k in image for k in ("/Decode", "/SMask", "/Mask", "/ImageMask")):
+        return None
+    matrix = None
+    for instruction in pikepdf.parse_content_stream(page):
+        if not isinstance(instruction, pikepdf.ContentStreamInstruction):
+            return None  # an inline image: not a plain scan page
+        operands, op = instruction.operands, str(instruction.operator)
+        if op not in _ALLOWED_OPS:
             return None
-        xobjects = page.resources.get("/XObject", pikepdf.Dictionary())
-        if len(xobjects) != 1:
+        if op == "cm":
+            matrix = [float(v) for v in operands]
+        elif op == "Do" and operands[0] != name:
             return None
-        ((name, image),) = xobjects.items()
-        if image.get("/Subtype") != "/Image":
-            return None
-        filters = image.get("/Filter")
-        if isinstance(filters, pikepdf.Array):
-            filters = filters[0] if len(filters) == 1 else None
-        if filters != "/DCTDecode" or int(image.get("/BitsPerComponent", 0)) != 8:
-            return None
-        if image.get("/ColorSpace") not in ("/DeviceGray", "/DeviceRGB"):
-            return None
-        if any(k in image for k in ("/Decode", "/SMask", "/Mask", "/ImageMask")):
-            return None
-        matrix = None
-        for instruction in pikepdf.parse_content_stream(page):
-            if not isinstance(instruction, pikepdf.ContentStreamInstruction):
-                return None  # an inline image: not a plain scan page
-            operands, op = instruction.operands, str(instruction.operator)
-            if op not in _ALLOWED_OPS:
-                return None
-            if op == "cm":
-                matrix = [float(v) for v in operands]
-            elif op == "Do" and operands[0] != name:
-                return None
-        if matrix is None:
-            return None
-        x0, y0, x1, y1 = (float(v) for v in page.mediabox)
-        a, b, c, d, e, f = matrix
-        covers = (
-            abs(b) < 1e-6
-            and abs(c) < 1e-6
-            and abs(a - (x1 - x0)) < 1.0
-            and abs(d - (y1 - y0)) < 1.0
-            and abs(e - x0) < 1.0
-            and abs(f - y0) < 1.0
-        )
-        return bytes(image.read_raw_bytes()) if covers else None
+    if matrix is None:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    a, b, c, d, e, f = matrix
+    covers = (
+        abs(b) < 1e-6
+        and abs(c) < 1e-6
+        and abs(a - (x1 - x0)) < 1.0
+        and abs(d - (y1 - y0)) < 1.0
+        and abs(e - x0) < 1.0
+        and abs(f - y0) < 1.0
+    )
+    return image if covers and isinstance(image, pikepdf.Stream) else None
 
 
 def with_density(jpeg: bytes, dpi: int) -> bytes:
@@ -343,18 +355,51 @@ def _tesseract(args: list[str], deadline: float, image: Path) -> subprocess.Comp
         raise OcrTimeout(f"tesseract ran past the deadline on {image.name}") from exc
 
 
+_PAGE_LINE = re.compile(r"^Page \d+ : (.*)$")
+
+
 def run_tesseract(
     image: Path, out_base: Path, languages: list[str], deadline: float, psm: int = 3,
-    thresholding: str = "sauvola",
+    thresholding: str = "sauvola", on_page: Callable[[str], None] | None = None,
 ) -> None:
-    """One recognition run writing ``out_base``.hocr and ``out_base``.txt."""
+    """One recognition run writing ``out_base``.hocr and ``out_base``.txt.
+
+    ``image`` may be a list of image files, one a line: Tesseract reads them in turn,
+    writing one hOCR and one text (pages parted by form feeds), and names each page on
+    stderr as it starts it, which ``on_page`` hears."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise OcrTimeout("deadline passed before Tesseract started")
     lang = "+".join(languages)
-    args = [str(image), str(out_base), "-l", lang, "--psm", str(psm),
+    args = ["tesseract", str(image), str(out_base), "-l", lang, "--psm", str(psm),
             "-c", f"thresholding_method={THRESHOLDING[thresholding]}", "hocr", "txt"]
-    proc = _tesseract(args, deadline, image)
-    if proc.returncode != 0 or not out_base.with_suffix(".hocr").exists():
-        stderr = proc.stderr.decode("utf-8", "replace").strip()
-        raise TesseractFailed(f"tesseract exit {proc.returncode}: {stderr[-500:]}")
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    tail: collections.deque[str] = collections.deque(maxlen=20)
+    proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    timer = threading.Timer(remaining, proc.kill)
+    timer.start()
+    try:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            tail.append(line)
+            match = _PAGE_LINE.match(line)
+            if match and on_page is not None:
+                on_page(match.group(1))
+        returncode = proc.wait()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+    if returncode != 0 and time.monotonic() >= deadline:
+        raise OcrTimeout(f"tesseract ran past the deadline on {image.name}")
+    if returncode != 0 or not out_base.with_suffix(".hocr").exists():
+        stderr = "\n".join(tail).strip()
+        raise TesseractFailed(f"tesseract exit {returncode}: {stderr[-500:]}")
 
 
 def detect_rotation(image: Path, deadline: float) -> int:
@@ -386,44 +431,60 @@ class MotcuaTesseract(TesseractOcrEngine):
         input_file: Path, options: Any, page_number: int = 0
     ) -> tuple[OcrElement, str]:
         state = _state_for(options) or RunState(deadline=time.monotonic() + 600.0)
-        deadline, thresholding = state.deadline, state.thresholding
-        image = Path(input_file)
-        languages = list(options.languages)
-        base = image.with_name(f"{image.stem}_motcua")
-        run_tesseract(image, base, languages, deadline, thresholding=thresholding)
-        tree, page = _read(base, page_number + 1)
-        if state.retry_language and ORIENTATION_DOUBT <= page.confidence < state.retry_below:
-            # A page read with doubt: the other model may read it better.
-            other = image.with_name(f"{image.stem}_motcua_retry")
-            run_tesseract(image, other, state.retry_language.split("+"), deadline,
-                          thresholding=thresholding)
-            tree2, page2 = _read(other, page.page_no)
-            log.debug("page %d: %s confidence %.1f, %s %.1f", page.page_no, "+".join(languages),
-                      page.confidence, state.retry_language, page2.confidence)
-            if page2.confidence > page.confidence:
-                tree, page = tree2, page2
-        if page.confidence < ORIENTATION_DOUBT and page.words >= ORIENTATION_MIN_WORDS:
-            turn = detect_rotation(image, deadline)
-            log.debug(
-                "page %d: low confidence %.1f, orientation says %d°",
-                page.page_no,
-                page.confidence,
-                turn,
-            )
-            if turn:
-                # --psm 1 recognises the page in its detected orientation and
-                # reports it as textangle, which the renderer and _page_stats
-                # turn into rotated text and /Rotate.
-                turned = image.with_name(f"{image.stem}_motcua_osd")
-                run_tesseract(image, turned, languages, deadline, psm=1,
-                              thresholding=thresholding)
-                tree2, page2 = _read(turned, page.page_no)
-                if page2.confidence > page.confidence:
-                    tree, page = tree2, page2
+        tree, page = read_page(Path(input_file), page_number + 1, list(options.languages), state)
+        return tree, page.text
+
+
+def read_page(image: Path, page_no: int, languages: list[str], state: RunState
+              ) -> tuple[OcrElement, PageOcr]:
+    """Read one page image (:func:`read_pages` of one)."""
+    return read_pages([image], [page_no], languages, state)[0]
+
+
+def read_pages(images: list[Path], page_numbers: list[int], languages: list[str],
+               state: RunState) -> list[tuple[OcrElement, PageOcr]]:
+    """Read page images in turn with one Tesseract process, then follow up doubtful pages
+    (a second model, orientation detection) one by one; record each page in ``state``.
+
+    One process for several pages loads the model once: Tesseract's start-up is
+    ~0.2 CPU-s of a ~2 s page, which bare Tesseract pays per page (issue 15)."""
+    first = images[0]
+    base = first.with_name(f"{first.stem}_motcua_run")
+    listing = base.with_suffix(".list")
+    listing.write_text("".join(f"{image}\n" for image in images), encoding="utf-8")
+    numbers = {str(image): n for image, n in zip(images, page_numbers, strict=True)}
+    started: list[int] = []
+
+    def page_read(page_no: int) -> None:
+        with _RUNS_LOCK:
+            state.read.add(page_no)
+        if state.progress is not None:
+            _note_page(state.progress, page_no)
+
+    def page_started(path: str) -> None:
+        # Tesseract names each page as it starts it: the one before is read.
+        if started:
+            page_read(started[-1])
+        if path in numbers:
+            started.append(numbers[path])
+
+    run_tesseract(listing, base, languages, state.deadline, thresholding=state.thresholding,
+                  on_page=page_started)
+    if started:
+        page_read(started[-1])
+    hocr_pages = split_hocr(base.with_suffix(".hocr").read_text(encoding="utf-8"))
+    texts = base.with_suffix(".txt").read_text(encoding="utf-8").split("\f")
+    if len(hocr_pages) != len(images) or len(texts) < len(images):
+        raise TesseractFailed(f"tesseract read {len(hocr_pages)} of {len(images)} pages")
+    results = []
+    for image, page_no, page_hocr, text in zip(images, page_numbers, hocr_pages, texts,
+                                               strict=False):
+        page_base = image.with_name(f"{image.stem}_motcua")
+        page_base.with_suffix(".hocr").write_text(page_hocr, encoding="utf-8")
+        page_base.with_suffix(".txt").write_text(text, encoding="utf-8")
+        tree, page = _follow_up(image, *_read(page_base, page_no), languages, state)
         with _RUNS_LOCK:
             state.pages[page.page_no] = page
-        if state.progress is not None:
-            _note_page(state.progress, page.page_no)
         log.debug(
             "page %d: %d words, confidence %.1f, skew %.2f°, rotate %d",
             page.page_no,
@@ -432,7 +493,54 @@ class MotcuaTesseract(TesseractOcrEngine):
             page.skew_deg,
             page.rotate,
         )
-        return tree, page.text
+        results.append((tree, page))
+    return results
+
+
+_PAGE_DIV = re.compile(r"(?=^ *<div class='ocr_page')", re.MULTILINE)
+_HOCR_END = re.compile(r"\s*</body>\s*</html>\s*$")
+
+
+def split_hocr(hocr: str) -> list[str]:
+    """One hOCR document per page of Tesseract's multi-page hOCR."""
+    head, *pages = _PAGE_DIV.split(hocr)
+    if pages:
+        pages[-1] = _HOCR_END.sub("\n", pages[-1])
+    return [f"{head}{page.rstrip()}\n </body>\n</html>\n" for page in pages]
+
+
+def _follow_up(image: Path, tree: OcrElement, page: PageOcr, languages: list[str],
+               state: RunState) -> tuple[OcrElement, PageOcr]:
+    deadline, thresholding = state.deadline, state.thresholding
+    if state.retry_language and ORIENTATION_DOUBT <= page.confidence < state.retry_below:
+        # A page read with doubt: the other model may read it better.
+        other = image.with_name(f"{image.stem}_motcua_retry")
+        run_tesseract(image, other, state.retry_language.split("+"), deadline,
+                      thresholding=thresholding)
+        tree2, page2 = _read(other, page.page_no)
+        log.debug("page %d: %s confidence %.1f, %s %.1f", page.page_no, "+".join(languages),
+                  page.confidence, state.retry_language, page2.confidence)
+        if page2.confidence > page.confidence:
+            tree, page = tree2, page2
+    if page.confidence < ORIENTATION_DOUBT and page.words >= ORIENTATION_MIN_WORDS:
+        turn = detect_rotation(image, deadline)
+        log.debug(
+            "page %d: low confidence %.1f, orientation says %d°",
+            page.page_no,
+            page.confidence,
+            turn,
+        )
+        if turn:
+            # --psm 1 recognises the page in its detected orientation and
+            # reports it as textangle, which the renderer and _page_stats
+            # turn into rotated text and /Rotate.
+            turned = image.with_name(f"{image.stem}_motcua_osd")
+            run_tesseract(image, turned, languages, deadline, psm=1,
+                          thresholding=thresholding)
+            tree2, page2 = _read(turned, page.page_no)
+            if page2.confidence > page.confidence:
+                tree, page = tree2, page2
+    return tree, page
 
 
 def _note_page(progress: Path, page_no: int) -> None:

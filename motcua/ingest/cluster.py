@@ -286,7 +286,7 @@ def _init_pool_process(**_: Any) -> None:
     from motcua.ingest.pipeline import _init_worker
 
     kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    _init_worker(os.getppid(), _worker_memory_mb)
+    _init_worker(os.getppid(), _worker_memory_mb, keep_logging=True)
     for sig, handler in kept.items():  # Celery's own shutdown stays in charge
         signal.signal(sig, handler)
 

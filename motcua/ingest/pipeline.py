@@ -405,7 +405,8 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 def _init_worker(parent_pid: int, memory_mb: int = 0,
                  environment: dict[str, str] | None = None,
-                 log_file: str | None = None, log_level: int = logging.INFO) -> None:
+                 log_file: str | None = None, log_level: int = logging.INFO, *,
+                 keep_logging: bool = False) -> None:
     """Runs first in every OCR worker process. The fork server started it with the
     environment and logging of the moment it was started: take the intake process's
     current ones (what a fork would have given)."""
@@ -419,7 +420,8 @@ def _init_worker(parent_pid: int, memory_mb: int = 0,
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Tesseract's OpenMP threads would fight the pool for the same cores.
     os.environ["OMP_THREAD_LIMIT"] = "1"
-    worker_logging(log_file, log_level)
+    if not keep_logging:  # a Celery pool process keeps Celery's own
+        worker_logging(log_file, log_level)
     _die_with(parent_pid)
     # Image sizes were judged against [limits] before the file reached a worker; what
     # is left to stop is real memory use, which the address-space limit below does.

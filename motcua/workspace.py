@@ -78,6 +78,11 @@ class Config:
     index: IndexConfig = IndexConfig()
     extra: dict[str, Any] = field(default_factory=dict)  # sections owned by later features
 
+    def section(self, name: str) -> dict[str, Any]:
+        """One of OTHER_SECTIONS as written (empty when absent); `parse_config` has
+        already refused a section that is not a table or holds an unknown key."""
+        return dict(self.extra.get(name, {}))
+
 
 DEFAULT_CONFIG_TEXT = """\
 # Cấu hình motcua (settings of this workspace). Lines starting with # are comments.

@@ -34,9 +34,7 @@ class WarehouseSettings:
 
 
 def warehouse_settings(ws: Workspace) -> WarehouseSettings:
-    raw = ws.config.extra.get("warehouse", {})
-    if not isinstance(raw, dict):
-        raw = {}
+    raw = ws.config.section("warehouse")
     mode = str(raw.get("auto_reuse", "attach"))
     if mode not in AUTO_REUSE_MODES:
         raise UserError(

@@ -69,9 +69,7 @@ class LifecycleSettings:
 
 
 def lifecycle_settings(ws: Workspace) -> LifecycleSettings:
-    raw = ws.config.extra.get("lifecycle", {})
-    if not isinstance(raw, dict):
-        raw = {}
+    raw = ws.config.section("lifecycle")
     days = raw.get("apology_extension_days", 3)
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise UserError(

@@ -217,9 +217,7 @@ def _parse_days(raw: Any, key: str, path: Path) -> dict[date, str]:
 
 
 def lifecycle_rule(ws: Workspace) -> Rule:
-    raw = ws.config.extra.get("lifecycle", {})
-    if not isinstance(raw, dict):
-        raw = {}
+    raw = ws.config.section("lifecycle")
     count_from = str(raw.get("count_from", "next"))
     if count_from not in COUNT_FROM:
         raise UserError(

@@ -49,9 +49,7 @@ class ReportSettings:
 
 
 def report_settings(ws: Workspace) -> ReportSettings:
-    raw = ws.config.extra.get("reports", {})
-    if not isinstance(raw, dict):
-        raw = {}
+    raw = ws.config.section("reports")
     recipients = raw.get("recipients", list(DEFAULT_RECIPIENTS))
     if not isinstance(recipients, list) or not all(isinstance(r, str) and r.strip()
                                                    for r in recipients):

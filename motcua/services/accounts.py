@@ -67,9 +67,7 @@ class WebSettings:
 
 
 def web_settings(ws: Workspace) -> WebSettings:
-    raw = ws.config.extra.get("web", {})
-    if not isinstance(raw, dict):
-        raw = {}
+    raw = ws.config.section("web")
     defaults = WebSettings()
     values: dict[str, Any] = {}
     for key, default in asdict(defaults).items():

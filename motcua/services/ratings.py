@@ -78,9 +78,7 @@ class RatingSettings:
 
 
 def rating_settings(ws: Workspace) -> RatingSettings:
-    raw = ws.config.extra.get("ratings", {})
-    if not isinstance(raw, dict):
-        raw = {}
+    raw = ws.config.section("ratings")
     base = str(raw.get("link_base", "")).strip().rstrip("/")
     if base and not base.startswith(("http://", "https://")):
         raise UserError("motcua.toml: [ratings] link_base phải là địa chỉ bắt đầu bằng "

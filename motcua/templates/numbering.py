@@ -47,8 +47,7 @@ class TakenNumber:
 
 
 def scheme_of(ws: Workspace) -> str:
-    section = ws.config.extra.get("templates", {})
-    scheme = str(section.get("numbering", "per_type")) if isinstance(section, dict) else "per_type"
+    scheme = str(ws.config.section("templates").get("numbering", "per_type"))
     if scheme not in SCHEMES:
         raise UserError(
             f"Tệp cấu hình: “templates.numbering” phải là “per_type” (mỗi loại văn bản một dãy "

@@ -1020,8 +1020,7 @@ def paper_profile(ws: Workspace | None, spec: Spec) -> tuple[rules.PageProfile, 
     `[templates.paper] <kind> = "A4"` in motcua.toml) rather than the kind's default."""
     chosen = spec.data.get("paper")
     if not chosen and ws is not None:
-        table = ws.config.extra.get("templates", {})
-        papers = table.get("paper", {}) if isinstance(table, dict) else {}
+        papers = ws.config.section("templates").get("paper", {})
         chosen = papers.get(spec.kind) if isinstance(papers, dict) else None
         if chosen is not None and chosen not in rules.PROFILES:
             raise UserError(f"motcua.toml: [templates.paper] {spec.kind} = “{chosen}” không "

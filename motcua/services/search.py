@@ -248,8 +248,11 @@ def _people(ctx: Context, plan: Any, show_ids: bool) -> tuple[Person, ...]:
                             " LIMIT ?", (folded, MAX_PEOPLE)).fetchall()
         # As the documents rank: the exact spelling, then the other tone placement, then
         # the same letters without diacritics (Hoa, Hòa, Hoà are three people).
-        rows.sort(key=lambda r: (name_keys(r["name"])[0] != literal,
-                                 name_keys(r["name"])[1] != canonical, r["name"], r["id"]))
+        def closeness(row: Any) -> tuple[bool, bool, str, str]:
+            own_literal, own_canonical, _ = name_keys(row["name"])
+            return own_literal != literal, own_canonical != canonical, row["name"], row["id"]
+
+        rows.sort(key=closeness)
     else:
         return ()
     people = []

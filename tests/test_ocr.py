@@ -497,3 +497,20 @@ def test_one_tesseract_run_reads_several_pages_in_order(tmp_path: Path) -> None:
     # Each page noted as read once Tesseract moved on (or ended), in order.
     assert progress.read_text(encoding="ascii").split() == ["9", "4", "5", "6"]
     assert sorted(state.pages) == [4, 5, 6] and state.read == {4, 5, 6}
+
+
+def test_page_text_from_hocr_is_tesseracts_own_text(tmp_path: Path) -> None:
+    # The text renderer is no longer run (its second walk over the words cost ~2% of a
+    # page); what we take from the hOCR must be what it would have written.
+    page = scans.render_page("office", 77, harsh=True)
+    jpeg = scans.write_jpeg(page, tmp_path / "p.jpg")
+    base = tmp_path / "both"
+    subprocess.run(["tesseract", str(jpeg), str(base), "-l", "vie", "-c",
+                    "thresholding_method=2", "hocr", "txt"], capture_output=True, check=True,
+                   env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"})
+    from ocrmypdf.hocrtransform.hocr_parser import HocrParser
+
+    tree = HocrParser(base.with_suffix(".hocr")).parse()
+    own = base.with_suffix(".txt").read_text(encoding="utf-8")
+    assert "\n\n" in own.strip()  # paragraphs as well as lines
+    assert plugin.page_text(tree) == own

@@ -514,3 +514,33 @@ def test_page_text_from_hocr_is_tesseracts_own_text(tmp_path: Path) -> None:
     own = base.with_suffix(".txt").read_text(encoding="utf-8")
     assert "\n\n" in own.strip()  # paragraphs as well as lines
     assert plugin.page_text(tree) == own
+
+
+def test_tesseract_runs_wait_for_a_free_core(tmp_path: Path, monkeypatch) -> None:
+    # One slot: a second holder waits until the first lets go, and gives up at its deadline.
+    import threading
+
+    monkeypatch.setattr(plugin, "_slot_folder", lambda: tmp_path / "slots")
+    monkeypatch.setattr(plugin, "usable_cores", lambda: 1)
+    held = threading.Event()
+    release = threading.Event()
+    order: list[str] = []
+
+    def first() -> None:
+        with plugin.cpu_slot(time.monotonic() + 30):
+            order.append("first in")
+            held.set()
+            release.wait(10)
+            order.append("first out")
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    held.wait(10)
+    with pytest.raises(plugin.OcrTimeout, match="free core"), plugin.cpu_slot(
+            time.monotonic() + 0.1):
+        pass
+    threading.Timer(0.2, release.set).start()
+    with plugin.cpu_slot(time.monotonic() + 30):
+        order.append("second in")
+    worker.join()
+    assert order == ["first in", "first out", "second in"]

@@ -54,6 +54,10 @@ DEFAULT_IMAGE_DPI = 300
 MIN_DESKEW_DEG = 0.05
 #: Beyond this a "skew" is more likely a misread line than a tilted page.
 MAX_DESKEW_DEG = 10.0
+#: Pages one Tesseract process reads at most: few enough that the runs of a long file
+#: spread over the cores as they come free, enough that loading the model (~0.08 CPU-s)
+#: is a small part of a run (~1.8 CPU-s a page).
+RUN_PAGES = 4
 
 ENCRYPTED_VI = (
     "Tệp PDF được đặt mật khẩu nên không thể số hóa. Hãy gỡ mật khẩu hoặc quét lại bản giấy."
@@ -742,15 +746,19 @@ def _read_pages(files: list[Path], settings: OcrSettings, state: plugin.RunState
                 ) -> list[OcrElement]:
     """hOCR trees of the page images, in order.
 
-    ``jobs`` Tesseract processes, each reading a run of consecutive pages: a process per
-    page would load the model every page (~0.2 CPU-s of a ~2 s page, issue 15). Fewer
-    processes than ``jobs`` leave a core idle at the end of a run of files (tried: two pages
-    at least per process cut CPU time but cost wall time on the bench)."""
+    Up to ``jobs`` Tesseract processes at a time, each reading a run of consecutive pages
+    (at most RUN_PAGES): a process per page would load the model every page (~0.08 CPU-s
+    of a ~1.8 s page). Each run waits for a free core (:func:`plugin.cpu_slot`), so files
+    in flight together share the cores run by run rather than crowd them; short runs let
+    a long file's pages go to whichever core comes free first. Fewer processes than
+    ``jobs`` leave a core idle at the end of a run of files (tried: two pages at least per
+    process cut CPU time but cost wall time on the bench)."""
     languages = settings.language.split("+")
     count = max(1, min(settings.jobs, len(files)))
+    runs = max(count, math.ceil(len(files) / RUN_PAGES))
     numbered = list(enumerate(files, 1))
     # Consecutive runs of pages, as even as can be.
-    cuts = [round(k * len(files) / count) for k in range(count + 1)]
+    cuts = [round(k * len(files) / runs) for k in range(runs + 1)]
     batches = [numbered[a:b] for a, b in itertools.pairwise(cuts)]
     with ThreadPoolExecutor(count, thread_name_prefix="motcua-ocr") as pool:
         futures = [pool.submit(plugin.read_pages, [f for _, f in batch], [n for n, _ in batch],

@@ -1,6 +1,6 @@
 -- The motcua database schema, generated from a fresh database by
 -- scripts/write_schema.py; do not edit by hand (tests/test_layers.py checks it).
--- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001, unfiled_reason_0001, ratings_0001, batch_split_0001
+-- Migrations applied: core_0001, warehouse_0001, templates_0001, lifecycle_0001, templates_0002, ingest_0002, dossier_times_utc_0001, accounts_0001, intake_hostile_0001, owners_contact_0001, api_tokens_0001, dossier_notes_0001, dossier_cancel_0001, unfiled_reason_0001, ratings_0001, batch_split_0001, index_pending_0001
 
 CREATE TABLE api_tokens (
     id INTEGER PRIMARY KEY,
@@ -157,6 +157,12 @@ CREATE TABLE identifiers (
     value TEXT NOT NULL,
     page_no INTEGER NOT NULL,
     PRIMARY KEY (document_id, kind, value)
+);
+
+CREATE TABLE index_pending (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL UNIQUE REFERENCES documents(id) ON DELETE CASCADE,
+    queued_at TEXT NOT NULL
 );
 
 CREATE TABLE intake (

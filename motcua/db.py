@@ -466,6 +466,18 @@ CREATE TABLE batch_parts (
 CREATE INDEX batch_parts_intake ON batch_parts(intake_id);
 """
 
+INDEX_PENDING_0001 = """
+-- Documents whose search-index entry is out of date (a metadata change, an owner link, a
+-- reuse ...): searches read their current entries from the database until the next index
+-- commit folds them in (motcua/archive/indexing.py). seq grows with every change, so a
+-- commit forgets only the changes it read; a document changed again stays pending.
+CREATE TABLE index_pending (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL UNIQUE REFERENCES documents(id) ON DELETE CASCADE,
+    queued_at TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("core_0001", CORE_0001),
     ("warehouse_0001", WAREHOUSE_0001),
@@ -483,6 +495,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("unfiled_reason_0001", UNFILED_REASON_0001),
     ("ratings_0001", RATINGS_0001),
     ("batch_split_0001", BATCH_SPLIT_0001),
+    ("index_pending_0001", INDEX_PENDING_0001),
 ]
 
 

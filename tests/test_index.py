@@ -27,6 +27,7 @@ from motcua.index import (
     normalize_text,
     open_engine,
 )
+from motcua.index.memory_engine import MemoryEngine
 from motcua.index.normalize import code_key, name_keys, tone_variants
 from motcua.index.query import EXACT_TIER, VARIANT_TIER, plan_query
 
@@ -103,9 +104,11 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def engine(kind: str, tmp_path: Path) -> Iterator[SearchEngine]:
-    eng = open_engine(tmp_path / "index", kind)
+@pytest.fixture(params=(*KINDS, "memory"))
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchEngine]:
+    # The in-memory engine (pending documents, see memory_engine) passes the same suite.
+    eng: SearchEngine = (MemoryEngine() if request.param == "memory"
+                         else open_engine(tmp_path / "index", str(request.param)))
     for entry in CORPUS:
         eng.replace_document(entry)
     eng.commit()
@@ -310,6 +313,16 @@ def test_filters(engine: SearchEngine) -> None:
     assert ids(engine.search(everything, SearchFilters(procedure_code="1.001612"))) == [1]
     assert ids(engine.search(everything, SearchFilters(doc_type="BB"))) == [2]
     assert engine.search(everything, SearchFilters(doc_type="KH")) == []
+
+
+def test_excluded_documents_are_left_out(engine: SearchEngine) -> None:
+    """What a pending document's out-of-date entry gets (archive.indexing.search)."""
+    everything = "ho so"
+    assert set(ids(engine.search(everything))) >= {1, 2}
+    assert 2 not in ids(engine.search(everything, exclude={2, 99}))
+    assert 1 in ids(engine.search(everything, exclude={2, 99}))
+    assert ids(engine.search("", SearchFilters(owner_id=CCCD), exclude=[1])) == [2]
+    assert engine.doc_freq("text_f", "ho") >= 2 and engine.doc_freq("text_f", "zzz") == 0
 
 
 def test_date_filter_is_inclusive(engine: SearchEngine) -> None:

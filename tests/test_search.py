@@ -18,6 +18,7 @@ from motcua.archive.catalogue import load_catalogue
 from motcua.archive.indexing import rebuild
 from motcua.cli import main
 from motcua.index import SearchEngine, SearchFilters, fold_diacritics, open_engine
+from motcua.index.memory_engine import MemoryEngine
 from motcua.index.normalize import name_keys
 from motcua.services import Actor, open_context
 from motcua.services.access import ALL_ROLES, Role
@@ -45,10 +46,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(ws, warehouse)
 
 
-@pytest.fixture(scope="module", params=KINDS)
+@pytest.fixture(scope="module", params=(*KINDS, "memory"))
 def engine(request: pytest.FixtureRequest, built: Built,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
-    eng = open_engine(tmp_path_factory.mktemp("ix") / "index", str(request.param))
+    # The in-memory engine (pending documents, see memory_engine) passes the same suite.
+    eng: SearchEngine = (MemoryEngine() if request.param == "memory" else
+                         open_engine(tmp_path_factory.mktemp("ix") / "index", str(request.param)))
     conn = db.connect(built.ws.db_path)
     pages = rebuild(conn, eng, type_names=load_catalogue(built.ws).document_types)
     conn.close()
@@ -377,3 +380,110 @@ def test_the_box_names_the_people_it_found(live: tuple[Workspace, Warehouse]) ->
     people = page.split('id="chu-ho-so"', 1)[1].split("</ul>", 1)[0]
     assert "Hoàng Thị Lụa" in people and "079090001111" not in people
     assert "/owners/" not in people
+
+
+# -- pending documents: changed at the counter, not yet committed to the index ---------
+
+
+def _pending(ws: Workspace) -> list[int]:
+    conn = db.connect(ws.db_path)
+    try:
+        return [r[0] for r in conn.execute("SELECT document_id FROM index_pending")]
+    finally:
+        conn.close()
+
+
+def test_a_change_is_found_before_the_index_commits_it(
+        live: tuple[Workspace, Warehouse]) -> None:
+    """`doc meta` records the document as pending instead of committing the index: the
+    service finds it by its new fields (and no longer by the old) at once, the index on
+    disk catches up when the pending documents are flushed."""
+    from motcua.archive.indexing import flush_pending
+
+    ws, wh = live
+    doc = wh.owners[5].documents[0]
+    _cli(ws, "doc", "meta", str(doc), "--number", "15/GP-UBND")
+    assert _pending(ws) == [doc]
+    eng = open_engine(ws.index_dir, ws.config.index.engine)
+    try:
+        assert doc not in ids(eng.search("15/gp-ubnd"))  # the disk index is behind
+        first = json.loads(_cli(ws, "search", "15/gp-ubnd", "--json"))["documents"][0]
+        assert first["document_id"] == doc and "number" in first["matched_fields"]
+
+        _cli(ws, "doc", "meta", str(doc), "--number", "16/GP-UBND")
+        assert doc not in {d["document_id"] for d in json.loads(
+            _cli(ws, "search", "15/gp-ubnd", "--json"))["documents"]}
+        conn = db.connect(ws.db_path)
+        try:
+            assert flush_pending(ws, conn) == 1
+        finally:
+            conn.close()
+        assert _pending(ws) == []
+        assert ids(eng.search("16/gp-ubnd"))[:1] == [doc]
+        assert doc not in ids(eng.search("15/gp-ubnd"))
+    finally:
+        eng.close()
+
+
+def test_pending_documents_rank_as_if_committed(live: tuple[Workspace, Warehouse]) -> None:
+    """Every third document pending, unchanged: each query finds the same documents with
+    the same scores (BM25 estimated in memory from the index's statistics) as when none
+    is pending."""
+    from motcua.archive import indexing
+
+    ws, wh = live
+    conn = db.connect(ws.db_path)
+    eng = open_engine(ws.index_dir, ws.config.index.engine)
+    try:
+        every = [r[0] for r in conn.execute("SELECT id FROM documents ORDER BY id")]
+        queries = ([o.name for o in wh.owners[:8]] + [fold_diacritics(wh.owners[8].name)]
+                   + [o.id for o in wh.owners[:4]] + list(wh.numbers)[:3]
+                   + ["giấy", "hồ sơ", '"chứng nhận quyền"', "ubnd", "hòa", "Hoà"])
+        before = {q: {h.document_id: h.score for h in eng.search(q, limit=500)}
+                  for q in queries}
+        pending = every[::3]
+        with db.transaction(conn):
+            conn.executemany("INSERT INTO index_pending (document_id, queued_at)"
+                             " VALUES (?, ?)", [(d, db.now()) for d in pending])
+        for q in queries:
+            hits = indexing.search(ws, conn, eng, q, limit=500)
+            assert len(hits) == len({h.document_id for h in hits}), q
+            after = {h.document_id: h.score for h in hits}
+            assert after.keys() == before[q].keys(), q
+            for d in pending:
+                if d in after:
+                    assert abs(after[d] - before[q][d]) < 1.0, (q, d)
+            scores = [h.score for h in hits]
+            assert scores == sorted(scores, reverse=True)
+            page = indexing.search(ws, conn, eng, q, limit=5, offset=5)
+            assert [h.score for h in page] == scores[5:10], q
+    finally:
+        eng.close()
+        conn.close()
+
+
+def test_pending_documents_are_flushed_in_bulk_by_reindex_and_by_the_watcher(
+        live: tuple[Workspace, Warehouse]) -> None:
+    from motcua.archive import indexing
+
+    ws, _ = live
+    conn = db.connect(ws.db_path)
+    try:
+        every = [r[0] for r in conn.execute("SELECT id FROM documents ORDER BY id")]
+        assert len(every) > indexing.PENDING_FLUSH_AT
+        # Below the threshold they wait; the change that reaches it commits them all.
+        assert indexing.refresh_documents(ws, conn, every[:3]) == 3
+        assert indexing.pending_count(conn) == 3
+        assert indexing.refresh_documents(
+            ws, conn, every[3:indexing.PENDING_FLUSH_AT]) == indexing.PENDING_FLUSH_AT - 3
+        assert indexing.pending_count(conn) == 0
+
+        indexing.refresh_documents(ws, conn, every[:2])
+        _cli(ws, "reindex")
+        assert indexing.pending_count(conn) == 0
+
+        indexing.refresh_documents(ws, conn, every[:2])
+    finally:
+        conn.close()
+    _cli(ws, "watch", "--until-idle")
+    assert _pending(ws) == []

@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 
 from motcua import db
-from motcua.index import DocEntry, OwnerRef, SearchEngine
+from motcua.index import NO_FILTERS, DocEntry, Hit, OwnerRef, SearchEngine, SearchFilters
+from motcua.index.memory_engine import Analysed, MemoryEngine, TermStats, analyse
+from motcua.index.query import plan_query
 from motcua.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -129,15 +131,38 @@ def index_document(conn: sqlite3.Connection, engine: SearchEngine, document_id: 
     engine.commit()
 
 
+# The catalogue's type names by (file, its size and time): parsing the TOML cost more
+# than the rest of one document's refresh.
+_TYPE_NAMES: dict[str, tuple[tuple[int, int], dict[str, str]]] = {}
+
+
 def type_names(ws: Workspace) -> dict[str, str]:
-    from motcua.archive.catalogue import load_catalogue
+    from motcua.archive.catalogue import catalogue_path, load_catalogue
     from motcua.errors import UserError
 
+    path = catalogue_path(ws)
     try:
-        return load_catalogue(ws).document_types
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = _TYPE_NAMES.get(str(path))
+        if cached and cached[0] == stamp:
+            return dict(cached[1])
+    except OSError:
+        stamp = None
+    try:
+        names = load_catalogue(ws).document_types
     except UserError as exc:  # a broken catalogue must not stop indexing
         log.warning("document type names not indexed: %s", exc.detail)
         return {}
+    if stamp is not None:
+        _TYPE_NAMES[str(path)] = (stamp, dict(names))
+    return names
+
+
+# Changed documents wait in index_pending until this many are pending, or the watcher is
+# idle, or the pipeline next commits: one index commit costs several fsyncs (tens of ms on
+# a quiet disk, hundreds on a busy one), a pending row one SQLite write.
+PENDING_FLUSH_AT = 16
 
 
 def refresh_documents(ws: Workspace, conn: sqlite3.Connection, ids: Iterable[int]) -> int:
@@ -145,8 +170,10 @@ def refresh_documents(ws: Workspace, conn: sqlite3.Connection, ids: Iterable[int
     every operation that changes what a document is found by. Only documents already in
     the index are touched (one still in the pipeline is indexed when it gets there).
 
-    The index is derived data: if it cannot be written (busy, damaged) the change in the
-    database stands, a warning is logged and `motcua reindex` repairs the index.
+    The documents are recorded as pending: `search` finds them by their current fields at
+    once, and an index commit folds them in later (`flush_pending`), here when
+    PENDING_FLUSH_AT are waiting. The index is derived data: if it cannot be written
+    (busy, damaged) the change in the database stands and the documents stay pending.
     Returns the number of documents refreshed."""
     wanted = sorted(set(ids))
     if not wanted:
@@ -156,23 +183,109 @@ def refresh_documents(ws: Workspace, conn: sqlite3.Connection, ids: Iterable[int
         wanted)]
     if not indexed:
         return 0
+    queued = db.now()
+    rows = [(d, queued) for d in indexed]
+    # A new row (and seq) per change: a flush that read the older entry forgets only that.
+    sql = "INSERT OR REPLACE INTO index_pending (document_id, queued_at) VALUES (?, ?)"
+    if conn.in_transaction:
+        conn.executemany(sql, rows)
+    else:
+        with db.transaction(conn):
+            conn.executemany(sql, rows)
+    if pending_count(conn) >= PENDING_FLUSH_AT:
+        flush_pending(ws, conn)
+    return len(indexed)
+
+
+def pending_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM index_pending").fetchone()[0])
+
+
+def flush_pending(ws: Workspace, conn: sqlite3.Connection) -> int:
+    """Write the pending documents' entries into the index in one commit and forget
+    them; returns how many. Nothing is lost if the index cannot be written: they stay
+    pending (a warning is logged) and searches keep reading them from the database."""
+    rows = conn.execute("SELECT seq, document_id FROM index_pending ORDER BY seq").fetchall()
+    if not rows:
+        return 0
+    ids = [r[1] for r in rows]
     try:
         from motcua.index import open_engine
 
         engine = open_engine(ws.index_dir, ws.config.index.engine)
     except Exception as exc:
-        log.warning("index not refreshed for documents %s: %s", indexed, exc)
+        log.warning("pending documents not written to the index: %s", exc)
         return 0
     try:
-        for entry in doc_entries(conn, indexed, type_names(ws)):
+        entries = doc_entries(conn, ids, type_names(ws))
+        for entry in entries:
             engine.replace_document(entry)
+        for gone in set(ids) - {e.document_id for e in entries}:
+            engine.delete_document(gone)
         engine.commit()
     except Exception as exc:
-        log.warning("index not refreshed for documents %s: %s", indexed, exc)
+        log.warning("pending documents not written to the index: %s", exc)
         return 0
     finally:
         engine.close()
-    return len(indexed)
+    with db.transaction(conn):
+        conn.executemany("DELETE FROM index_pending WHERE seq = ?", [(r[0],) for r in rows])
+    log.info("index: %d pending documents committed", len(rows),
+             extra={"event": "index_flush", "documents": len(rows)})
+    return len(rows)
+
+
+def search(ws: Workspace, conn: sqlite3.Connection, engine: SearchEngine, query: str,
+           filters: SearchFilters = NO_FILTERS, limit: int = 20,
+           offset: int = 0) -> list[Hit]:
+    """`engine.search` with the pending documents as they are now: the engine leaves out
+    their out-of-date entries, their current ones are ranked in memory (against the
+    index's term statistics, so that scores compare) and merged in by score."""
+    rows = conn.execute("SELECT seq, document_id FROM index_pending").fetchall()
+    if not rows:
+        return engine.search(query, filters, limit=limit, offset=offset)
+    offset = max(0, offset)
+    wanted = offset + limit
+    pending = {int(r[1]): int(r[0]) for r in rows}
+    kept = engine.search(query, filters, limit=wanted, offset=0, exclude=pending.keys())
+    fresh = MemoryEngine(TermStats(engine.count(), engine.doc_freq))
+    for doc in _analysed(ws, conn, pending):
+        fresh.add(doc)
+    fresh.commit()
+    plan = plan_query(query)
+    # A pending document's hit is built only if it makes the page. Sorted by score alone
+    # (stable): equal scores keep the engine's order, the pending ones after.
+    merged = sorted([(h.score, h) for h in kept]
+                    + [(score, d) for score, d in fresh.ranked(plan, filters, wanted)],
+                    key=lambda sh: -sh[0])[offset:wanted]
+    return [h if isinstance(h, Hit) else fresh.hit(plan, h, score) for score, h in merged]
+
+
+# Analysed entries of pending documents by (index, document, seq): a seq is one state of
+# the document, so a long-lived process (the web page) analyses each change once.
+_ANALYSED: dict[tuple[str, int, int], Analysed] = {}
+_ANALYSED_MAX = 4 * PENDING_FLUSH_AT
+
+
+def _analysed(ws: Workspace, conn: sqlite3.Connection,
+              pending: Mapping[int, int]) -> list[Analysed]:
+    where = str(ws.index_dir)
+    out = []
+    missing = []
+    for doc_id, seq in pending.items():
+        doc = _ANALYSED.get((where, doc_id, seq))
+        if doc is None:
+            missing.append(doc_id)
+        else:
+            out.append(doc)
+    if missing:
+        for entry in doc_entries(conn, missing, type_names(ws)):
+            doc = analyse(entry)
+            if len(_ANALYSED) >= _ANALYSED_MAX:
+                _ANALYSED.pop(next(iter(_ANALYSED)))
+            _ANALYSED[(where, entry.document_id, pending[entry.document_id])] = doc
+            out.append(doc)
+    return out
 
 
 def index_documents(ws: Workspace, conn: sqlite3.Connection, ids: list[int]) -> int:
@@ -234,6 +347,8 @@ def rebuild(
 
     Commits every `commit_every` documents, not every batch: each tantivy commit waits
     for its merges, and a reindex interrupted half-way is simply run again."""
+    # Pending changes made before the rebuild read the documents are in it.
+    covered = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM index_pending").fetchone()[0]
     ids = [row[0] for row in conn.execute(
         f"SELECT id FROM documents WHERE state IN {INDEXABLE} ORDER BY id")]
     engine.clear()
@@ -250,4 +365,6 @@ def rebuild(
             progress(done, len(ids))
     engine.commit()
     engine.settle()
+    with db.transaction(conn):
+        conn.execute("DELETE FROM index_pending WHERE seq <= ?", (covered,))
     return pages

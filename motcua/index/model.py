@@ -8,6 +8,7 @@ with its best page, how many pages match, a snippet and the fields that matched.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -117,12 +118,19 @@ class SearchEngine(Protocol):
         filters: SearchFilters = NO_FILTERS,
         limit: int = 20,
         offset: int = 0,
+        exclude: Collection[int] = (),
     ) -> list[Hit]:
-        """Documents, best first, never one twice."""
+        """Documents, best first, never one twice; none of `exclude` (documents whose
+        entry here is out of date)."""
         ...
 
     def count(self) -> int:
         """Number of committed, indexed documents."""
+        ...
+
+    def doc_freq(self, field: str, term: str) -> int:
+        """Committed documents holding `term` in index field `field` (for BM25 of the
+        documents an in-memory engine ranks beside these; see memory_engine)."""
         ...
 
     def clear(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import tantivy
@@ -232,17 +233,29 @@ class TantivyEngine:
     def count(self) -> int:
         return int(self._searcher().num_docs)
 
+    def doc_freq(self, field: str, term: str) -> int:
+        try:
+            return int(self._searcher().doc_freq(field, term))
+        except ValueError as exc:
+            raise storage.unreadable(self.path, KIND, exc) from exc
+
     def search(
-        self, query: str, filters: SearchFilters = NO_FILTERS, limit: int = 20, offset: int = 0
+        self, query: str, filters: SearchFilters = NO_FILTERS, limit: int = 20, offset: int = 0,
+        exclude: Collection[int] = (),
     ) -> list[Hit]:
         plan = plan_query(query)
         rank = ranking(plan)
         if (not rank.alternatives and filters.is_empty()) or limit <= 0:
             return []
         searcher = self._searcher()
+        query_obj = self._query(rank, filters)
+        if exclude:
+            query_obj = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, query_obj),
+                (tantivy.Occur.MustNot, tantivy.Query.term_set_query(
+                    self.schema, "doc_id", sorted(exclude)))])
         try:
-            result = searcher.search(self._query(rank, filters), limit, count=False,
-                                     offset=max(0, offset))
+            result = searcher.search(query_obj, limit, count=False, offset=max(0, offset))
             docs = [(score, searcher.doc(addr)) for score, addr in result.hits]
         except ValueError as exc:
             raise storage.unreadable(self.path, KIND, exc) from exc

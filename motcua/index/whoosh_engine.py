@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -188,8 +188,16 @@ class WhooshEngine:
         except _READ_ERRORS as exc:
             raise storage.unreadable(self.path, KIND, exc) from exc
 
+    def doc_freq(self, field: str, term: str) -> int:
+        try:
+            with self.ix.searcher() as searcher:
+                return int(searcher.doc_frequency(field, term))
+        except _READ_ERRORS as exc:
+            raise storage.unreadable(self.path, KIND, exc) from exc
+
     def search(
-        self, query: str, filters: SearchFilters = NO_FILTERS, limit: int = 20, offset: int = 0
+        self, query: str, filters: SearchFilters = NO_FILTERS, limit: int = 20, offset: int = 0,
+        exclude: Collection[int] = (),
     ) -> list[Hit]:
         plan = plan_query(query)
         rank = ranking(plan)
@@ -201,8 +209,10 @@ class WhooshEngine:
                 # Every match, then a stable order: whoosh's top-N collector breaks
                 # score ties differently for different limits, which would repeat or
                 # skip documents between pages.
+                mask = (wq.Or([wq.Term("doc_key", str(d)) for d in sorted(exclude)])
+                        if exclude else None)
                 results = searcher.search(self._query(rank), limit=None,
-                                          filter=self._filter(filters))
+                                          filter=self._filter(filters), mask=mask)
                 ranked = sorted(((float(r.score or 0.0), r.docnum) for r in results),
                                 key=lambda sd: (-sd[0], sd[1]))[offset:offset + limit]
                 found = [(int(searcher.stored_fields(n)["doc_key"]), score,

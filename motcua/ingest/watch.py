@@ -47,6 +47,7 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
 from motcua import db
+from motcua.archive.indexing import flush_pending, pending_count
 from motcua.errors import MachineFault, UserError
 from motcua.ingest.names import visible
 from motcua.ingest.pipeline import (
@@ -67,6 +68,7 @@ log = logging.getLogger("motcua.watch")
 DEFAULT_INCOMPLETE_GRACE = 120.0
 #: A machine fault (store not writable, database locked) is looked at again after this.
 MACHINE_FAULT_PAUSE = 60.0
+FLUSH_RETRY_S = 60.0  # after the index could not take the pending documents
 ACTIVE_STATES = ("pending", "processing", "retry")
 
 # (file type and permission bits, inode, size, mtime_ns): any change means "still being
@@ -244,6 +246,7 @@ class Watcher:
         self.busy: set[str] = set()
         self.settled: dict[str, Signature] = {}
         self.intake_idle = threading.Event()
+        self._next_flush = 0.0  # monotonic time of the next try at flushing the index
         self.intake_error: BaseException | None = None
         self.observer: BaseObserver | None = None
         self.collector = _EventCollector(self.wake_intake)
@@ -561,6 +564,7 @@ class Watcher:
                         self._release_own_rows(conn)
                         self.stopping.wait(5.0)
                     continue
+                self._flush_index(conn)
                 if self.until_idle and self.intake_idle.is_set() and \
                         self._active_rows(conn) == 0:
                     log.info("inbox idle; exiting", extra={"event": "idle"})
@@ -576,6 +580,17 @@ class Watcher:
             lock.release()
         log.info("watcher stopped", extra={"event": "stopped"})
         return 0
+
+    def _flush_index(self, conn: sqlite3.Connection) -> None:
+        """Idle: fold the documents changed at the counter into the index (until then
+        searches read them from the database). An index that cannot be written now (a
+        reindex holds it) is tried again a minute later, not every second."""
+        now = time.monotonic()
+        if now < self._next_flush:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            if pending_count(conn) and not flush_pending(self.ws, conn):
+                self._next_flush = now + FLUSH_RETRY_S
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("received %s", signal.Signals(signum).name, extra={"event": "signal"})

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from motcua import labels
+from motcua.archive import indexing
 from motcua.index import Hit, open_engine
 from motcua.index.query import plan_query
 from motcua.services import Context, Result
@@ -204,7 +205,8 @@ def search(ctx: Context, query: str, *, limit: int = 20, offset: int = 0,
     plan = plan_query(query)
     engine = open_engine(ctx.ws.index_dir, ctx.ws.config.index.engine)
     try:
-        hits = engine.search(query, parsed, limit=limit + 1, offset=offset)
+        hits = indexing.search(ctx.ws, ctx.conn, engine, query, parsed, limit=limit + 1,
+                               offset=offset)
     finally:
         engine.close()
     show_ids = allowed(ctx.actor.roles, Permission.VIEW_IDS)

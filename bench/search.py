@@ -742,12 +742,13 @@ def main() -> None:
         grouped = max(docs["name"]["p95_ms"], docs["code"]["p95_ms"], docs["word"]["p95_ms"])
         _verdicts((
             ("grouped p95", grouped, DOC_TARGETS["grouped_p95_ms"], "ms"),
-            ("word p95", docs["word"]["p95_ms"], TARGETS["word_p95_ms"], "ms"),
-            ("phrase p95", docs["phrase"]["p95_ms"], TARGETS["phrase_p95_ms"], "ms"),
             ("build", docs["build_s"], DOC_TARGETS["build_s"], "s"),
             ("peak RSS", docs["build_rss_mib"], DOC_TARGETS["peak_rss_mib"], "MiB"),
             ("update p95", docs["update"]["p95_ms"], DOC_TARGETS["update_p95_ms"], "ms"),
         ))
+        # The word and phrase targets are set at 100,000 pages (above), not here.
+        print(f"  (word p95 {docs['word']['p95_ms']:.2f} ms, phrase p95"
+              f" {docs['phrase']['p95_ms']:.2f} ms: their targets are for 100,000 pages)")
         print(f"  codes not first: {docs['codes_not_first']}, update visible to the next"
               f" search: {docs['update']['visible']}")
         if args.documents != 100_000:

@@ -482,6 +482,13 @@ def test_pending_documents_are_flushed_in_bulk_by_reindex_and_by_the_watcher(
         _cli(ws, "reindex")
         assert indexing.pending_count(conn) == 0
 
+        # Inside a caller's transaction the change is recorded with it, never committed
+        # to the index there (that would need a transaction of its own).
+        with db.transaction(conn):
+            indexing.refresh_documents(ws, conn, every[:indexing.PENDING_FLUSH_AT + 1])
+        assert indexing.pending_count(conn) == indexing.PENDING_FLUSH_AT + 1
+        assert indexing.flush_pending(ws, conn) == indexing.PENDING_FLUSH_AT + 1
+
         indexing.refresh_documents(ws, conn, every[:2])
     finally:
         conn.close()

@@ -188,10 +188,12 @@ def refresh_documents(ws: Workspace, conn: sqlite3.Connection, ids: Iterable[int
     # A new row (and seq) per change: a flush that read the older entry forgets only that.
     sql = "INSERT OR REPLACE INTO index_pending (document_id, queued_at) VALUES (?, ?)"
     if conn.in_transaction:
+        # Inside the caller's transaction: recorded with its change; the commit of the
+        # index waits for a later change, the watcher or reindex.
         conn.executemany(sql, rows)
-    else:
-        with db.transaction(conn):
-            conn.executemany(sql, rows)
+        return len(indexed)
+    with db.transaction(conn):
+        conn.executemany(sql, rows)
     if pending_count(conn) >= PENDING_FLUSH_AT:
         flush_pending(ws, conn)
     return len(indexed)

@@ -160,8 +160,8 @@ def type_names(ws: Workspace) -> dict[str, str]:
 
 
 # Changed documents wait in index_pending until this many are pending, or the watcher is
-# idle, or the pipeline next commits: one index commit costs several fsyncs (tens of ms on
-# a quiet disk, hundreds on a busy one), a pending row one SQLite write.
+# idle, or a reindex: one index commit costs several fsyncs (tens of ms on a quiet disk,
+# hundreds on a busy one), a pending row one SQLite write.
 PENDING_FLUSH_AT = 16
 
 

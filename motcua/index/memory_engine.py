@@ -44,7 +44,6 @@ from motcua.index.query import (
     to_indexed,
 )
 
-KIND = "memory"
 K1, B = 1.2, 0.75
 
 # (field, term) -> documents holding it, in the index the scores must agree with.
